@@ -1,0 +1,3 @@
+from pneumo_desktop.launcher import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Headless core shared by the app, the CLI and training. Never imports Qt."""

@@ -1,0 +1,88 @@
+"""Append-only local audit log of every prediction (GUI and CLI alike), one JSON object per line.
+
+It holds no PHI: no patient fields and no file path or name (folders and files are often named after
+patients). The file's sha256 identifies the image, and the PDF report prints the same file and model
+hashes, so a report can be matched to its audit line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pneumo_desktop import __version__, paths
+from pneumo_desktop.core.prediction import Prediction
+
+AUDIT_FILENAME = "audit.jsonl"
+FIELDS = (
+    "time", "app_version", "source", "file_sha256", "model", "model_sha256", "probability", "label",
+    "threshold", "gate",
+)
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+
+
+def audit_path() -> Path:
+    return paths.state_dir() / AUDIT_FILENAME
+
+
+def entry_for(file_sha256: str, prediction: Prediction, *, source: str) -> dict[str, Any]:
+    return {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "app_version": __version__,
+        "source": source,
+        "file_sha256": file_sha256,
+        "model": prediction.model,
+        "model_sha256": prediction.model_sha256,
+        "probability": None if prediction.probability is None else round(float(prediction.probability), 6),
+        "label": prediction.label,
+        "threshold": float(prediction.threshold),
+        "gate": prediction.rejected.code if prediction.rejected is not None else None,
+    }
+
+
+def record_prediction(file_sha256: str, prediction: Prediction, *, source: str = "cli") -> bool:
+    """Append one line; ``source`` is "cli" or "gui". Returns False (and logs why) when the log cannot
+    be written: a full disk must not hide a result the clinician already has on screen."""
+    line = json.dumps(entry_for(file_sha256, prediction, source=source), ensure_ascii=True) + "\n"
+    try:
+        target = audit_path()
+        # One os.write on an O_APPEND descriptor: lines from the GUI and a CLI run at the same time
+        # never interleave, and existing lines are never rewritten.
+        with _lock:
+            fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode("ascii"))
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        log.warning("the audit log could not be written (%s); the result is still valid", exc.strerror or exc)
+        return False
+    return True
+
+
+def read_lines(limit: int | None = 1000) -> list[dict[str, Any]]:
+    """The newest ``limit`` entries, oldest first (the GUI's viewer). Damaged lines are skipped."""
+    target = audit_path()
+    if not target.exists():
+        return []
+    kept: deque[str] = deque(maxlen=limit)
+    with open(target, encoding="ascii", errors="replace") as fh:
+        for raw in fh:
+            if raw.strip():
+                kept.append(raw)
+    entries = []
+    for raw in kept:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            entries.append(value)
+    return entries

@@ -1,0 +1,262 @@
+"""DICOM files through pydicom 3: decode, modality LUT, VOI, MONOCHROME1 inversion, metadata.
+
+Colour DICOM (RGB, YBR_*, PALETTE COLOR) is refused with a clear error rather than converted: a chest
+radiograph is grayscale by definition, and a colour secondary capture is usually a screenshot with burnt-in
+annotations that the model has never seen.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.pixels import get_decoder
+from pydicom.pixels.processing import apply_modality_lut
+from pydicom.uid import (
+    JPEG2000,
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    RLELossless,
+)
+
+from pneumo_desktop.core.dicom_window import apply_voi_stage, inverted_presets
+from pneumo_desktop.core.errors import ImageLoadError
+from pneumo_desktop.core.image import LoadedImage, check_pixel_count
+
+log = logging.getLogger(__name__)
+
+GRAYSCALE = ("MONOCHROME1", "MONOCHROME2")
+_SUPPORTED_BITS_ALLOCATED = (8, 16, 32)
+_LOSSY_SYNTAXES = {JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLSNearLossless}
+# Fastest plugin per syntax among the permissively licensed ones; every other available plugin is the
+# fallback (gdcm, for instance, is slower for JPEG baseline but decodes some streams Pillow rejects).
+_PREFERRED_PLUGIN = {
+    JPEGBaseline8Bit: "pillow",
+    JPEG2000Lossless: "pylibjpeg",
+    JPEG2000: "pylibjpeg",
+    JPEGLSLossless: "pyjpegls",
+    JPEGLSNearLossless: "pyjpegls",
+    RLELossless: "pylibjpeg",
+}
+_AGE = re.compile(r"^\s*(\d{1,3})\s*([DWMY]?)\s*$", re.IGNORECASE)
+_AGE_UNIT_YEARS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0, "": 1.0}
+
+
+def read_dicom(data: bytes, path: Path, sha256: str, *, has_magic: bool = True) -> LoadedImage:
+    """Decode a DICOM file already read into ``data``; ``has_magic=False`` for bare ACR-NEMA-style files."""
+    name = path.name
+    ds = _parse(data, name, has_magic)
+    notes: list[str] = []
+    if not has_magic:
+        notes.append("the file has no DICOM file header; it was read as a bare data set")
+    metadata = dicom_metadata(ds)
+    photometric = _check_supported(ds, name, notes)
+    metadata["photometric"] = photometric
+    raw = _decode_first_frame(ds, name, notes)
+    values = np.asarray(apply_modality_lut(raw, ds), dtype=np.float32)
+    if not np.isfinite(values).all():
+        raise ImageLoadError("the DICOM pixel values are invalid (not finite numbers)", name)
+    voi = apply_voi_stage(values, ds)
+    notes.extend(voi.warnings)
+    pixels, presets = voi.pixels, voi.presets
+    # PresentationLUTShape INVERSE asks for the same thing MONOCHROME1 implies (low values white);
+    # DX files routinely carry both, so they are not two inversions.
+    if photometric == "MONOCHROME1" or str(ds.get("PresentationLUTShape") or "").upper() == "INVERSE":
+        pixels, presets = (1.0 - pixels).astype(np.float32), inverted_presets(presets)
+    metadata["voi"] = voi.source
+    return LoadedImage(
+        pixels=np.ascontiguousarray(pixels, dtype=np.float32), path=path, kind="dicom", file_sha256=sha256,
+        metadata=metadata, warnings=notes, presets=presets,
+    )
+
+
+def dicom_metadata(ds: Dataset) -> dict[str, Any]:
+    """Header fields as plain Python values (str, float, int, bool, tuple or None); names decoded."""
+    meta: dict[str, Any] = {
+        "patient_name": _text(ds, "PatientName"),
+        "patient_id": _text(ds, "PatientID"),
+        "birth_date": _text(ds, "PatientBirthDate"),
+        "sex": _text(ds, "PatientSex"),
+        "age": _text(ds, "PatientAge"),
+        "accession_number": _text(ds, "AccessionNumber"),
+        "institution": _text(ds, "InstitutionName"),
+        "study_date": _text(ds, "StudyDate"),
+        "modality": _text(ds, "Modality"),
+        "view_position": _text(ds, "ViewPosition"),
+        "body_part": _text(ds, "BodyPartExamined"),
+        "pixel_spacing": _spacing(ds),
+        "photometric": _text(ds, "PhotometricInterpretation"),
+        "transfer_syntax": _syntax(ds).name,
+        "bits_stored": _int(ds, "BitsStored"),
+        "sop_class": _uid_name(ds.get("SOPClassUID")),
+        "rows": _int(ds, "Rows"),
+        "columns": _int(ds, "Columns"),
+        "window_center": _number_or_tuple(ds.get("WindowCenter")),
+        "window_width": _number_or_tuple(ds.get("WindowWidth")),
+    }
+    meta["age_years"] = _age_years(meta["age"])
+    lossy = _text(ds, "LossyImageCompression")
+    meta["lossy_compression"] = lossy == "01" or (lossy is None and _syntax(ds) in _LOSSY_SYNTAXES)
+    frames = _int(ds, "NumberOfFrames") or 1
+    meta["number_of_frames"] = frames
+    return meta
+
+
+def _parse(data: bytes, name: str, has_magic: bool) -> Dataset:
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), force=not has_magic)
+    except Exception as exc:  # library boundary: pydicom raises many types on damaged headers
+        log.info("%s: DICOM header unreadable: %s", name, exc)
+        raise ImageLoadError("the DICOM header is damaged and could not be read", name) from exc
+    meta = getattr(ds, "file_meta", None)
+    if meta is None or "TransferSyntaxUID" not in meta:
+        # pydicom recognised the encoding while parsing the bare data set; record it so pixel decoding
+        # (which needs a transfer syntax) works, as pydicom's documentation recommends.
+        implicit, little = getattr(ds, "original_encoding", (True, True))
+        syntax = ImplicitVRLittleEndian if implicit else (
+            ExplicitVRLittleEndian if little in (True, None) else ExplicitVRBigEndian)
+        ds.file_meta = meta if meta is not None else FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = syntax
+    return ds
+
+
+def _check_supported(ds: Dataset, name: str, notes: list[str]) -> str:
+    if "PixelData" not in ds:
+        if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+            raise ImageLoadError("floating-point DICOM pixel data is not supported", name)
+        raise ImageLoadError("DICOM has no pixel data", name)
+    rows, columns = _int(ds, "Rows"), _int(ds, "Columns")
+    if rows is None or columns is None:
+        raise ImageLoadError("the DICOM header does not state the image size (Rows/Columns)", name)
+    check_pixel_count(columns, rows, name)
+    photometric = (_text(ds, "PhotometricInterpretation") or "").upper()
+    if not photometric:
+        notes.append("the DICOM header does not state the photometric interpretation; MONOCHROME2 was assumed")
+        photometric = "MONOCHROME2"
+        ds.PhotometricInterpretation = photometric
+    samples = _int(ds, "SamplesPerPixel") or 1
+    if photometric not in GRAYSCALE or samples != 1:
+        raise ImageLoadError(
+            f"colour DICOM images ({photometric}) are not supported: a chest radiograph must be grayscale "
+            "(MONOCHROME1 or MONOCHROME2)",
+            name,
+        )
+    allocated = _int(ds, "BitsAllocated")
+    if allocated not in _SUPPORTED_BITS_ALLOCATED:
+        raise ImageLoadError(f"DICOM pixel data with {allocated} bits per pixel is not supported", name)
+    frames = _int(ds, "NumberOfFrames") or 1
+    if frames > 1:
+        notes.append(f"the DICOM file holds {frames} frames; only the first is shown and analysed")
+    return photometric
+
+
+def _decode_first_frame(ds: Dataset, name: str, notes: list[str]) -> np.ndarray:
+    syntax = _syntax(ds)
+    frames = _int(ds, "NumberOfFrames") or 1
+    index = 0 if frames > 1 else None
+    if syntax.is_compressed:
+        decoder = get_decoder(syntax)
+        if decoder is None or not decoder.is_available:
+            raise ImageLoadError(
+                f"compressed DICOM pixel data could not be decoded ({syntax.name}): no decoder is installed "
+                "for this compression", name)
+        plugins = list(decoder.available_plugins)
+    else:
+        plugins = []
+    preferred = _PREFERRED_PLUGIN.get(syntax)
+    attempts = ([preferred] if preferred in plugins else []) + [""]
+    failure: Exception | None = None
+    for plugin in attempts:
+        try:
+            arr = pydicom.pixels.pixel_array(ds, index=index, decoding_plugin=plugin)
+        except Exception as exc:  # library boundary: decoders raise RuntimeError/ValueError/... on bad data
+            log.info("%s: decoding with %r failed: %s", name, plugin or "any plugin", exc)
+            failure = exc
+            continue
+        return _first_2d(arr, name)
+    if syntax.is_compressed:
+        raise ImageLoadError(f"compressed DICOM pixel data could not be decoded ({syntax.name})", name) from failure
+    raise ImageLoadError("the DICOM pixel data is incomplete or damaged", name) from failure
+
+
+def _first_2d(arr: np.ndarray, name: str) -> np.ndarray:
+    # Some writers omit NumberOfFrames on stacks; pydicom then returns 3-D anyway.
+    while arr.ndim > 2 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 2:
+        raise ImageLoadError(f"the DICOM pixel data has an unexpected shape {arr.shape}", name)
+    return arr
+
+
+def _syntax(ds: Dataset) -> UID:
+    return UID(ds.file_meta.TransferSyntaxUID)
+
+
+def _text(ds: Dataset, keyword: str) -> str | None:
+    try:
+        value = ds.get(keyword)
+        text = str(value).strip() if value is not None else ""
+    except Exception as exc:  # library boundary: undecodable character sets, malformed values
+        log.info("DICOM tag %s unreadable: %s", keyword, exc)
+        return None
+    return text.replace("\x00", "") or None
+
+
+def _int(ds: Dataset, keyword: str) -> int | None:
+    try:
+        value = ds.get(keyword)
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _spacing(ds: Dataset) -> tuple[float, float] | None:
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        try:
+            values = tuple(float(v) for v in ds.get(keyword) or ())
+        except (TypeError, ValueError):
+            continue
+        if len(values) == 2 and all(np.isfinite(v) and v > 0 for v in values):
+            return (values[0], values[1])
+    return None
+
+
+def _uid_name(value: object) -> str | None:
+    if not value:
+        return None
+    uid = UID(str(value))
+    return uid.name if uid.is_valid else str(value)
+
+
+def _number_or_tuple(value: object) -> float | tuple[float, ...] | None:
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, str | bytes):
+            return float(value)
+        numbers = tuple(float(v) for v in value)  # type: ignore[attr-defined]
+    except TypeError:
+        return float(value)  # type: ignore[arg-type]
+    except ValueError:
+        return None
+    return numbers[0] if len(numbers) == 1 else numbers
+
+
+def _age_years(age: str | None) -> float | None:
+    match = _AGE.match(age or "")
+    if not match:
+        return None
+    return round(int(match.group(1)) * _AGE_UNIT_YEARS[match.group(2).upper()], 3)

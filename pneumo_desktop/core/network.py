@@ -1,0 +1,78 @@
+"""The CNN: a small residual network, one grayscale channel in, one logit out.
+
+Plain torch only (no torchvision), so the installer's CPU-only torch can run it. About 0.7 M parameters:
+a forward pass at 224 px takes about 5 ms at batch 1 on two CPU cores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+ARCHITECTURE = "pneumo_resnet"
+
+
+def _conv_bn(c_in: int, c_out: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False),
+        nn.BatchNorm2d(c_out),
+    )
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = _conv_bn(c_in, c_out, stride)
+        self.conv2 = _conv_bn(c_out, c_out)
+        self.shortcut = (
+            nn.Identity() if stride == 1 and c_in == c_out else _conv_bn(c_in, c_out, stride, kernel=1)
+        )
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.act(self.conv1(x))
+        out = self.conv2(out)
+        return self.act(out + self.shortcut(x))
+
+
+class PneumoNet(nn.Module):
+    """Stem (stride 4) + one residual block per stage (stride 2 each) + global average pool + linear.
+
+    ``features`` ends at the last stage, the Grad-CAM layer (7x7 at 224 px).
+    """
+
+    def __init__(self, widths: tuple[int, ...] = (24, 48, 96, 192), dropout: float = 0.2) -> None:
+        super().__init__()
+        # A 4x4 stride-4 "patchify" stem: on 2 CPU cores a full-resolution 5x5 stem plus max-pool made a
+        # training step 1.8x slower for no validation gain worth that time.
+        stem = nn.Sequential(
+            nn.Conv2d(1, widths[0], 4, stride=4, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(inplace=True),
+        )
+        stages: list[nn.Module] = []
+        c_in = widths[0]
+        for i, width in enumerate(widths):
+            stages.append(BasicBlock(c_in, width, stride=1 if i == 0 else 2))
+            c_in = width
+        self.features = nn.Sequential(stem, *stages)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(c_in, 1)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features (N, C): the space the out-of-distribution gate works in."""
+        return torch.flatten(self.pool(self.features(x)), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.embed(x))).squeeze(1)
+
+
+def build_network(architecture: str = ARCHITECTURE, **arguments: Any) -> PneumoNet:
+    if architecture != ARCHITECTURE:
+        raise ValueError(f"unknown architecture {architecture!r}")
+    if "widths" in arguments:
+        arguments["widths"] = tuple(arguments["widths"])
+    return PneumoNet(**arguments)

@@ -1,0 +1,39 @@
+"""Result value objects of the predictor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why an input was not scored: a stable string code plus a sentence for the user."""
+
+    code: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "reason": self.reason}
+
+
+@dataclass
+class Prediction:
+    probability: float | None  # calibrated P(pneumonia); None when rejected
+    label: str | None  # "PNEUMONIA" / "NORMAL"; None when rejected
+    threshold: float
+    model: str  # "name version"
+    model_sha256: str
+    elapsed_ms: float
+    rejected: Rejection | None = None
+    cam: np.ndarray | None = None  # low-resolution Grad-CAM in [0, 1]; see gradcam.upsample_cam
+    ood_score: float | None = None
+
+    def heatmap(self, shape: tuple[int, int]) -> np.ndarray | None:
+        """The Grad-CAM registered to an image of ``shape`` (rows, cols)."""
+        if self.cam is None:
+            return None
+        from pneumo_desktop.core.gradcam import upsample_cam
+
+        return upsample_cam(self.cam, shape)

@@ -1,0 +1,110 @@
+"""Loads the bundled model once and turns LoadedImages into calibrated predictions."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pneumo_desktop import paths
+from pneumo_desktop.core import gate
+from pneumo_desktop.core.gradcam import grad_cam
+from pneumo_desktop.core.image import LoadedImage
+from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
+from pneumo_desktop.core.prediction import Prediction
+from pneumo_desktop.core.preprocess import preprocess
+from pneumo_desktop.core.weights import build_model, ood_arrays, read_verified
+
+POSITIVE, NEGATIVE = "PNEUMONIA", "NORMAL"
+
+
+def calibrated_probability(logit: float, temperature: float) -> float:
+    z = logit / temperature
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+class Predictor:
+    """Not thread-safe: the GUI serialises access on one worker thread."""
+
+    def __init__(self, card: ModelCard, model: torch.nn.Module, ood: dict[str, torch.Tensor]) -> None:
+        self.card = card
+        self.model = model
+        self.gate = gate.Gate.from_card(card, ood)
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> Predictor:
+        directory = Path(directory) if directory is not None else paths.models_dir()
+        card = ModelCard.read(directory / CARD_FILENAME)
+        tensors = read_verified(directory / WEIGHTS_FILENAME, card)
+        return cls(card, build_model(card, tensors), ood_arrays(tensors))
+
+    @property
+    def size(self) -> int:
+        return self.card.input_size
+
+    def input_tensor(self, images: Sequence[LoadedImage]) -> torch.Tensor:
+        return torch.from_numpy(np.stack([preprocess(im.pixels, self.size) for im in images]))
+
+    def _result(self, image: LoadedImage, logit: float, embedding: torch.Tensor,
+                cam: np.ndarray | None, started: float) -> Prediction:
+        card = self.card
+        rejection, ood_score = self.gate.check(image, embedding)
+        if rejection is not None:
+            probability, label, cam = None, None, None
+        else:
+            probability = calibrated_probability(logit, card.temperature)
+            label = POSITIVE if probability >= card.threshold else NEGATIVE
+        return Prediction(
+            probability=probability, label=label, threshold=card.threshold, model=card.display_name,
+            model_sha256=card.weights_sha256, elapsed_ms=(time.perf_counter() - started) * 1000.0,
+            rejected=rejection, cam=cam, ood_score=ood_score,
+        )
+
+    def predict(self, image: LoadedImage, *, heatmap: bool = True) -> Prediction:
+        started = time.perf_counter()
+        early = self.gate.check_image(image)
+        if early is not None:
+            return self._rejected(early, started)
+        x = self.input_tensor([image])
+        if heatmap:
+            logits, embeddings, cams = grad_cam(self.model, x, self.card.cam_layer)
+            return self._result(image, float(logits[0]), embeddings[0], cams[0], started)
+        with torch.inference_mode():
+            embeddings = self.model.embed(x)
+            logits = self.model.head(embeddings).squeeze(1)
+        return self._result(image, float(logits[0]), embeddings[0], None, started)
+
+    def predict_batch(self, images: Sequence[LoadedImage]) -> list[Prediction]:
+        """Scores without heatmaps, one forward pass for the whole batch (folder mode)."""
+        started = time.perf_counter()
+        results: list[Prediction | None] = [None] * len(images)
+        todo = []
+        for i, image in enumerate(images):
+            early = self.gate.check_image(image)
+            if early is not None:
+                results[i] = self._rejected(early, started)
+            else:
+                todo.append(i)
+        if todo:
+            x = self.input_tensor([images[i] for i in todo])
+            with torch.inference_mode():
+                embeddings = self.model.embed(x)
+                logits = self.model.head(embeddings).squeeze(1)
+            for j, i in enumerate(todo):
+                results[i] = self._result(images[i], float(logits[j]), embeddings[j], None, started)
+        per_image = (time.perf_counter() - started) * 1000.0 / max(len(images), 1)
+        for r in results:
+            assert r is not None
+            r.elapsed_ms = per_image
+        return [r for r in results if r is not None]
+
+    def _rejected(self, rejection: gate.Rejection, started: float) -> Prediction:
+        return Prediction(
+            probability=None, label=None, threshold=self.card.threshold, model=self.card.display_name,
+            model_sha256=self.card.weights_sha256, elapsed_ms=(time.perf_counter() - started) * 1000.0,
+            rejected=rejection,
+        )

@@ -1,0 +1,123 @@
+"""One result record per input file, and the ONE writer of them (CLI output and the GUI's Export CSV).
+
+JSON-lines keys and CSV columns are the same, in the same order (FIELDS). In CSV, lists and objects are
+JSON-encoded and null is an empty cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from typing import IO, Any
+
+from pneumo_desktop.core.image import LoadedImage
+from pneumo_desktop.core.prediction import Prediction
+
+FIELDS = (
+    "path", "probability", "label", "threshold", "model", "model_sha256", "file_sha256", "elapsed_ms",
+    "warnings", "rejected", "error", "heatmap",
+)
+Record = dict[str, Any]
+
+
+def record_from(
+    path: str,
+    prediction: Prediction | None,
+    image: LoadedImage | None = None,
+    error: str | None = None,
+    heatmap_path: str | None = None,
+    *,
+    file_sha256: str | None = None,
+) -> Record:
+    """``file_sha256`` is only needed when there is no image (a file that failed to load)."""
+    record: Record = dict.fromkeys(FIELDS)
+    record["path"] = str(path)
+    record["warnings"] = list(image.warnings) if image is not None else []
+    record["file_sha256"] = image.file_sha256 if image is not None else file_sha256
+    record["error"] = error
+    record["heatmap"] = str(heatmap_path) if heatmap_path is not None else None
+    if prediction is not None:
+        record["probability"] = None if prediction.probability is None else float(prediction.probability)
+        record["label"] = prediction.label
+        record["threshold"] = float(prediction.threshold)
+        record["model"] = prediction.model
+        record["model_sha256"] = prediction.model_sha256
+        record["elapsed_ms"] = round(float(prediction.elapsed_ms), 1)
+        record["rejected"] = prediction.rejected.to_dict() if prediction.rejected is not None else None
+    return record
+
+
+def status_of(record: Record) -> str:
+    """A short word for tables and lists: "ok", "rejected: <code>" or "error"."""
+    if record.get("error"):
+        return "error"
+    rejected = record.get("rejected")
+    if rejected:
+        return f"rejected: {rejected['code']}"
+    return "ok" if record.get("probability") is not None else "no result"
+
+
+def triage_key(record: Record) -> tuple[int, float]:
+    """Sort key for "most likely pneumonia first", then rejections, then errors."""
+    if record.get("error"):
+        return (2, 0.0)
+    probability = record.get("probability")
+    if probability is None:
+        return (1, 0.0)
+    return (0, -float(probability))
+
+
+def write_jsonl(records: Iterable[Record], stream: IO[str]) -> None:
+    for record in records:
+        stream.write(json.dumps({k: record.get(k) for k in FIELDS}, ensure_ascii=False) + "\n")
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def write_csv(records: Iterable[Record], stream: IO[str], *, header: bool = True) -> None:
+    """``header=False`` lets a caller stream rows as results arrive after writing the header once."""
+    writer = csv.writer(stream, lineterminator="\n")
+    if header:
+        writer.writerow(FIELDS)
+    for record in records:
+        writer.writerow([_csv_cell(record.get(k)) for k in FIELDS])
+
+
+def read_csv(stream: IO[str]) -> list[Record]:
+    """The inverse of write_csv (tests, and re-opening an exported list)."""
+    out = []
+    for row in csv.DictReader(stream):
+        record: Record = {}
+        for key in FIELDS:
+            cell = row.get(key, "")
+            if cell == "":
+                record[key] = [] if key == "warnings" else None
+            elif key in ("warnings", "rejected"):
+                record[key] = json.loads(cell)
+            elif key in ("probability", "threshold", "elapsed_ms"):
+                record[key] = float(cell)
+            else:
+                record[key] = cell
+        out.append(record)
+    return out
+
+
+def format_table(records: Iterable[Record]) -> str:
+    """A plain-text table for people: path, probability, label, status and the reason if any."""
+    rows = [("path", "probability", "label", "status", "detail")]
+    for r in records:
+        probability = "" if r.get("probability") is None else f"{float(r['probability']):.3f}"
+        detail = r.get("error") or (r["rejected"]["reason"] if r.get("rejected") else "")
+        if not detail and r.get("warnings"):
+            detail = "; ".join(r["warnings"])
+        rows.append((str(r.get("path")), probability, r.get("label") or "", status_of(r), detail))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
+    return "\n".join(line.rstrip() for line in lines) + "\n"

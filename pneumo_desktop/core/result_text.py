@@ -1,0 +1,102 @@
+"""The user-facing wording of a result and of the model card, shared by the PDF report and the GUI so
+that both say exactly the same thing."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pneumo_desktop.core.model_card import ModelCard
+from pneumo_desktop.core.prediction import Prediction
+
+HEATMAP_CAPTION = (
+    "Coloured regions most influenced the score (Grad-CAM). They are not lesion outlines and may "
+    "highlight regions outside the lungs."
+)
+# Metrics shown first, in this order, with their names for people.
+METRIC_NAMES = {
+    "roc_auc": "ROC AUC", "sensitivity": "Sensitivity", "specificity": "Specificity",
+    "accuracy": "Accuracy", "precision": "PPV", "f1": "F1", "pr_auc": "PR AUC", "ece": "ECE",
+}
+
+
+def percent(probability: float) -> str:
+    return f"{100.0 * probability:.1f} %"
+
+
+def meaning(prediction: Prediction) -> str:
+    """One sentence on what the number means, or why there is none."""
+    if prediction.rejected is not None:
+        return f"Not scored: {prediction.rejected.reason}"
+    if prediction.probability is None:
+        return "No probability was computed for this image."
+    p, t = prediction.probability, prediction.threshold
+    side = "at or above" if p >= t else "below"
+    return (
+        f"The model estimates a {percent(p)} probability of pneumonia; this is {side} its decision "
+        f"threshold of {percent(t)}, so it is labelled {prediction.label}. Among test images given "
+        f"about this probability, roughly {round(100 * p)} in 100 had pneumonia."
+    )
+
+
+def metrics_split(card: ModelCard) -> tuple[str, dict[str, Any]] | None:
+    """The test metrics if present, else validation, with the split's name; None when neither exists."""
+    for split in ("test", "validation"):
+        values = (card.metrics or {}).get(split)
+        if isinstance(values, dict) and values:
+            return split, values
+    return None
+
+
+def _metric_text(value: Any) -> str | None:
+    ci = None
+    if isinstance(value, dict):
+        ci, value = value.get("ci95"), value.get("value")
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return None
+    text = f"{value:.3f}"
+    if isinstance(ci, list | tuple) and len(ci) == 2 and all(isinstance(c, int | float) for c in ci):
+        if all(math.isfinite(c) for c in ci):
+            text += f" (95 % CI {ci[0]:.3f}-{ci[1]:.3f})"
+    return text
+
+
+def metric_lines(card: ModelCard) -> list[tuple[str, str]]:
+    """(name, "0.961 (95 % CI 0.948-0.972)") pairs of the card's headline metrics."""
+    found = metrics_split(card)
+    if found is None:
+        return []
+    _, values = found
+    lines = []
+    for key, name in METRIC_NAMES.items():
+        if key in values:
+            text = _metric_text(values[key])
+            if text is not None:
+                lines.append((name, text))
+    n = values.get("n")
+    if isinstance(n, int) and not isinstance(n, bool):
+        lines.append(("Images", str(n)))
+    return lines
+
+
+def metrics_heading(card: ModelCard) -> str:
+    found = metrics_split(card)
+    if found is None:
+        return "No evaluation metrics are recorded in the model card."
+    split = found[0]
+    return "Held-out test set" if split == "test" else "Validation set (no test metrics recorded)"
+
+
+def intended_population_text(card: ModelCard) -> str:
+    population = card.intended_population or {}
+    parts = []
+    if population.get("description"):
+        parts.append(str(population["description"]).rstrip(".") + ".")
+    ages = population.get("age_years")
+    if isinstance(ages, list | tuple) and len(ages) == 2:
+        parts.append(f"Ages {ages[0]}-{ages[1]} years.")
+    if population.get("views"):
+        parts.append("Views: " + ", ".join(map(str, population["views"])) + ".")
+    if population.get("modalities"):
+        parts.append("Modalities: " + ", ".join(map(str, population["modalities"])) + ".")
+    return " ".join(parts) if parts else "The model card does not state an intended population."

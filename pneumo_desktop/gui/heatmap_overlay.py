@@ -1,0 +1,68 @@
+"""Grad-CAM as an RGBA overlay and its colour legend, both from core.heatmap_render's one colour map.
+
+The overlay's alpha follows the heatmap value, exactly like the PDF's blend: regions that barely moved
+the score stay clear, so the anatomy under them stays readable. The slider scales the whole item.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from pneumo_desktop.core.heatmap_render import COLOUR_MAP_NAME, colour_lut, colourise
+
+LEGEND_CAPTION = "Regions that most influenced the score (not lesions)"
+
+
+def heatmap_rgba(heatmap: np.ndarray) -> np.ndarray:
+    """(H, W) float heatmap in [0, 1] -> (H, W, 4) uint8 RGBA with alpha = value."""
+    clean = np.clip(np.nan_to_num(np.asarray(heatmap, dtype=np.float32)), 0.0, 1.0)
+    rgba = np.empty((*clean.shape, 4), dtype=np.uint8)
+    rgba[..., :3] = colourise(clean)
+    rgba[..., 3] = np.rint(clean * 255.0).astype(np.uint8)
+    return rgba
+
+
+class LegendBar(QWidget):
+    """A horizontal colour bar from "less" to "more" influence."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._lut = colour_lut()
+        self.setAccessibleName("Heatmap colour legend")
+        self.setToolTip(
+            f"Colour map: {COLOUR_MAP_NAME} (readable with colour-vision deficiencies).\n"
+            "Left: little influence on the score (nearly transparent). Right: most influence."
+        )
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        height = self.fontMetrics().height() + 14
+        return QSize(200, height)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(120, self.sizeHint().height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        metrics = self.fontMetrics()
+        less, more = "less", "more"
+        left_w, right_w = metrics.horizontalAdvance(less) + 6, metrics.horizontalAdvance(more) + 6
+        bar = QRectF(left_w, 4, max(self.width() - left_w - right_w, 10), self.height() - 8)
+        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
+        steps = 16
+        for i in range(steps + 1):
+            r, g, b = (int(v) for v in self._lut[round(i * 255 / steps)])
+            gradient.setColorAt(i / steps, QColor(r, g, b))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(gradient)
+        painter.drawRoundedRect(bar, 3, 3)
+        painter.setPen(self.palette().windowText().color())
+        text_rect = QRectF(0, 0, left_w, self.height())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, less)
+        text_rect = QRectF(bar.right() + 6, 0, right_w, self.height())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, more)
+        painter.end()

@@ -1,0 +1,52 @@
+"""What may be shown about a file and its patient, with hide-PHI on or off. Qt-free.
+
+File names count as PHI too (folders and files are often named after patients), so with hide-PHI on a
+file is named by its position and the start of its sha256, which the report and audit log also carry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pneumo_desktop.core.image import PHI_KEYS, without_phi
+
+HIDDEN = "PHI hidden"
+_PATIENT_FIELDS = (
+    ("patient_name", "{}"), ("patient_id", "ID {}"), ("birth_date", "DOB {}"), ("sex", "{}"), ("age", "{}"),
+)
+_STUDY_FIELDS = (
+    ("study_date", "Study {}"), ("accession_number", "Acc {}"), ("institution", "{}"),
+    ("modality", "{}"), ("view_position", "{}"), ("body_part", "{}"),
+)
+
+
+def file_label(path: Path | str, file_sha256: str | None, hide_phi: bool, index: int | None = None) -> str:
+    if not hide_phi:
+        return Path(path).name
+    parts = [f"Image {index + 1}"] if index is not None else ["Image"]
+    if file_sha256:
+        parts.append(f"sha256 {file_sha256[:8]}")
+    return " · ".join(parts)
+
+
+def visible_metadata(metadata: dict[str, Any], hide_phi: bool) -> dict[str, Any]:
+    return without_phi(metadata) if hide_phi else dict(metadata)
+
+
+def _line(metadata: dict[str, Any], fields: tuple[tuple[str, str], ...]) -> str:
+    values = []
+    for key, template in fields:
+        value = metadata.get(key)
+        if value not in (None, ""):
+            values.append(template.format(value))
+    return " · ".join(values)
+
+
+def patient_lines(metadata: dict[str, Any], hide_phi: bool) -> list[str]:
+    """The overlay's top-right patient and study lines (RadiAnt's corner)."""
+    shown = visible_metadata(metadata, hide_phi)
+    lines = [_line(shown, _PATIENT_FIELDS), _line(shown, _STUDY_FIELDS)]
+    if hide_phi and any(metadata.get(k) not in (None, "") for k in PHI_KEYS):
+        lines.append(HIDDEN)
+    return [line for line in lines if line]

@@ -1,0 +1,66 @@
+"""The one place that knows where bundled files and per-user folders live.
+
+Works from a source checkout, an installed wheel and a PyInstaller bundle. Per-user folders follow
+platformdirs and can be redirected with ``PNEUMO_DESKTOP_HOME`` (tests, portable installs).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from platformdirs import PlatformDirs
+
+APP_DIR_NAME = "pneumo_desktop"
+HOME_ENV = "PNEUMO_DESKTOP_HOME"
+MODELS_ENV = "PNEUMO_DESKTOP_MODELS"
+
+
+def _bundle_root() -> Path:
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root)
+    package_dir = Path(__file__).resolve().parent
+    # Source checkout (or editable install): models/ and resources/ sit beside the package.
+    checkout = package_dir.parent
+    if (checkout / "models").is_dir() and (checkout / "resources").is_dir():
+        return checkout
+    # Installed wheel: data files are shipped inside the package.
+    return package_dir / "_data"
+
+
+def models_dir() -> Path:
+    override = os.environ.get(MODELS_ENV)
+    return Path(override) if override else _bundle_root() / "models"
+
+
+def resources_dir() -> Path:
+    return _bundle_root() / "resources"
+
+
+def _user_dirs() -> PlatformDirs:
+    return PlatformDirs(APP_DIR_NAME, appauthor=False)
+
+
+def _user_dir(kind: str) -> Path:
+    override = os.environ.get(HOME_ENV)
+    if override:
+        path = Path(override) / kind
+    else:
+        dirs = _user_dirs()
+        path = Path({"config": dirs.user_config_dir, "cache": dirs.user_cache_dir, "state": dirs.user_state_dir}[kind])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def config_dir() -> Path:
+    return _user_dir("config")
+
+
+def cache_dir() -> Path:
+    return _user_dir("cache")
+
+
+def state_dir() -> Path:
+    return _user_dir("state")

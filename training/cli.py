@@ -1,0 +1,80 @@
+"""``pneumo-train``: fit, evaluate, export."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+
+MISSING_EXTRA = (
+    "pneumo-train needs the training extra, which is not installed ({missing}).\n"
+    "Install it with:  pip install -e '.[train]'   (or: pip install 'pneumo-desktop[train]')"
+)
+
+
+def _check_extra() -> str | None:
+    missing = []
+    for module, name in (("sklearn", "scikit-learn"), ("yaml", "PyYAML"), ("matplotlib", "matplotlib")):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(name)
+    return ", ".join(missing) or None
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pneumo-train", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    fit = sub.add_parser("fit", help="train a model from scratch")
+    fit.add_argument("--data", type=Path, required=True,
+                     help="data root: <DIR>/train/{NORMAL,PNEUMONIA}/ (manifest.csv used when present)")
+    fit.add_argument("--config", type=Path, help="YAML file overriding training/config.py DEFAULTS")
+    fit.add_argument("--out", type=Path, help="run folder (default: runs/<timestamp>); an existing one resumes")
+    fit.add_argument("--cache-dir", type=Path, help="decoded-image cache (default: <out>/../cache)")
+    fit.add_argument("--epochs", type=int)
+    fit.add_argument("--limit", type=int, help="use a label-balanced sample of N training images (smoke runs)")
+    fit.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
+    ev = sub.add_parser("evaluate", help="evaluate a model card's weights on a split")
+    ev.add_argument("--card", type=Path, required=True, help="model_card.json (weights beside it)")
+    ev.add_argument("--data", type=Path, required=True)
+    ev.add_argument("--split", choices=["val", "test"], required=True)
+    ev.add_argument("--out", type=Path, help="folder for metrics JSON and plots (default: beside the card)")
+    ev.add_argument("--write-card", action="store_true", help="store the test metrics in the card (test split)")
+    ev.add_argument("--ledger", type=Path, default=Path("models/test_ledger.csv"),
+                    help="append (date, weights sha256, metrics) here for every test-split read")
+    ex = sub.add_parser("export", help="copy a finished run's model into models/")
+    ex.add_argument("run_dir", type=Path)
+    ex.add_argument("--to", type=Path, required=True)
+    ex.add_argument("--force", action="store_true", help="overwrite an existing model")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_args_parser().parse_args(argv)
+    missing = _check_extra()
+    if missing:
+        print(MISSING_EXTRA.format(missing=missing), file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    if args.command == "fit":
+        from training.config import load_config
+        from training.fit import fit
+
+        config = load_config(args.config, {"epochs": args.epochs, "limit": args.limit})
+        out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+        cache = args.cache_dir or out.parent / "cache"
+        fit(args.data, config, out, cache, stop_after_epoch=args.stop_after_epoch)
+        return 0
+    if args.command == "evaluate":
+        from training.evaluate import evaluate
+
+        return evaluate(args.card, args.data, args.split, args.out, args.write_card, args.ledger)
+    from training.export import export
+
+    return export(args.run_dir, args.to, args.force)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""``pneumo-train fit``: train from scratch, checkpoint every epoch, select on validation AUC, calibrate.
+
+Runs alone or under ``torchrun --nproc_per_node=N`` (DDP; gloo on CPU, nccl on GPU).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from sklearn.metrics import roc_auc_score
+
+from pneumo_desktop.core.atomic import atomic_write_text
+from pneumo_desktop.core.network import build_network
+from training import data as data_mod
+from training.card import finalise_model
+from training.config import save_config
+from training.engine import Bar, forward_cached, train_one_epoch
+
+log = logging.getLogger("pneumo_train")
+CHECKPOINT = "checkpoint.pt"
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _subset(items: list[data_mod.Item], limit: int, seed: int) -> list[data_mod.Item]:
+    """A label-balanced sample for smoke runs."""
+    rng = random.Random(seed)
+    out = []
+    for label in (0, 1):
+        pool = [i for i in items if i.label == label]
+        out += rng.sample(pool, min(len(pool), limit // 2))
+    return sorted(out, key=lambda i: i.relpath)
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def _sync_buffers(model: torch.nn.Module, world: int) -> None:
+    # BatchNorm running stats are updated from each rank's own batch; make them rank 0's everywhere.
+    if world > 1:
+        for buffer in model.buffers():
+            dist.broadcast(buffer, 0)
+
+
+def fit(data_root: Path, config: dict[str, Any], run_dir: Path, cache_dir: Path | None,
+        stop_after_epoch: int | None = None) -> Path:
+    rank, world = _distributed()
+    torch.set_num_threads(max(1, int(config["threads"]) // world))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    seed = int(config["seed"])
+
+    items = data_mod.read_items(data_root, "train")
+    if config.get("limit"):
+        items = _subset(items, int(config["limit"]), seed)
+    train_items, val_items, val_patients = data_mod.patient_split(items, float(config["val_fraction"]), seed)
+    size = int(config["size"])
+    t0 = time.perf_counter()
+    train_px, train_sha = data_mod.decode_all(data_root, train_items, size, cache_dir)
+    val_px, val_sha = data_mod.decode_all(data_root, val_items, size, cache_dir)
+    if rank == 0:
+        log.info("decoded %d train + %d val images in %.1fs", len(train_items), len(val_items),
+                 time.perf_counter() - t0)
+        save_config(config, run_dir / "config.yaml")
+        atomic_write_text(run_dir / "split.json", json.dumps({
+            "seed": seed, "val_fraction": config["val_fraction"], "val_patients": val_patients,
+            "n_train": len(train_items), "n_val": len(val_items),
+        }, indent=1))
+    y_train = np.array([i.label for i in train_items], np.int64)
+    y_val = np.array([i.label for i in val_items], np.int64)
+
+    torch.manual_seed(seed)
+    arch = config["architecture"]
+    model = build_network(arch["name"], **dict(arch["arguments"]))
+    channels_last = bool(config["channels_last"])
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
+    gen = torch.Generator().manual_seed(seed)
+    pos_weight = float((y_train == 0).sum() / max((y_train == 1).sum(), 1)) \
+        if config["pos_weight"] == "balanced" else float(config["pos_weight"])
+
+    start_epoch, step, best_auc, history = 0, 0, -1.0, []
+    ckpt_path = run_dir / CHECKPOINT
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        gen.set_state(ckpt["generator"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        start_epoch, step, best_auc = int(ckpt["epoch"]) + 1, int(ckpt["step"]), float(ckpt["best_auc"])
+        history = list(ckpt["history"])
+        if rank == 0:
+            log.info("resumed from epoch %d", start_epoch)
+    ddp_model: torch.nn.Module = model
+    if world > 1:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(model)
+
+    epochs = int(config["epochs"])
+    per_rank = len(train_items) // world
+    steps_per_epoch = per_rank // int(config["batch_size"])
+    total_steps = epochs * steps_per_epoch
+    for epoch in range(start_epoch, epochs):
+        t_epoch = time.perf_counter()
+        order = torch.randperm(len(train_items), generator=gen)[: per_rank * world][rank::world]
+        bar = Bar(f"epoch {epoch + 1}/{epochs}", enabled=rank == 0)
+        loss, step = train_one_epoch(ddp_model, optimizer, train_px, y_train, order, config, gen, step,
+                                     total_steps, pos_weight, channels_last, progress=bar)
+        _sync_buffers(model, world)
+        if rank == 0:
+            logits, _ = forward_cached(model, val_px, channels_last=channels_last)
+            auc = float(roc_auc_score(y_val, logits)) if len(set(y_val.tolist())) == 2 else float("nan")
+            lr = optimizer.param_groups[0]["lr"]
+            seconds = time.perf_counter() - t_epoch
+            history.append({"epoch": epoch + 1, "loss": loss, "val_auc": auc, "lr": lr, "seconds": seconds})
+            log.info("epoch %d/%d loss %.4f val_auc %.4f lr %.2e %.1fs", epoch + 1, epochs, loss, auc, lr, seconds)
+            if auc > best_auc or best_auc < 0:
+                best_auc = auc
+                torch.save({k: v.clone() for k, v in model.state_dict().items()}, run_dir / "best_state.tmp")
+                (run_dir / "best_state.tmp").replace(run_dir / "best_state.pt")
+            _save_checkpoint(ckpt_path, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                "step": step, "best_auc": best_auc, "generator": gen.get_state(),
+                "torch_rng": torch.get_rng_state(), "history": history, "config": config,
+            })
+        if world > 1:
+            dist.barrier()
+        if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch:
+            return run_dir
+
+    if rank == 0:
+        best = torch.load(run_dir / "best_state.pt", weights_only=True)
+        model.load_state_dict(best)
+        fingerprint = data_mod.data_fingerprint(train_items + val_items, train_sha + val_sha)
+        finalise_model(model, config, run_dir, train_px, val_px, y_val, val_items, fingerprint, history,
+                       channels_last)
+        (run_dir / "FINISHED").write_text(datetime.now(timezone.utc).isoformat() + "\n")
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return run_dir
