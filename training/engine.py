@@ -56,7 +56,7 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, pi
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
         step += 1
         if progress is not None:
             progress(b + 1, n_batches, losses[-1])

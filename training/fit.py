@@ -5,6 +5,7 @@ Runs alone or under ``torchrun --nproc_per_node=N`` (DDP; gloo on CPU, nccl on G
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -145,6 +146,11 @@ def fit(data_root: Path, config: dict[str, Any], run_dir: Path, cache_dir: Path 
         if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch:
             return run_dir
 
+    if world > 1:
+        # Each rank records a digest of its final parameters, so a run can prove the replicas agree.
+        digest = hashlib.sha256(b"".join(v.detach().contiguous().numpy().tobytes()
+                                         for v in model.state_dict().values())).hexdigest()
+        (run_dir / f"rank{rank}_weights.sha256").write_text(digest + "\n")
     if rank == 0:
         best = torch.load(run_dir / "best_state.pt", weights_only=True)
         model.load_state_dict(best)

@@ -41,15 +41,17 @@ log = logging.getLogger(__name__)
 GRAYSCALE = ("MONOCHROME1", "MONOCHROME2")
 _SUPPORTED_BITS_ALLOCATED = (8, 16, 32)
 _LOSSY_SYNTAXES = {JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLSNearLossless}
-# Fastest plugin per syntax among the permissively licensed ones; every other available plugin is the
-# fallback (gdcm, for instance, is slower for JPEG baseline but decodes some streams Pillow rejects).
-_PREFERRED_PLUGIN = {
-    JPEGBaseline8Bit: "pillow",
-    JPEG2000Lossless: "pylibjpeg",
-    JPEG2000: "pylibjpeg",
-    JPEGLSLossless: "pyjpegls",
-    JPEGLSNearLossless: "pyjpegls",
-    RLELossless: "pylibjpeg",
+# Decoding plugins to try, fastest first, for syntaxes with several. gdcm is the fallback: slower, but it
+# accepts some streams the others reject. Plugins wrapping the same codec library (Pillow's and
+# pylibjpeg's openjpeg) are not retried, because a damaged stream fails the same way in both, slowly.
+# Syntaxes not listed use pydicom's own order over every installed plugin.
+_PLUGIN_ORDER = {
+    JPEGBaseline8Bit: ("pillow", "gdcm"),
+    JPEG2000Lossless: ("pylibjpeg", "gdcm"),
+    JPEG2000: ("pylibjpeg", "gdcm"),
+    JPEGLSLossless: ("pyjpegls", "gdcm"),
+    JPEGLSNearLossless: ("pyjpegls", "gdcm"),
+    RLELossless: ("pylibjpeg", "pydicom"),
 }
 _AGE = re.compile(r"^\s*(\d{1,3})\s*([DWMY]?)\s*$", re.IGNORECASE)
 _AGE_UNIT_YEARS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0, "": 1.0}
@@ -99,7 +101,7 @@ def dicom_metadata(ds: Dataset) -> dict[str, Any]:
         "body_part": _text(ds, "BodyPartExamined"),
         "pixel_spacing": _spacing(ds),
         "photometric": _text(ds, "PhotometricInterpretation"),
-        "transfer_syntax": _syntax(ds).name,
+        "transfer_syntax": _uid_name(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)),
         "bits_stored": _int(ds, "BitsStored"),
         "sop_class": _uid_name(ds.get("SOPClassUID")),
         "rows": _int(ds, "Rows"),
@@ -109,7 +111,8 @@ def dicom_metadata(ds: Dataset) -> dict[str, Any]:
     }
     meta["age_years"] = _age_years(meta["age"])
     lossy = _text(ds, "LossyImageCompression")
-    meta["lossy_compression"] = lossy == "01" or (lossy is None and _syntax(ds) in _LOSSY_SYNTAXES)
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    meta["lossy_compression"] = lossy == "01" or (lossy is None and syntax in _LOSSY_SYNTAXES)
     frames = _int(ds, "NumberOfFrames") or 1
     meta["number_of_frames"] = frames
     return meta
@@ -144,7 +147,9 @@ def _check_supported(ds: Dataset, name: str, notes: list[str]) -> str:
     check_pixel_count(columns, rows, name)
     photometric = (_text(ds, "PhotometricInterpretation") or "").upper()
     if not photometric:
-        notes.append("the DICOM header does not state the photometric interpretation; MONOCHROME2 was assumed")
+        notes.append(
+            "the DICOM header does not state the photometric interpretation; MONOCHROME2 was assumed"
+        )
         photometric = "MONOCHROME2"
         ds.PhotometricInterpretation = photometric
     samples = _int(ds, "SamplesPerPixel") or 1
@@ -168,7 +173,10 @@ def _decode_first_frame(ds: Dataset, name: str, notes: list[str]) -> np.ndarray:
     frames = _int(ds, "NumberOfFrames") or 1
     index = 0 if frames > 1 else None
     if syntax.is_compressed:
-        decoder = get_decoder(syntax)
+        try:
+            decoder = get_decoder(syntax)
+        except NotImplementedError:  # pydicom knows no decoder at all for this syntax (e.g. MPEG video)
+            decoder = None
         if decoder is None or not decoder.is_available:
             raise ImageLoadError(
                 f"compressed DICOM pixel data could not be decoded ({syntax.name}): no decoder is installed "
@@ -176,8 +184,7 @@ def _decode_first_frame(ds: Dataset, name: str, notes: list[str]) -> np.ndarray:
         plugins = list(decoder.available_plugins)
     else:
         plugins = []
-    preferred = _PREFERRED_PLUGIN.get(syntax)
-    attempts = ([preferred] if preferred in plugins else []) + [""]
+    attempts = [p for p in _PLUGIN_ORDER.get(syntax, ()) if p in plugins] or [""]
     failure: Exception | None = None
     for plugin in attempts:
         try:
@@ -188,7 +195,8 @@ def _decode_first_frame(ds: Dataset, name: str, notes: list[str]) -> np.ndarray:
             continue
         return _first_2d(arr, name)
     if syntax.is_compressed:
-        raise ImageLoadError(f"compressed DICOM pixel data could not be decoded ({syntax.name})", name) from failure
+        message = f"compressed DICOM pixel data could not be decoded ({syntax.name})"
+        raise ImageLoadError(message, name) from failure
     raise ImageLoadError("the DICOM pixel data is incomplete or damaged", name) from failure
 
 

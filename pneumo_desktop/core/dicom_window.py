@@ -1,7 +1,10 @@
-"""DICOM VOI stage: stored window, VOI LUT or percentile window -> [0, 1], plus display presets.
+"""DICOM VOI stage: stored window, VOI LUT or percentile window -> [0, 1], plus extra display presets.
 
 Windows here are in modality units (after Rescale/Modality LUT). Presets are returned in the normalised
-coordinates of the windowed [0, 1] pixels, so that the default window is always (0.5, 1.0).
+coordinates of the windowed [0, 1] pixels, where the window actually applied is (0.5, 1.0). That one is
+LoadedImage.default_window, and the viewer adds a full-range preset of the [0, 1] pixels itself (which,
+whenever the modality range fits inside the applied window, is the same as the modality full range), so
+the presets here are only the other stored windows and the automatic window.
 """
 
 from __future__ import annotations
@@ -85,25 +88,20 @@ def apply_voi_stage(values: np.ndarray, ds: Dataset) -> VoiResult:
         return _apply_lut(values, ds)
     notes: list[str] = []
     auto = percentile_window(values)
-    full = Window("Full range", (float(values.min()) + float(values.max())) / 2.0,
-                  max(float(values.max()) - float(values.min()), 1e-6), "LINEAR_EXACT")
     windows = stored_windows(ds)
     if windows:
         pixels = apply_window(values, windows[0])
         inside = float(np.mean((pixels > 0.0) & (pixels < 1.0)))
         if inside >= _MIN_INSIDE_FRACTION:
-            presets = [_preset(w, windows[0]) for w in windows]
-            presets += [_preset(w, windows[0]) for w in (auto, full) if _fits(_preset(w, windows[0]))]
+            presets = [_preset(w, windows[0]) for w in windows[1:]]
+            if _fits(_preset(auto, windows[0])):
+                presets.append(_preset(auto, windows[0]))
             return VoiResult(pixels, presets, "window", notes)
         notes.append(
             f"the stored display window (centre {windows[0].center:g}, width {windows[0].width:g}) does not "
             "match the pixel values; an automatic window was used instead"
         )
-    pixels = apply_window(values, auto)
-    presets = [_preset(auto, auto)]
-    if _fits(_preset(full, auto)) and full.width > auto.width * 1.001:
-        presets.append(_preset(full, auto))
-    return VoiResult(pixels, presets, "auto", notes)
+    return VoiResult(apply_window(values, auto), [], "auto", notes)
 
 
 def inverted_presets(presets: list[WindowPreset]) -> list[WindowPreset]:
@@ -120,13 +118,10 @@ def _apply_lut(values: np.ndarray, ds: Dataset) -> VoiResult:
     mapped = apply_voi(np.rint(values).astype(np.int64), ds).astype(np.float32)
     # Declared LUT depths are often larger than the values actually used: normalise by the real range.
     pixels = (mapped - low) / (high - low) if high > low else np.zeros_like(mapped)
-    name = str(item.get("LUTExplanation") or "").strip() or "DICOM VOI LUT"
-    return VoiResult(np.clip(pixels, 0.0, 1.0).astype(np.float32), [WindowPreset(name, 0.5, 1.0)], "lut", [])
+    return VoiResult(np.clip(pixels, 0.0, 1.0).astype(np.float32), [], "lut", [])
 
 
 def _preset(window: Window, default: Window) -> WindowPreset:
-    if window == default:
-        return WindowPreset(window.name, 0.5, 1.0)
     return WindowPreset(
         window.name, (window.center - default.center) / default.width + 0.5, window.width / default.width
     )

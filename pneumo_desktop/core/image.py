@@ -39,6 +39,8 @@ class LoadedImage:
     file_sha256: str
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Extra windows besides default_window (other stored DICOM windows, the automatic one); the viewer adds
+    # the default and a full-range preset itself.
     presets: list[WindowPreset] = field(default_factory=list)
 
     @property

@@ -31,6 +31,8 @@ FORMATS = tuple(_OPENERS)
 _COLOUR_THUMBNAIL = 128
 _ALPHA_MODES = {"LA", "La", "PA", "RGBA", "RGBa"}
 _WIDE_INTEGER_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+_COLOUR_MODES = {"P", "PA", "RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr"}
+_SUPPORTED_MODES = _WIDE_INTEGER_MODES | _COLOUR_MODES | {"1", "L", "LA", "La", "F"}
 _EXIF_ORIENTATION = 0x0112
 
 
@@ -42,6 +44,12 @@ def read_raster(
     img = _open(data, fmt, name)
     check_pixel_count(img.width, img.height, name)
     source_mode, source_size = img.mode, img.size
+    if source_mode not in _SUPPORTED_MODES:
+        raise ImageLoadError(f"the image's pixel format ({source_mode}) is not supported", name)
+    notes: list[str] = []
+    pages = int(getattr(img, "n_frames", 1) or 1)
+    if pages > 1:
+        notes.append(f"the file holds {pages} images; only the first is shown and analysed")
     if draft_size and fmt == "JPEG":
         # The DCT scaling keeps the short side >= 2 * draft_size, so the model input (a few hundred pixels)
         # is unchanged in practice while decoding is up to 8x faster. The colour mode is kept for the
@@ -49,7 +57,6 @@ def read_raster(
         img.draft(img.mode, (2 * draft_size, 2 * draft_size))
     _load(img, fmt, name)
     img, swapped = _oriented(img, name)
-    notes: list[str] = []
     metadata: dict[str, Any] = {"format": fmt, "source_mode": source_mode}
     pixels = _to_gray(img, metadata, notes, name)
     # Full-resolution size in display orientation (EXIF 5-8 swap the axes).
@@ -72,6 +79,8 @@ def colourfulness(rgb: Image.Image) -> float:
 def _open(data: bytes, fmt: str, name: str) -> Image.Image:
     try:
         return _OPENERS[fmt](io.BytesIO(data))
+    except Image.DecompressionBombError as exc:  # not expected (we bypass Image.open), but never leak it
+        raise ImageLoadError("image too large", name) from exc
     except Exception as exc:  # library boundary: Pillow raises SyntaxError/OSError/ValueError on bad headers
         log.info("%s: %s header unreadable: %s", name, fmt, exc)
         raise ImageLoadError(f"the {fmt} file is damaged: its header could not be read", name) from exc
@@ -83,7 +92,8 @@ def _load(img: Image.Image, fmt: str, name: str) -> None:
     except OSError as exc:
         log.info("%s: %s decode failed: %s", name, fmt, exc)
         if "truncated" in str(exc).lower():
-            raise ImageLoadError(f"truncated {fmt}: the file ends before the image is complete", name) from exc
+            message = f"truncated {fmt}: the file ends before the image is complete"
+            raise ImageLoadError(message, name) from exc
         raise ImageLoadError(f"the {fmt} image data is damaged and could not be decoded", name) from exc
     except Exception as exc:  # library boundary: SyntaxError, ValueError, zlib/struct errors on damaged data
         log.info("%s: %s decode failed: %s", name, fmt, exc)
@@ -144,7 +154,7 @@ def _scale_floats(values: np.ndarray, name: str) -> np.ndarray:
     if not np.isfinite(values).all():
         raise ImageLoadError("the image contains invalid (not-a-number) pixel values", name)
     low, high = float(values.min()), float(values.max())
-    if 0.0 <= low and high <= 1.0:
+    if low >= 0.0 and high <= 1.0:
         return values.astype(np.float32)
     span = high - low if high > low else 1.0
     return ((values - low) / span).astype(np.float32)

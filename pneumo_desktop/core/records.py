@@ -21,6 +21,15 @@ FIELDS = (
 Record = dict[str, Any]
 
 
+def display_text(text: str) -> str:
+    """File names that are not valid UTF-8 reach Python as lone surrogates, which no UTF-8 writer
+    accepts; show those bytes as U+FFFD instead of crashing the whole output."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def record_from(
     path: str,
     prediction: Prediction | None,
@@ -32,11 +41,11 @@ def record_from(
 ) -> Record:
     """``file_sha256`` is only needed when there is no image (a file that failed to load)."""
     record: Record = dict.fromkeys(FIELDS)
-    record["path"] = str(path)
-    record["warnings"] = list(image.warnings) if image is not None else []
+    record["path"] = display_text(str(path))
+    record["warnings"] = [display_text(w) for w in image.warnings] if image is not None else []
     record["file_sha256"] = image.file_sha256 if image is not None else file_sha256
-    record["error"] = error
-    record["heatmap"] = str(heatmap_path) if heatmap_path is not None else None
+    record["error"] = display_text(error) if error is not None else None
+    record["heatmap"] = display_text(str(heatmap_path)) if heatmap_path is not None else None
     if prediction is not None:
         record["probability"] = None if prediction.probability is None else float(prediction.probability)
         record["label"] = prediction.label

@@ -20,6 +20,11 @@ METRIC_NAMES = {
 }
 
 
+def sentence(text: str) -> str:
+    """Gate reasons are written to follow a colon; standing alone they need a capital."""
+    return text[:1].upper() + text[1:]
+
+
 def percent(probability: float) -> str:
     return f"{100.0 * probability:.1f} %"
 
@@ -49,15 +54,15 @@ def metrics_split(card: ModelCard) -> tuple[str, dict[str, Any]] | None:
 
 
 def _metric_text(value: Any) -> str | None:
-    ci = None
+    ci: Any = None
     if isinstance(value, dict):
         ci, value = value.get("ci95"), value.get("value")
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
         return None
     text = f"{value:.3f}"
-    if isinstance(ci, list | tuple) and len(ci) == 2 and all(isinstance(c, int | float) for c in ci):
-        if all(math.isfinite(c) for c in ci):
-            text += f" (95 % CI {ci[0]:.3f}-{ci[1]:.3f})"
+    numbers = isinstance(ci, list | tuple) and len(ci) == 2 and all(isinstance(c, int | float) for c in ci)
+    if numbers and all(math.isfinite(c) for c in ci):
+        text += f" (95 % CI {ci[0]:.3f}-{ci[1]:.3f})"
     return text
 
 

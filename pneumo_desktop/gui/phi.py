@@ -26,7 +26,7 @@ def file_label(path: Path | str, file_sha256: str | None, hide_phi: bool, index:
         return Path(path).name
     parts = [f"Image {index + 1}"] if index is not None else ["Image"]
     if file_sha256:
-        parts.append(f"sha256 {file_sha256[:8]}")
+        parts.append(f"sha256 {file_sha256[:12]}")
     return " · ".join(parts)
 
 

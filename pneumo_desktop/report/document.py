@@ -100,12 +100,27 @@ class ReportDocument(FPDF):
         self.multi_cell(0, size * 0.48, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(0, 0, 0)
 
-    def key_values(self, pairs: Sequence[tuple[str, str]], key_width: float = 38, size: float = 9) -> None:
+    def key_values(self, pairs: Sequence[tuple[str, str]], key_width: float = 38, size: float = 9,
+                   x: float | None = None, width: float = 0) -> None:
+        """Label/value lines; ``x`` and ``width`` place them in a column (default: the full text width)."""
+        left = self.l_margin if x is None else x
+        value_width = (width - key_width) if width else 0
         for key, value in pairs:
+            self.set_x(left)
             self.set_font(fonts.FAMILY, "B", size)
             self.cell(key_width, size * 0.5, key)
             self.set_font(fonts.FAMILY, "", size)
-            self.multi_cell(0, size * 0.5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.multi_cell(value_width, size * 0.5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def two_columns(self, left: Sequence[tuple[str, str]], right: Sequence[tuple[str, str]],
+                    key_width: float = 28, size: float = 9) -> None:
+        top = self.get_y()
+        half = (self.w - self.l_margin - self.r_margin - 4) / 2
+        self.key_values(left, key_width, size, x=self.l_margin, width=half)
+        left_bottom = self.get_y()
+        self.set_y(top)
+        self.key_values(right, key_width, size, x=self.l_margin + half + 4, width=half)
+        self.set_y(max(left_bottom, self.get_y()))
 
     def legend_bar(self, x: float, y: float, width: float, height: float = 3.5) -> None:
         """The heatmap colour map as a bar, "less" to "more" influence."""

@@ -12,18 +12,14 @@ from typing import Any
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import (
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-    JPEGLosslessSV1,
-    SecondaryCaptureImageStorage,
-    generate_uid,
-)
+from pydicom.uid import ExplicitVRLittleEndian, JPEGLosslessSV1, generate_uid
 
 CR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.1"
 
 
-def gradient(rows: int = 96, cols: int = 80, *, low: int = 0, high: int = 4095, dtype: Any = np.uint16) -> np.ndarray:
+def gradient(
+    rows: int = 96, cols: int = 80, *, low: int = 0, high: int = 4095, dtype: Any = np.uint16
+) -> np.ndarray:
     """A smooth, non-symmetric ramp (so flips and inversions are detectable), plus a bright square."""
     y, x = np.mgrid[0:rows, 0:cols]
     ramp = (0.7 * x / max(cols - 1, 1) + 0.3 * y / max(rows - 1, 1))
@@ -161,8 +157,3 @@ def jpeg_lossless_with_gdcm(source: Path, target: Path) -> Path:
     assert pydicom.dcmread(target).file_meta.TransferSyntaxUID == JPEGLosslessSV1
     return target
 
-
-__all__ = [
-    "CR_IMAGE_STORAGE", "ImplicitVRLittleEndian", "SecondaryCaptureImageStorage", "compressed", "gradient",
-    "jpeg_lossless_with_gdcm", "make_dataset", "mono2_16bit_rescaled", "multi_frame", "rgb", "voi_lut", "write",
-]

@@ -1,0 +1,144 @@
+"""The composition root: builds the QApplication, settings, model session, controller, window and
+commands, wires them, and starts the model load only after the window has painted.
+
+Nothing here (or in any gui module it imports) imports torch: ``Predictor`` comes in on the model
+thread, so the window is on screen before the 3 s torch import begins.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication
+
+from pneumo_desktop import APP_NAME, __version__, paths
+from pneumo_desktop.gui.controller import Controller
+from pneumo_desktop.gui.exception_hook import ExceptionHook
+from pneumo_desktop.gui.export_flow import Exporter
+from pneumo_desktop.gui.file_commands import FileCommands
+from pneumo_desktop.gui.help_commands import HelpCommands
+from pneumo_desktop.gui.main_window import MainWindow
+from pneumo_desktop.gui.model_session import ModelSession
+from pneumo_desktop.gui.settings import Settings
+
+LOG_FILENAME = "pneumo_desktop.log"
+FIRST_PAINT_FALLBACK_MS = 1500
+log = logging.getLogger("pneumo_desktop")
+
+
+def build(*, settings: Settings | None = None, session: ModelSession | None = None) -> MainWindow:
+    """Build and wire the window and everything behind it (tests use this without ``main``)."""
+    settings = settings or Settings()
+    controller = Controller(session or ModelSession())
+    window = MainWindow(controller, settings)
+    controller.setParent(window)
+    exporter = Exporter(window, controller, settings, window.study_list)
+    actions = window.actions
+    actions.export_pdf.triggered.connect(exporter.export_report)
+    actions.export_batch_pdf.triggered.connect(exporter.export_batch_pdf)
+    actions.export_csv.triggered.connect(exporter.export_csv)
+    window.study_list.export_csv_requested.connect(exporter.export_csv)
+    window.study_list.export_pdf_requested.connect(exporter.export_batch_pdf)
+    window.exporter = exporter  # type: ignore[attr-defined]
+    window.file_commands = FileCommands(window, settings, window.open_paths)  # type: ignore[attr-defined]
+    window.help_commands = HelpCommands(window, controller)  # type: ignore[attr-defined]
+    return window
+
+
+def start(window: MainWindow, open_paths: list[str] | None = None) -> None:
+    """After the first paint: load the model (imports torch on the model thread), then open the paths."""
+
+    def begin() -> None:
+        window.controller.load_model()
+        if open_paths:
+            window.open_paths([Path(p) for p in open_paths])
+
+    after_first_paint(window, begin)
+
+
+class _FirstExpose(QObject):
+    """Runs a callback once, on the event-loop turn after the window was first exposed (painted)."""
+
+    def __init__(self, target: QObject, callback: Callable[[], None]) -> None:
+        super().__init__(target)
+        self._callback: Callable[[], None] | None = callback
+        self._target = target
+        target.installEventFilter(self)
+        QTimer.singleShot(FIRST_PAINT_FALLBACK_MS, self._fire)  # a platform that never sends Expose
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Expose and self._callback is not None:
+            QTimer.singleShot(0, self._fire)
+        return False
+
+    def _fire(self) -> None:
+        callback, self._callback = self._callback, None
+        if callback is not None:
+            self._target.removeEventFilter(self)
+            callback()
+
+
+def after_first_paint(window: MainWindow, callback: Callable[[], None]) -> None:
+    handle = window.windowHandle()
+    if handle is not None and handle.isExposed():
+        QTimer.singleShot(0, callback)
+    elif handle is not None:
+        _FirstExpose(handle, callback)
+    else:
+        QTimer.singleShot(0, callback)
+
+
+def configure_logging() -> None:
+    """Log to a rotating file in the state folder; messages never carry PHI (basenames or hashes only)."""
+    root = logging.getLogger("pneumo_desktop")
+    if any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
+        return
+    try:
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            paths.state_dir() / LOG_FILENAME, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    except OSError:
+        handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def _style(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    qss = paths.resources_dir() / "styles" / "app.qss"
+    if qss.is_file():
+        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+    icon = paths.resources_dir() / "icons" / "app.svg"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+
+
+def main(paths_to_open: list[str] | None = None) -> int:
+    configure_logging()
+    # Fractional scaling (150 %) renders crisply instead of being rounded to 100 % or 200 %.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setOrganizationName(APP_NAME)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setApplicationDisplayName(APP_NAME)
+    _style(app)
+    hook = ExceptionHook()
+    hook.install()
+    window = build()
+    hook.set_parent(window)
+    app.aboutToQuit.connect(window.controller.shutdown)
+    window.show()
+    start(window, list(paths_to_open or []))
+    log.info("pneumo_desktop %s started", __version__)
+    try:
+        return int(app.exec())
+    finally:
+        hook.uninstall()

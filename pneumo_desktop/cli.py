@@ -1,0 +1,121 @@
+"""The headless commands ``predict`` and ``report``: argument parsing and logging only; the work is in
+predict_cli.py and report/command.py. Records go to stdout, messages to stderr. Never imports Qt."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pneumo_desktop import __version__
+
+PROG = "pneumo-desktop"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Assistive pneumonia probability for chest X-rays (does not diagnose)."
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    predict = commands.add_parser(
+        "predict", help="score image files and folders; one record per file on stdout",
+        description="Score image files and folders (walked recursively). Exit status: 0 every file got a "
+                    "result, 1 some files failed, 2 usage error or no image files, 3 the model could not "
+                    "be loaded.",
+    )
+    predict.add_argument("paths", nargs="+", metavar="PATH", help="image or DICOM files, or folders")
+    predict.add_argument("--format", choices=("table", "jsonl", "csv"), default="table",
+                         help="output format (default: table)")
+    predict.add_argument("--heatmap-dir", type=Path, metavar="DIR",
+                         help="write a Grad-CAM overlay PNG per scored image into DIR (not an input folder)")
+    predict.add_argument("--force", action="store_true", help="overwrite existing heatmap files")
+    predict.add_argument("--batch-size", type=_positive_int, default=16, metavar="N",
+                         help="images per forward pass without heatmaps (default: 16)")
+    _add_quiet(predict)
+
+    report = commands.add_parser(
+        "report", help="write a PDF report: a file gives the single report, a folder the batch summary",
+        description="Write a PDF report. A file gives the single-image report, a folder the batch summary. "
+                    "Without -o the report goes into the current folder under a suggested name.",
+    )
+    report.add_argument("path", metavar="PATH", help="an image or DICOM file, or a folder")
+    report.add_argument("-o", "--output", type=Path, metavar="OUT.pdf", help="where to write the PDF")
+    report.add_argument("--force", action="store_true", help="overwrite an existing PDF")
+    report.add_argument("--hide-phi", action="store_true",
+                        help="leave patient identifiers out of the report, its metadata and its name")
+    report.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help=argparse.SUPPRESS)
+    _add_quiet(report)
+    return parser
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="only report problems on stderr")
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Looks up sys.stderr at each message so a redirected stderr (tests, pipes) is honoured."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(sys.stderr)
+        super().emit(record)
+
+
+def _utf8_stdout(fmt: str) -> None:
+    # JSON lines and CSV are UTF-8 by contract; a Windows pipe would otherwise use the ANSI code page
+    # and fail on the first Chinese file name. A table is for reading: replace what cannot be shown.
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        try:
+            if fmt in ("jsonl", "csv"):
+                reconfigure(encoding="utf-8")
+            else:
+                reconfigure(errors="replace")
+        except (ValueError, OSError):
+            pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 for --help
+        return int(exc.code) if isinstance(exc.code, int) else 2
+    package_log = logging.getLogger("pneumo_desktop")
+    handler, old_level = _StderrHandler(), package_log.level
+    handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+    package_log.addHandler(handler)
+    package_log.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        if args.command == "predict":
+            from pneumo_desktop.predict_cli import run_predict
+
+            _utf8_stdout(args.format)
+            return run_predict(args.paths, out=sys.stdout, fmt=args.format, heatmap_dir=args.heatmap_dir,
+                               force=args.force, batch_size=args.batch_size)
+        from pneumo_desktop.report.command import run_report
+
+        return run_report(args.path, out=args.output, force=args.force, hide_phi=args.hide_phi,
+                          batch_size=args.batch_size)
+    except KeyboardInterrupt:
+        package_log.error("interrupted")
+        return 130
+    finally:
+        package_log.removeHandler(handler)
+        package_log.setLevel(old_level)

@@ -1,0 +1,128 @@
+"""Load and score many files with one model: batched forward passes, one failure never stops the rest,
+and every prediction goes to the audit log. Used by the CLI's ``predict`` and ``report`` commands."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pneumo_desktop.core import audit
+from pneumo_desktop.core.errors import PneumoError
+from pneumo_desktop.core.hashing import sha256_file
+from pneumo_desktop.core.image import LoadedImage
+from pneumo_desktop.core.loader import load_image
+from pneumo_desktop.core.prediction import Prediction
+
+if TYPE_CHECKING:
+    from pneumo_desktop.core.predictor import Predictor
+
+log = logging.getLogger(__name__)
+DEFAULT_BATCH_SIZE = 16
+
+
+@dataclass
+class Scored:
+    path: Path
+    image: LoadedImage | None
+    prediction: Prediction | None
+    error: str | None = None
+    file_sha256: str | None = None  # also set when the file failed to load but could be read
+
+
+def _failure(path: Path, message: str) -> Scored:
+    try:
+        digest: str | None = sha256_file(path)
+    except OSError:
+        digest = None
+    return Scored(path, None, None, message, digest)
+
+
+def _load(path: Path, draft_size: int | None) -> LoadedImage | Scored:
+    try:
+        return load_image(path, draft_size=draft_size)
+    except PneumoError as exc:
+        log.warning("%s", exc)
+        return _failure(path, str(exc))
+    except Exception as exc:  # one odd file must not end a batch of thousands
+        log.error("%s: could not be read (unexpected %s)", path.name, type(exc).__name__)
+        log.debug("unexpected loader failure", exc_info=True)
+        return _failure(path, f"{path.name}: could not be read (unexpected {type(exc).__name__})")
+
+
+def _audited(image: LoadedImage, prediction: Prediction, audit_source: str | None) -> Prediction:
+    if audit_source is not None:
+        audit.record_prediction(image.file_sha256, prediction, source=audit_source)
+    return prediction
+
+
+def iter_scored(
+    predictor: Predictor,
+    files: Sequence[Path],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    heatmap: bool = False,
+    audit_source: str | None = "cli",
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterator[Scored]:
+    """Results in input order. Without ``heatmap`` images are decoded at draft size (what the model
+    needs, much faster for large JPEGs) and scored ``batch_size`` at a time; with it, each image is
+    loaded at full resolution and scored alone so its Grad-CAM is registered to the original."""
+    if heatmap:
+        for path in files:
+            if should_stop():
+                return
+            yield _score_one(predictor, path, audit_source)
+        return
+    step = max(1, int(batch_size))
+    for start in range(0, len(files), step):
+        if should_stop():
+            return
+        yield from _score_chunk(predictor, files[start:start + step], audit_source)
+
+
+def _score_one(predictor: Predictor, path: Path, audit_source: str | None) -> Scored:
+    loaded = _load(path, None)
+    if isinstance(loaded, Scored):
+        return loaded
+    try:
+        prediction = predictor.predict(loaded, heatmap=True)
+    except Exception as exc:  # see _load
+        return _model_failure(path, loaded, exc)
+    return Scored(path, loaded, _audited(loaded, prediction, audit_source), None, loaded.file_sha256)
+
+
+def _score_chunk(predictor: Predictor, chunk: Sequence[Path], audit_source: str | None) -> Iterator[Scored]:
+    loaded = [_load(path, predictor.size) for path in chunk]
+    images = [item for item in loaded if isinstance(item, LoadedImage)]
+    predictions: Iterator[Prediction | Exception]
+    try:
+        predictions = iter(predictor.predict_batch(images)) if images else iter(())
+    except Exception:  # retry one by one so only the offending file fails
+        log.debug("batch forward pass failed; scoring one by one", exc_info=True)
+        predictions = iter([_predict_alone(predictor, image) for image in images])
+    for path, item in zip(chunk, loaded, strict=True):
+        if isinstance(item, Scored):
+            yield item
+            continue
+        result = next(predictions)
+        if isinstance(result, Exception):
+            yield _model_failure(path, item, result)
+        else:
+            yield Scored(path, item, _audited(item, result, audit_source), None, item.file_sha256)
+
+
+def _predict_alone(predictor: Predictor, image: LoadedImage) -> Prediction | Exception:
+    try:
+        return predictor.predict(image, heatmap=False)
+    except Exception as exc:  # reported per file by the caller
+        return exc
+
+
+def _model_failure(path: Path, image: LoadedImage, exc: Exception) -> Scored:
+    log.error("%s: the model could not score this image (%s)", path.name, type(exc).__name__)
+    log.debug("model failure", exc_info=True)
+    message = f"{path.name}: the model could not score this image ({type(exc).__name__})"
+    return Scored(path, image, None, message, image.file_sha256)

@@ -1,0 +1,149 @@
+"""The one entry point that turns a file into a LoadedImage: read once, sniff the format, dispatch.
+
+The format comes from the file's bytes, never its name (a JPEG called ``.png`` still loads; a text file
+called ``.dcm`` is refused). The file is read into memory once, so the hash always describes the bytes
+that were decoded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pneumo_desktop.core.dicom_reader import read_dicom
+from pneumo_desktop.core.errors import ImageLoadError
+from pneumo_desktop.core.hashing import sha256_bytes
+from pneumo_desktop.core.image import LoadedImage
+from pneumo_desktop.core.raster_reader import read_raster
+
+log = logging.getLogger(__name__)
+
+# Whole files are read into memory; anything this big is not a single radiograph.
+MAX_FILE_BYTES = 1 << 30
+_DICOM_MAGIC_OFFSET = 128
+_RASTER_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
+# A bare data set (ACR-NEMA style, no preamble) starts with a little-endian group 0002/0008 tag.
+_BARE_DICOM_GROUPS = (b"\x02\x00", b"\x08\x00")
+# pydicom warns about odd but readable headers (invalid VR values...). catch_warnings swaps process-wide
+# state, so concurrent DICOM loads must not interleave their enter/exit. Raster loads do not take the lock
+# (Pillow decodes without the GIL, so batch threads keep running in parallel) and need no capture: the
+# raster reader bypasses the only Pillow warning that matters, the decompression-bomb one.
+_WARNINGS_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Format:
+    kind: str  # "dicom" or "raster"
+    detail: str  # "DICM", "bare" or the raster format name
+
+
+def load_image(path: str | Path, *, draft_size: int | None = None) -> LoadedImage:
+    """Load a radiograph for display and the model.
+
+    ``draft_size`` (pixels) lets JPEG decoding skip detail the model cannot use: the decoded image keeps a
+    short side of at least ``2 * draft_size``. Leave it ``None`` for display (full resolution).
+    Raises ImageLoadError, whose message is written for a clinician, for every unusable file.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    fmt = sniff(data, path.name)
+    if fmt is None:
+        raise ImageLoadError(
+            "not an image or DICOM file (readable formats: PNG, JPEG, BMP, TIFF, DICOM)", path.name
+        )
+    image = _READERS[fmt.kind](data, path, sha256_bytes(data), fmt, draft_size)
+    log.debug("%s: loaded %s %s %dx%d", path.name, fmt.kind, fmt.detail, image.shape[1], image.shape[0])
+    return image
+
+
+def sniff(data: bytes, name: str = "") -> Format | None:
+    """The file's format from its first bytes, or None when it is neither a raster image nor DICOM."""
+    if data[_DICOM_MAGIC_OFFSET:_DICOM_MAGIC_OFFSET + 4] == b"DICM":
+        return Format("dicom", "DICM")
+    for magic, raster in _RASTER_MAGIC:
+        if data.startswith(magic):
+            return Format("raster", raster)
+    if _looks_like_bare_dicom(data, name):
+        return Format("dicom", "bare")
+    return None
+
+
+def _looks_like_bare_dicom(data: bytes, name: str) -> bool:
+    if len(data) < 8 or data[:2] not in _BARE_DICOM_GROUPS:
+        return False
+    # Either an explicit VR (two capital letters) or an implicit 4-byte length that fits in the file.
+    vr = data[4:6]
+    if vr.isalpha() and vr.isupper():
+        return True
+    length = int.from_bytes(data[4:8], "little")
+    return length < len(data) or name.lower().endswith((".dcm", ".dicom"))
+
+
+def _read_bytes(path: Path) -> bytes:
+    name = path.name
+    try:
+        if path.is_dir():
+            raise ImageLoadError("this is a folder, not an image file", name)
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ImageLoadError(f"file too large ({size / 2**30:.1f} GB) to be a single radiograph", name)
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError as exc:
+        raise ImageLoadError("file not found", name) from exc
+    except PermissionError as exc:
+        raise ImageLoadError("cannot read file: permission denied", name) from exc
+    except OSError as exc:
+        raise ImageLoadError(f"cannot read file: {exc.strerror or 'input/output error'}", name) from exc
+    if not data:
+        raise ImageLoadError("empty file (0 bytes)", name)
+    return data
+
+
+def _read_dicom(data: bytes, path: Path, digest: str, fmt: Format, draft_size: int | None) -> LoadedImage:
+    with _library_warnings_logged(path.name):
+        return read_dicom(data, path, digest, has_magic=fmt.detail == "DICM")
+
+
+def _read_raster(data: bytes, path: Path, digest: str, fmt: Format, draft_size: int | None) -> LoadedImage:
+    return read_raster(data, path, digest, fmt.detail, draft_size=draft_size)
+
+
+_READERS: dict[str, Callable[[bytes, Path, str, Format, int | None], LoadedImage]] = {
+    "dicom": _read_dicom,
+    "raster": _read_raster,
+}
+
+
+@contextmanager
+def _library_warnings_logged(name: str) -> Iterator[None]:
+    """Library warnings go to the log (with the file's basename), never to the user or stderr.
+
+    Warnings raised by our own code are re-issued unchanged, so the test suite still turns them into
+    errors.
+    """
+    recorded: list[warnings.WarningMessage] = []
+    try:
+        with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield
+            finally:
+                recorded = list(caught)
+    finally:
+        for item in recorded:
+            if "pneumo_desktop" in str(item.filename):
+                warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+            else:
+                log.info("%s: %s: %s", name, item.category.__name__, item.message)

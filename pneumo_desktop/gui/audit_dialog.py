@@ -1,0 +1,65 @@
+"""Help > View Audit Log: the newest entries of the local prediction log, read on a worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+COLUMNS = ("time", "source", "probability", "label", "threshold", "gate", "file_sha256", "model", "model_sha256",
+           "app_version")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+class AuditDialog(QDialog):
+    def __init__(self, location: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Audit log")
+        self.info = QLabel(f"Reading the audit log ({location})…", self)
+        self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels([c.replace("_", " ") for c in COLUMNS])
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setAccessibleName("Audit log entries")
+        self._location = location
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, Qt.Orientation.Horizontal, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.info)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(buttons)
+        self.resize(900, 480)
+
+    def set_entries(self, entries: list[dict[str, Any]]) -> None:
+        self.info.setText(
+            f"{len(entries)} most recent predictions, newest first. No patient data or file names are "
+            f"logged; match a report to its line by the file sha256. File: {self._location}"
+        )
+        rows = list(reversed(entries))
+        self.table.setRowCount(len(rows))
+        for r, entry in enumerate(rows):
+            for c, key in enumerate(COLUMNS):
+                self.table.setItem(r, c, QTableWidgetItem(_cell(entry.get(key))))
+
+    def set_error(self, message: str) -> None:
+        self.info.setText(f"The audit log could not be read: {message}")

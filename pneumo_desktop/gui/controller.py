@@ -1,0 +1,290 @@
+"""Owns the worker pools, the request ids and the model session; the window only talks to this.
+
+Policy (HOUSE_STYLE F3-F5, Orange3's "new request cancels old"):
+- one image pool (loading, folder walking, exports) and one model pool, each with one thread, so the
+  Predictor is only ever used from one thread;
+- the image on screen is one request: a new one cancels the old, and results carrying an old request id
+  are dropped; interactive jobs get a higher priority than batch items so they jump the batch queue;
+- a batch is one queued job per file sharing a cancel flag; cancelling bumps the batch id first, so no
+  result of the cancelled batch reaches the window after ``cancel_batch()`` returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+
+from pneumo_desktop.gui.display_image import DisplayImage
+from pneumo_desktop.gui.jobs import (
+    BatchChunkWorker,
+    BatchItemResult,
+    CollectWorker,
+    ImageLoadWorker,
+    ModelLoadWorker,
+    PredictionResult,
+    PredictWorker,
+)
+from pneumo_desktop.gui.model_session import ModelSession
+from pneumo_desktop.gui.workers import TaskWorker, Worker
+
+log = logging.getLogger(__name__)
+INTERACTIVE, BATCH = 10, 0
+BATCH_CHUNK = 8  # files per model-thread job: bounds cancel latency and the wait of an interactive request
+SHUTDOWN_TIMEOUT_MS = 5000
+
+
+class Controller(QObject):
+    model_ready = Signal(object)  # ModelCard
+    model_failed = Signal(str)
+    image_loading = Signal(object)  # Path
+    image_ready = Signal(object)  # DisplayImage
+    image_failed = Signal(object, str)  # Path, message
+    prediction_ready = Signal(object)  # PredictionResult
+    prediction_failed = Signal(str)
+    batch_started = Signal(list)  # list[Path]
+    batch_item = Signal(object)  # BatchItemResult
+    batch_progress = Signal(int, int, float)  # done, total, seconds left (-1 unknown)
+    batch_finished = Signal(bool)  # True when cancelled
+    nothing_found = Signal(str)
+    audit_failed = Signal()
+
+    def __init__(self, session: ModelSession | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session or ModelSession()
+        self.image_pool = QThreadPool(self)
+        self.image_pool.setMaxThreadCount(1)
+        self.model_pool = QThreadPool(self)
+        self.model_pool.setMaxThreadCount(1)
+        self._workers: dict[QObject, Worker] = {}
+        self._task_callbacks: dict[QObject, tuple[Callable[[Any], None], Callable[[str], None]]] = {}
+        self._request = 0
+        self._batch_id = 0
+        self._batch_cancel = threading.Event()
+        self._batch_total = 0
+        self._batch_done = 0
+        self._batch_started_at = 0.0
+        self._batch_seen: set[int] = set()
+        self.input_folders: set[Path] = set()  # never written into (exports refuse them)
+        self.current: DisplayImage | None = None
+        self.current_result: PredictionResult | None = None
+        self._closing = False
+
+    # ----- plumbing ---------------------------------------------------------------------------------
+    def _start(self, worker: Worker, pool: QThreadPool, priority: int, on_finished: Callable[..., Any],
+               on_failed: Callable[..., Any] | None = None) -> Worker:
+        self._workers[worker.signals] = worker
+        worker.signals.finished.connect(on_finished)
+        worker.signals.failed.connect(on_failed or self._on_generic_failed)
+        worker.signals.cancelled.connect(self._on_cancelled)
+        pool.start(worker, priority)
+        return worker
+
+    def _take(self) -> Worker | None:
+        """The worker whose signal is being delivered; it is finished with, so forget it."""
+        return self._workers.pop(self.sender(), None)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._task_callbacks.pop(self.sender(), None)
+        self._take()
+
+    @Slot(str)
+    def _on_generic_failed(self, message: str) -> None:
+        self._take()
+        log.warning("background task failed: %s", message)
+
+    def busy(self) -> bool:
+        return bool(self._workers)
+
+    # ----- model ----------------------------------------------------------------------------------------
+    def load_model(self) -> None:
+        self._start(ModelLoadWorker(self.session), self.model_pool, INTERACTIVE + 1,
+                    self._on_model_loaded, self._on_model_failed)
+
+    @Slot(object)
+    def _on_model_loaded(self, card: Any) -> None:
+        self._take()
+        self.model_ready.emit(card)
+
+    @Slot(str)
+    def _on_model_failed(self, message: str) -> None:
+        self._take()
+        self.model_failed.emit(message)
+
+    # ----- opening: the one path for drop, File>Open, Open Folder, recent files and the command line -------
+    def open_paths(self, paths: list[Path]) -> None:
+        paths = [Path(p) for p in paths]
+        for path in paths:
+            self.input_folders.add(_resolved(path if path.is_dir() else path.parent))
+        if len(paths) == 1 and not paths[0].is_dir():
+            self.show_file(paths[0])
+            return
+        self._start(CollectWorker(paths, self._request), self.image_pool, INTERACTIVE, self._on_collected)
+
+    @Slot(object)
+    def _on_collected(self, collected: Any) -> None:
+        self._take()
+        files = list(collected.files)
+        if not files:
+            self.nothing_found.emit("No image files were found in what was opened.")
+            return
+        if len(files) == 1 and not collected.folders:
+            self.show_file(files[0])
+            return
+        self.start_batch(files)
+
+    # ----- the image on screen ---------------------------------------------------------------------------
+    def show_file(self, path: Path) -> None:
+        self._request += 1
+        for worker in list(self._workers.values()):
+            if isinstance(worker, ImageLoadWorker | PredictWorker):
+                worker.cancel()
+        self.current, self.current_result = None, None
+        self.image_loading.emit(Path(path))
+        self._start(ImageLoadWorker(Path(path), self._request), self.image_pool, INTERACTIVE,
+                    self._on_image_loaded, self._on_image_failed)
+
+    @Slot(object)
+    def _on_image_loaded(self, display: DisplayImage) -> None:
+        self._take()
+        if display.request_id != self._request:
+            return
+        self.current = display
+        self.image_ready.emit(display)
+        self._start(PredictWorker(self.session, display.image, self._request), self.model_pool, INTERACTIVE,
+                    self._on_predicted, self._on_predict_failed)
+
+    @Slot(str)
+    def _on_image_failed(self, message: str) -> None:
+        worker = self._take()
+        if isinstance(worker, ImageLoadWorker) and worker.request_id == self._request:
+            self.image_failed.emit(worker.path, message)
+
+    @Slot(object)
+    def _on_predicted(self, result: PredictionResult) -> None:
+        self._take()
+        if result.request_id != self._request:
+            return
+        self.current_result = result
+        if not result.audited:
+            self.audit_failed.emit()
+        self.prediction_ready.emit(result)
+
+    @Slot(str)
+    def _on_predict_failed(self, message: str) -> None:
+        worker = self._take()
+        if worker is not None and worker.request_id == self._request:
+            self.prediction_failed.emit(message)
+
+    # ----- batch ------------------------------------------------------------------------------------------
+    def start_batch(self, files: list[Path]) -> None:
+        self.cancel_batch(emit=False)
+        self._batch_id += 1
+        self._batch_cancel = threading.Event()
+        self._batch_total, self._batch_done = len(files), 0
+        self._batch_started_at = time.perf_counter()
+        self._batch_seen = set()
+        self.batch_started.emit(list(files))
+        self.batch_progress.emit(0, self._batch_total, -1.0)
+        numbered = list(enumerate(files))
+        for start in range(0, len(numbered), BATCH_CHUNK):
+            worker = BatchChunkWorker(self.session, numbered[start:start + BATCH_CHUNK], self._batch_id,
+                                      self._batch_cancel)
+            worker.signals.item.connect(self._on_batch_item)
+            self._start(worker, self.model_pool, BATCH, self._on_chunk_done, self._on_chunk_failed)
+
+    def batch_running(self) -> bool:
+        return self._batch_done < self._batch_total
+
+    def cancel_batch(self, *, emit: bool = True) -> None:
+        if not self.batch_running():
+            return
+        self._batch_cancel.set()
+        # From here on every signal of this batch carries a stale id and is dropped.
+        self._batch_id += 1
+        self._batch_total = self._batch_done = 0
+        if emit:
+            self.batch_finished.emit(True)
+
+    @Slot(object)
+    def _on_batch_item(self, result: BatchItemResult) -> None:
+        if result.batch_id != self._batch_id or result.index in self._batch_seen:
+            return
+        self._batch_seen.add(result.index)
+        self.batch_item.emit(result)
+        self._count_batch_item(result.batch_id)
+
+    @Slot(object)
+    def _on_chunk_done(self, _count: int) -> None:
+        self._take()
+
+    @Slot(str)
+    def _on_chunk_failed(self, message: str) -> None:
+        # Only an internal fault gets here (bad files are results); list the chunk's unscored files as failed.
+        worker = self._take()
+        if not isinstance(worker, BatchChunkWorker) or worker.request_id != self._batch_id:
+            return
+        from pneumo_desktop.core.records import record_from
+
+        for index, path in worker.files:
+            if index not in self._batch_seen:
+                record = record_from(str(path), None, error=message)
+                self._on_batch_item(BatchItemResult(index, worker.request_id, path, record, error=message))
+
+    def _count_batch_item(self, batch_id: int) -> None:
+        if batch_id != self._batch_id or not self.batch_running():
+            return
+        self._batch_done += 1
+        elapsed = time.perf_counter() - self._batch_started_at
+        remaining = self._batch_total - self._batch_done
+        eta = elapsed / self._batch_done * remaining
+        self.batch_progress.emit(self._batch_done, self._batch_total, eta)
+        if remaining == 0:
+            self.batch_finished.emit(False)
+
+    # ----- plain tasks (exports, audit log) ----------------------------------------------------------------
+    def run_task(self, function: Callable[[], Any], on_done: Callable[[Any], None],
+                 on_error: Callable[[str], None]) -> None:
+        """Runs ``function`` on the image pool; exactly one of the callbacks runs, on the GUI thread."""
+        worker = TaskWorker(function)
+        self._task_callbacks[worker.signals] = (on_done, on_error)
+        self._start(worker, self.image_pool, INTERACTIVE, self._on_task_done, self._on_task_failed)
+
+    @Slot(object)
+    def _on_task_done(self, value: Any) -> None:
+        callbacks = self._task_callbacks.pop(self.sender(), None)
+        self._take()
+        if callbacks is not None and not self._closing:
+            callbacks[0](value)
+
+    @Slot(str)
+    def _on_task_failed(self, message: str) -> None:
+        callbacks = self._task_callbacks.pop(self.sender(), None)
+        self._take()
+        if callbacks is not None and not self._closing:
+            callbacks[1](message)
+
+    # ----- quitting ------------------------------------------------------------------------------------------
+    def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> bool:
+        """Cancel everything, then wait; True when every worker stopped in time."""
+        self._closing = True
+        self._batch_cancel.set()
+        self._batch_id += 1
+        self._request += 1
+        for worker in list(self._workers.values()):
+            worker.cancel()
+        done = self.image_pool.waitForDone(timeout_ms)
+        return self.model_pool.waitForDone(timeout_ms) and done
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()

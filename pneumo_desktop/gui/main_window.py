@@ -1,0 +1,288 @@
+"""The main window: lays out the viewer, panels, menus and status bar, and turns controller signals into
+what the user sees. It builds only its own child widgets; app.py builds and injects the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QScrollArea, QVBoxLayout, QWidget
+
+from pneumo_desktop import APP_NAME
+from pneumo_desktop.gui.actions import Actions
+from pneumo_desktop.gui.controller import Controller
+from pneumo_desktop.gui.dicom_panel import DicomPanel
+from pneumo_desktop.gui.display_image import DisplayImage
+from pneumo_desktop.gui.jobs import BatchItemResult, PredictionResult
+from pneumo_desktop.gui.phi import file_label
+from pneumo_desktop.gui.prediction_panel import PredictionPanel
+from pneumo_desktop.gui.settings import Settings
+from pneumo_desktop.gui.study_list import StudyList
+from pneumo_desktop.gui.viewer_pane import ViewerPane
+
+STATUS_TIMEOUT_MS = 8000
+
+
+def local_paths(mime: QMimeData) -> list[Path]:
+    """The local files/folders in a drag; web URLs and other payloads are ignored."""
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if isinstance(url, QUrl) and url.isLocalFile()]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: Controller, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.settings = settings
+        self.setObjectName("main_window")
+        self.setAcceptDrops(True)
+        self.actions = Actions(self)
+        self.actions.build_menus()
+        self.pane = ViewerPane(self.actions.heatmap, self)
+        self.view = self.pane.view
+        self.setCentralWidget(self.pane)
+
+        self.prediction_panel = PredictionPanel(self)
+        self.dicom_panel = DicomPanel(self)
+        side = QWidget(self)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.prediction_panel)
+        side_layout.addWidget(self.dicom_panel, 1)
+        scroll = QScrollArea(self)
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        self.result_dock = self._dock("Result", "result_dock", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.study_list = StudyList(self)
+        self.study_dock = self._dock("Studies", "study_dock", self.study_list, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.study_dock.hide()
+
+        self.preset_combo = QComboBox(self)
+        self.preset_combo.setAccessibleName("Window/level preset")
+        self.preset_combo.setToolTip("Window/level preset (F2, F3, …)")
+        self.preset_combo.setMinimumContentsLength(10)
+        self.actions.build_toolbar(self.preset_combo)
+        self.model_label = QLabel("Model: loading…", self)
+        self.model_label.setAccessibleName("Model status")
+        self.statusBar().addPermanentWidget(self.model_label)
+
+        self._current_path: Path | None = None
+        self._wire()
+        self._restore()
+        self._refresh_identity()
+        self.status("Drop chest X-ray files or folders anywhere on this window, or use File ▸ Open.")
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setAccessibleName(f"{title} panel")
+        self.addDockWidget(area, dock)
+        self.actions.panels_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def _wire(self) -> None:
+        a, v, c, pane = self.actions, self.view, self.controller, self.pane
+        a.fit.triggered.connect(v.fit)
+        a.actual_size.triggered.connect(v.actual_size)
+        a.zoom_in.triggered.connect(lambda: v.zoom_by(1.25))
+        a.zoom_out.triggered.connect(lambda: v.zoom_by(0.8))
+        a.invert.toggled.connect(v.set_inverted)
+        a.rotate_right.triggered.connect(lambda: v.rotate_by(90))
+        a.rotate_left.triggered.connect(lambda: v.rotate_by(-90))
+        a.flip_h.triggered.connect(lambda: v.flip(True))
+        a.flip_v.triggered.connect(lambda: v.flip(False))
+        a.reset.triggered.connect(self._reset_view)
+        a.left_window.toggled.connect(lambda on: setattr(v, "left_button_windows", on))
+        a.heatmap.toggled.connect(self._set_heatmap_visible)
+        a.overlay_text.toggled.connect(v.overlay.set_visible)
+        a.hide_phi.toggled.connect(self.set_hide_phi)
+        a.cancel_batch.triggered.connect(c.cancel_batch)
+        a.sort_triage.triggered.connect(self._sort_triage)
+        a.quit.triggered.connect(self.close)
+        self.preset_combo.activated.connect(pane.apply_preset)
+        pane.preset_applied.connect(self.preset_combo.setCurrentIndex)
+        pane.heatmap_controls.opacity_changed.connect(lambda o: setattr(self.settings, "overlay_opacity", o))
+        self.study_list.image_selected.connect(c.show_file)
+        self.study_list.cancel_requested.connect(c.cancel_batch)
+        self.dicom_panel.toggle.toggled.connect(lambda on: setattr(self.settings, "dicom_panel_expanded", on))
+        c.model_ready.connect(self._on_model_ready)
+        c.model_failed.connect(self._on_model_failed)
+        c.image_loading.connect(self._on_image_loading)
+        c.image_ready.connect(self._on_image_ready)
+        c.image_failed.connect(self._on_image_failed)
+        c.prediction_ready.connect(self._on_prediction)
+        c.prediction_failed.connect(self._on_prediction_failed)
+        c.batch_started.connect(self._on_batch_started)
+        c.batch_item.connect(self._on_batch_item)
+        c.batch_progress.connect(self.study_list.set_progress)
+        c.batch_finished.connect(self._on_batch_finished)
+        c.nothing_found.connect(self.status)
+        c.audit_failed.connect(lambda: self.status("Warning: the audit log could not be written (see the log)."))
+
+    def _restore(self) -> None:
+        s = self.settings
+        if not s.geometry.isEmpty():
+            self.restoreGeometry(s.geometry)
+        else:
+            self.resize(1400, 900)
+        if not s.window_state.isEmpty():
+            self.restoreState(s.window_state)
+        self.pane.set_opacity(s.overlay_opacity)
+        self.actions.heatmap.setChecked(s.heatmap_visible)
+        self._set_heatmap_visible(s.heatmap_visible)
+        self.actions.hide_phi.setChecked(s.hide_phi)
+        self.set_hide_phi(s.hide_phi)
+        self.dicom_panel.set_expanded(s.dicom_panel_expanded)
+
+    def save_settings(self) -> None:
+        self.settings.geometry = self.saveGeometry()
+        self.settings.window_state = self.saveState()
+        self.settings.overlay_opacity = self.pane.opacity()
+        self.settings.sync()
+
+    # ----- opening: every route (drop, menus, recent files, command line) ends here ----------------------
+    def open_paths(self, paths: list[Path] | list[str]) -> None:
+        clean = [Path(p) for p in paths if str(p)]
+        if not clean:
+            return
+        for path in clean:
+            self.settings.add_recent(path)
+        first = clean[0]
+        self.settings.last_folder = str(first if first.is_dir() else first.parent)
+        self.controller.open_paths(clean)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt override
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = local_paths(event.mimeData())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_paths(paths)
+
+    # ----- controller signals ------------------------------------------------------------------------------
+    def _on_model_ready(self, card: Any) -> None:
+        self.prediction_panel.show_card(card)
+        self.model_label.setText(f"Model: {card.display_name}")
+
+    def _on_model_failed(self, message: str) -> None:
+        self.prediction_panel.show_card(None, unavailable=f"Model unavailable: {message}")
+        self.model_label.setText("Model unavailable: images can still be viewed")
+        self.status(f"The model could not be loaded: {message}")
+
+    def _on_image_loading(self, path: Path) -> None:
+        self._current_path = Path(path)
+        self.prediction_panel.show_busy("Loading image…")
+        self.status(f"Loading {self._label()}…")
+
+    def _on_image_ready(self, display: DisplayImage) -> None:
+        self.pane.set_display(display)
+        self.actions.invert.setChecked(False)
+        names = [p.name for p in display.presets]
+        for i, action in enumerate(self.actions.set_presets(names)):
+            action.triggered.connect(lambda _=False, i=i: self.pane.apply_preset(i))
+        self.preset_combo.clear()
+        self.preset_combo.addItems(names)
+        self.dicom_panel.set_metadata(display.image.metadata, display.image.kind)
+        unavailable = self.controller.session.error is not None
+        self.prediction_panel.show_busy(
+            "Model unavailable: the image is shown without a probability." if unavailable else "Analysing…"
+        )
+        self._refresh_identity()
+        if display.image.warnings:
+            self.status("; ".join(display.image.warnings))
+
+    def _on_image_failed(self, _path: Path, message: str) -> None:
+        self.pane.set_display(None)
+        self.dicom_panel.set_metadata(None, "")
+        self.prediction_panel.show_error(message)
+        self._refresh_identity()
+        self.status(message)
+
+    def _on_prediction(self, result: PredictionResult) -> None:
+        display = self.controller.current
+        self.prediction_panel.show_prediction(result.prediction, display.image.metadata if display else {})
+        self.view.set_heatmap(result.heatmap)
+        p = result.prediction
+        if p.rejected is not None:
+            self.status(f"Not scored: {p.rejected.reason}")
+        else:
+            self.status(f"{self._label()}: {100 * p.probability:.1f} % ({p.label}) in {p.elapsed_ms:.0f} ms")
+
+    def _on_prediction_failed(self, message: str) -> None:
+        self.prediction_panel.show_error(message)
+        self.status(message)
+
+    def _on_batch_started(self, paths: list[Path]) -> None:
+        self.study_dock.show()
+        self.study_list.start(paths)
+        self.status(f"Analysing {len(paths)} images…")
+        if paths:
+            self.study_list.select_row(0)
+
+    def _on_batch_item(self, result: BatchItemResult) -> None:
+        self.study_list.set_result(result.index, result.record, result.thumbnail, result.error)
+        if result.error:
+            self.status(result.error)
+
+    def _on_batch_finished(self, cancelled: bool) -> None:
+        self.study_list.finish(cancelled)
+        self.status("Batch cancelled; results so far are kept." if cancelled else "Batch finished.")
+
+    # ----- view helpers -------------------------------------------------------------------------------------
+    def _reset_view(self) -> None:
+        self.view.reset()
+        self.actions.invert.setChecked(False)
+        self.preset_combo.setCurrentIndex(0)
+
+    def _set_heatmap_visible(self, visible: bool) -> None:
+        self.pane.set_heatmap_visible(visible)
+        self.settings.heatmap_visible = visible
+
+    def _sort_triage(self) -> None:
+        self.study_dock.show()
+        self.study_list.sort_by_probability()
+
+    # ----- identity and PHI ----------------------------------------------------------------------------------
+    def hide_phi(self) -> bool:
+        return self.actions.hide_phi.isChecked()
+
+    def set_hide_phi(self, hide: bool) -> None:
+        if self.actions.hide_phi.isChecked() != hide:
+            self.actions.hide_phi.setChecked(hide)  # comes back here through toggled
+            return
+        self.settings.hide_phi = hide
+        self.dicom_panel.set_hide_phi(hide)
+        self.study_list.set_hide_phi(hide)
+        self._refresh_identity()
+
+    def _label(self) -> str:
+        display = self.view.display
+        sha = display.image.file_sha256 if display is not None else None
+        return file_label(self._current_path, sha, self.hide_phi()) if self._current_path else ""
+
+    def _refresh_identity(self) -> None:
+        label = self._label()
+        self.pane.set_identity(label, self.hide_phi())
+        self.setWindowTitle(f"{label} — {APP_NAME}" if label else APP_NAME)
+
+    def status(self, text: str) -> None:
+        self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.save_settings()
+        self.controller.shutdown()
+        event.accept()

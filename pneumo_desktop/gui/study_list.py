@@ -1,0 +1,190 @@
+"""The batch study list: thumbnails, probabilities and errors as they arrive, progress with ETA, Cancel,
+triage sort and exports. Selecting a row asks for that image to be shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelection, QModelIndex, QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pneumo_desktop.gui.study_model import (
+    ICON_SIDE,
+    LABEL,
+    NAME,
+    PATH_ROLE,
+    PROBABILITY,
+    STATUS,
+    THUMB,
+    StudyListModel,
+    StudyRow,
+    TriageProxy,
+)
+
+
+def format_eta(seconds: float) -> str:
+    if seconds < 0:
+        return "estimating time left…"
+    if seconds < 60:
+        return f"about {max(seconds, 1):.0f} s left"
+    return f"about {seconds / 60:.0f} min left"
+
+
+class StudyList(QWidget):
+    image_selected = Signal(object)  # Path
+    cancel_requested = Signal()
+    export_csv_requested = Signal()
+    export_pdf_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Study list")
+        self.model = StudyListModel(self)
+        self.proxy = TriageProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setAccessibleName("Studies")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSortingEnabled(True)
+        self.table.setIconSize(QSize(ICON_SIDE, ICON_SIDE))
+        self.table.verticalHeader().setDefaultSectionSize(ICON_SIDE + 4)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(THUMB, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(THUMB, ICON_SIDE + 8)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        for column in (PROBABILITY, LABEL, STATUS):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(24)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+
+        self.progress = QProgressBar(self)
+        self.progress.setAccessibleName("Batch progress")
+        self.progress.setFormat("%v / %m")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.eta = QLabel(self)
+        self.eta.setAccessibleName("Time left")
+        self.summary = QLabel(self)
+        self.summary.setAccessibleName("Batch summary")
+        self.cancel_button = self._button("&Cancel", "Stop the batch; results so far are kept", self.cancel_requested)
+        self.sort_button = self._button("&Triage sort", "Most likely pneumonia first", None)
+        self.sort_button.clicked.connect(self.sort_by_probability)
+        self.csv_button = self._button("Export CS&V…", "Save this list as CSV", self.export_csv_requested)
+        self.pdf_button = self._button("Summary &PDF…", "Save a one-page-per-batch PDF summary",
+                                       self.export_pdf_requested)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.progress, 1)
+        bar.addWidget(self.cancel_button)
+        info = QHBoxLayout()
+        info.addWidget(self.eta)
+        info.addStretch(1)
+        info.addWidget(self.summary)
+        buttons = QHBoxLayout()
+        for button in (self.sort_button, self.csv_button, self.pdf_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addLayout(info)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self.set_running(False)
+        self._update_exports()
+
+    def _button(self, text: str, tip: str, signal: Signal | None) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setToolTip(tip)
+        button.setAccessibleName(text.replace("&", "").rstrip("…"))
+        if signal is not None:
+            button.clicked.connect(signal.emit)
+        return button
+
+    # ----- batch lifecycle ------------------------------------------------------------------------------
+    def start(self, paths: list[Path]) -> None:
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # arrival order until asked to sort
+        self.model.reset(paths)
+        self.progress.setRange(0, max(len(paths), 1))
+        self.progress.setValue(0)
+        self.eta.setText(format_eta(-1))
+        self.summary.clear()
+        self.set_running(True)
+        self._update_exports()
+
+    def set_result(self, index: int, record: dict, thumbnail: object, error: str | None) -> None:
+        self.model.set_result(index, record, thumbnail, error)  # type: ignore[arg-type]
+        self._update_exports()
+        self._update_summary()
+
+    def set_progress(self, done: int, total: int, eta_seconds: float) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.eta.setText(format_eta(eta_seconds) if done < total else "")
+
+    def finish(self, cancelled: bool) -> None:
+        self.set_running(False)
+        counts = self.model.counts()
+        self.eta.setText("Cancelled" if cancelled else "Finished")
+        if cancelled:
+            self.progress.setValue(self.model.rowCount() - counts["queued"])
+        self._update_summary()
+
+    def set_running(self, running: bool) -> None:
+        self.cancel_button.setEnabled(running)
+
+    def _update_summary(self) -> None:
+        c = self.model.counts()
+        parts = [f"{c['done']} scored"]
+        if c["rejected"]:
+            parts.append(f"{c['rejected']} not scored")
+        if c["error"]:
+            parts.append(f"{c['error']} failed")
+        self.summary.setText(", ".join(parts))
+
+    def _update_exports(self) -> None:
+        has_results = bool(self.model.finished_records())
+        self.csv_button.setEnabled(has_results)
+        self.pdf_button.setEnabled(has_results)
+
+    # ----- selection and sorting -----------------------------------------------------------------------
+    def sort_by_probability(self) -> None:
+        self.table.sortByColumn(PROBABILITY, Qt.SortOrder.AscendingOrder)
+
+    def select_row(self, row: int) -> None:
+        """Select the ``row``-th row as displayed (after sorting)."""
+        self.table.selectRow(row)
+
+    def _on_selection(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        indexes = selected.indexes()
+        if indexes:
+            self._emit_path(indexes[0])
+
+    def _emit_path(self, index: QModelIndex) -> None:
+        path = index.data(PATH_ROLE)
+        if path:
+            self.image_selected.emit(Path(path))
+
+    def ordered_rows(self) -> list[StudyRow]:
+        """Rows in the order shown (after any sort)."""
+        return [self.model.rows[self.proxy.mapToSource(self.proxy.index(r, 0)).row()]
+                for r in range(self.proxy.rowCount())]
+
+    def set_hide_phi(self, hide: bool) -> None:
+        self.model.set_hide_phi(hide)

@@ -1,0 +1,145 @@
+"""The batch list's data: one row per file, filled as results arrive, and a triage sort order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor, QPixmap
+
+from pneumo_desktop.core.records import triage_key
+from pneumo_desktop.gui.phi import file_label
+from pneumo_desktop.gui.qimage import gray_qimage
+
+COLUMNS = ("", "Name", "Probability", "Label", "Status")
+THUMB, NAME, PROBABILITY, LABEL, STATUS = range(5)
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+TRIAGE_ROLE = Qt.ItemDataRole.UserRole + 2
+_Index = QModelIndex | QPersistentModelIndex
+ICON_SIDE = 48
+
+
+@dataclass
+class StudyRow:
+    path: Path
+    state: str = "queued"  # queued, done, rejected, error
+    record: dict[str, Any] = field(default_factory=dict)
+    thumbnail: QPixmap | None = None  # list icon
+    thumbnail_array: np.ndarray | None = None  # larger gray copy for the batch PDF
+    detail: str = ""
+
+    @property
+    def probability(self) -> float | None:
+        value = self.record.get("probability")
+        return None if value is None else float(value)
+
+    def triage(self) -> tuple[int, float]:
+        # Unfinished rows sort after every finished one.
+        return triage_key(self.record) if self.state != "queued" else (3, 0.0)
+
+
+class StudyListModel(QAbstractTableModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[StudyRow] = []
+        self.hide_phi = False
+
+    def reset(self, paths: list[Path]) -> None:
+        self.beginResetModel()
+        self.rows = [StudyRow(Path(p)) for p in paths]
+        self.endResetModel()
+
+    def set_hide_phi(self, hide: bool) -> None:
+        self.hide_phi = hide
+        if self.rows:
+            self.dataChanged.emit(self.index(0, NAME), self.index(len(self.rows) - 1, NAME))
+
+    def set_result(self, index: int, record: dict[str, Any], thumbnail: np.ndarray | None,
+                   error: str | None) -> None:
+        if not 0 <= index < len(self.rows):
+            return
+        row = self.rows[index]
+        row.record = dict(record)
+        if thumbnail is not None:
+            row.thumbnail_array = thumbnail
+            image = gray_qimage(thumbnail).scaled(ICON_SIDE, ICON_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
+                                                  Qt.TransformationMode.SmoothTransformation)
+            row.thumbnail = QPixmap.fromImage(image)
+        rejected = record.get("rejected")
+        if error:
+            row.state, row.detail = "error", error
+        elif rejected:
+            row.state, row.detail = "rejected", f"Not scored: {rejected['reason']}"
+        else:
+            row.state, row.detail = "done", "; ".join(record.get("warnings") or [])
+        self.dataChanged.emit(self.index(index, 0), self.index(index, len(COLUMNS) - 1))
+
+    def finished_records(self) -> list[dict[str, Any]]:
+        return [row.record for row in self.rows if row.state != "queued"]
+
+    def counts(self) -> dict[str, int]:
+        out = {"done": 0, "rejected": 0, "error": 0, "queued": 0}
+        for row in self.rows:
+            out[row.state] += 1
+        return out
+
+    # ----- Qt model interface ----------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt override
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, column = self.rows[index.row()], index.column()
+        if role == PATH_ROLE:
+            return str(row.path)
+        if role == TRIAGE_ROLE:
+            return row.triage()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self._text(index.row(), row, column)
+        if role == Qt.ItemDataRole.DecorationRole and column == THUMB:
+            return row.thumbnail
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.detail or self._text(index.row(), row, NAME)
+        if role == Qt.ItemDataRole.ForegroundRole and column == STATUS and row.state == "error":
+            return QBrush(QColor(200, 40, 40))
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == PROBABILITY:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _text(self, number: int, row: StudyRow, column: int) -> str:
+        if column == THUMB:
+            return ""
+        if column == NAME:
+            return file_label(row.path, row.record.get("file_sha256"), self.hide_phi, number)
+        if column == PROBABILITY:
+            p = row.probability
+            return "" if p is None else f"{100 * p:.1f} %"
+        if column == LABEL:
+            return row.record.get("label") or ""
+        if row.state == "queued":
+            return "waiting…"
+        if row.state == "done":
+            return "done" + (" (warning)" if row.detail else "")
+        return row.detail
+
+
+class TriageProxy(QSortFilterProxyModel):
+    """Sorting the probability column orders most likely pneumonia first, then rejected, then errors."""
+
+    def lessThan(self, left: _Index, right: _Index) -> bool:  # noqa: N802 - Qt override
+        if left.column() == PROBABILITY:
+            return left.data(TRIAGE_ROLE) < right.data(TRIAGE_ROLE)
+        return str(left.data()) < str(right.data())

@@ -1,0 +1,63 @@
+"""The ``pneumo-desktop`` entry point: ``--version``, the headless ``predict``/``report`` commands, or the
+window (``pneumo-desktop [PATH...]``).
+
+Qt and torch are imported only by the branch that needs them, so ``--version`` and the headless commands
+start without Qt, and the window can paint before torch is loaded.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from pneumo_desktop import __version__
+
+PROG = "pneumo-desktop"
+HEADLESS_COMMANDS = ("predict", "report")
+USAGE = f"""usage: {PROG} [PATH ...]            open the window (and these files or folders)
+       {PROG} predict PATH ... [options]   score files headlessly ({PROG} predict --help)
+       {PROG} report PATH [-o OUT.pdf]     write a PDF report ({PROG} report --help)
+       {PROG} --version
+"""
+
+
+def version_text() -> str:
+    """The app version and the bundled model's identity, read from the card alone (no torch)."""
+    from pneumo_desktop import paths
+    from pneumo_desktop.core.errors import ModelLoadError
+    from pneumo_desktop.core.model_card import CARD_FILENAME, ModelCard
+
+    lines = [f"{PROG} {__version__}"]
+    try:
+        card = ModelCard.read(paths.models_dir() / CARD_FILENAME)
+    except ModelLoadError as exc:
+        lines.append(f"model: not available ({exc})")
+    else:
+        lines.append(f"model: {card.display_name}")
+        lines.append(f"weights sha256: {card.weights_sha256}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in HEADLESS_COMMANDS:
+        from pneumo_desktop import cli
+
+        return cli.main(args)
+    if args in (["--version"], ["-V"]):
+        print(version_text())
+        return 0
+    if args and args[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0
+    if args and args[0] == "--":
+        args = args[1:]
+    elif any(a.startswith("-") for a in args):
+        bad = next(a for a in args if a.startswith("-"))
+        print(USAGE, end="", file=sys.stderr)
+        print(f"{PROG}: error: unknown option {bad} (put -- before a file name that starts with '-')",
+              file=sys.stderr)
+        return 2
+    from pneumo_desktop import app  # imports Qt: only when the window is wanted
+
+    return int(app.main(args) or 0)

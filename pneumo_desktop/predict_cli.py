@@ -1,0 +1,156 @@
+"""``pneumo-desktop predict``: score files and folders headlessly, one record per input on stdout.
+
+Exit codes: 0 every input got a result (a gate rejection is a result), 1 some inputs failed (the others
+are still reported), 2 usage error or no inputs, 3 the model could not be loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from pneumo_desktop.core import records
+from pneumo_desktop.core.atomic import atomic_write_bytes
+from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside
+from pneumo_desktop.core.errors import ModelLoadError
+from pneumo_desktop.core.heatmap_render import blend_image, png_bytes
+from pneumo_desktop.core.image import LoadedImage
+from pneumo_desktop.core.prediction import Prediction
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
+FORMATS = ("table", "jsonl", "csv")
+_UNSAFE = re.compile(r"[^\w.-]+")
+
+
+def heatmap_name(path: Path) -> str:
+    """Stem plus a hash of the absolute path: two inputs called IM-0001.dcm in different folders get
+    different heatmaps, and the same input gets the same name on every run (so --force means something)."""
+    stem = _UNSAFE.sub("_", records.display_text(path.stem)).strip("._")[:60] or "image"
+    digest = hashlib.sha256(str(path.absolute()).encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    return f"{stem}-{digest}.heatmap.png"
+
+
+def report_inputs(collected: Collected) -> None:
+    for path in collected.missing:
+        log.error("%s: no such file or folder", path.name or str(path))
+    if collected.skipped:
+        log.info("skipped %d file%s that are not images (hidden files, DICOMDIR, other types)",
+                 collected.skipped, "" if collected.skipped == 1 else "s")
+
+
+class _Sink:
+    """Streams jsonl/csv as results arrive; a table needs all rows for its column widths."""
+
+    def __init__(self, fmt: str, out: IO[str]) -> None:
+        self.fmt = fmt
+        self.out = out
+        self.rows: list[records.Record] = []
+        self._header = True
+
+    def add(self, record: records.Record) -> None:
+        if self.fmt == "jsonl":
+            records.write_jsonl([record], self.out)
+        elif self.fmt == "csv":
+            records.write_csv([record], self.out, header=self._header)
+            self._header = False
+        else:
+            self.rows.append(record)
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.fmt == "table":
+            self.out.write(records.format_table(self.rows))
+        elif self.fmt == "csv" and self._header:
+            records.write_csv([], self.out)
+        self.out.flush()
+
+
+def _prepare_heatmap_dir(heatmap_dir: Path, collected: Collected, force: bool) -> dict[Path, Path] | None:
+    if is_inside(heatmap_dir, input_folders(collected)):
+        log.error("the heatmap folder must not be an input folder or inside one (inputs are never written to)")
+        return None
+    if heatmap_dir.exists() and not heatmap_dir.is_dir():
+        log.error("%s exists and is not a folder", heatmap_dir.name)
+        return None
+    targets = {path: heatmap_dir / heatmap_name(path) for path in collected.files}
+    existing = [t for t in targets.values() if t.exists()]
+    if existing and not force:
+        log.error("%d heatmap file%s already exist in the heatmap folder (e.g. %s); use --force to overwrite",
+                  len(existing), "" if len(existing) == 1 else "s", existing[0].name)
+        return None
+    try:
+        heatmap_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.error("the heatmap folder cannot be created: %s", exc.strerror or exc)
+        return None
+    return targets
+
+
+def run_predict(
+    inputs: Sequence[str],
+    *,
+    out: IO[str],
+    fmt: str = "table",
+    heatmap_dir: Path | None = None,
+    force: bool = False,
+    batch_size: int = 16,
+) -> int:
+    collected = collect_inputs(inputs)
+    report_inputs(collected)
+    if not collected.files:
+        log.error("no image files found")
+        return EXIT_USAGE
+    targets = None
+    if heatmap_dir is not None:
+        targets = _prepare_heatmap_dir(Path(heatmap_dir), collected, force)
+        if targets is None:
+            return EXIT_USAGE
+
+    from pneumo_desktop.core.batch_scoring import iter_scored
+    from pneumo_desktop.core.predictor import Predictor  # imports torch: only once inputs are known
+
+    try:
+        predictor = Predictor.load()
+    except ModelLoadError as exc:
+        log.error("the model could not be loaded: %s", exc)
+        return EXIT_MODEL
+    log.info("model %s; %d input file%s", predictor.card.display_name, len(collected.files),
+             "" if len(collected.files) == 1 else "s")
+
+    sink = _Sink(fmt, out)
+    failed = rejected = 0
+    for path in collected.missing:
+        sink.add(records.record_from(str(path), None, None, f"{path.name}: no such file or folder"))
+        failed += 1
+    for item in iter_scored(predictor, collected.files, batch_size=batch_size, heatmap=targets is not None):
+        heatmap_path = None
+        if targets is not None and item.prediction is not None and item.image is not None:
+            heatmap_path = _write_heatmap(item.image, item.prediction, targets[item.path])
+        record = records.record_from(str(item.path), item.prediction, item.image, item.error, heatmap_path,
+                                     file_sha256=item.file_sha256)
+        failed += record["error"] is not None
+        rejected += record["rejected"] is not None
+        sink.add(record)
+    sink.close()
+    total = len(collected.files) + len(collected.missing)
+    log.info("%d scored, %d not scored (rejected), %d failed", total - failed - rejected, rejected, failed)
+    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _write_heatmap(image: LoadedImage, prediction: Prediction, target: Path) -> str | None:
+    heatmap = prediction.heatmap(image.shape)
+    if heatmap is None:
+        return None
+    try:
+        # Overwriting was approved up front (--force, or the file did not exist then).
+        atomic_write_bytes(target, png_bytes(blend_image(image.pixels, heatmap)))
+    except OSError as exc:
+        log.error("%s: heatmap could not be written (%s)", target.name, exc.strerror or exc)
+        return None
+    return str(target)

@@ -1,0 +1,135 @@
+"""``pneumo-desktop report PATH [-o OUT.pdf]``: a file gives the single report, a folder the batch summary.
+
+Exit codes as for ``predict``: 0 written; 1 written but some images failed, or the one image failed and
+no report was written; 2 usage error (existing output without --force, no inputs, output not writable);
+3 the model could not be loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside
+from pneumo_desktop.core.errors import ModelLoadError, PneumoError
+from pneumo_desktop.core.records import record_from
+from pneumo_desktop.predict_cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_inputs
+from pneumo_desktop.report.batch import (
+    BatchEntry,
+    suggested_batch_report_name,
+    thumbnail_of,
+    write_batch_report,
+)
+from pneumo_desktop.report.errors import ReportError
+from pneumo_desktop.report.single import suggested_report_name, write_single_report
+
+if TYPE_CHECKING:
+    from pneumo_desktop.core.predictor import Predictor
+
+log = logging.getLogger(__name__)
+
+
+def _output_path(out: Path | None, suggested: str, collected: Collected) -> Path | None:
+    """An explicit -o is the user's choice; the default (current folder) must not be an input folder."""
+    if out is not None:
+        return Path(out)
+    target = Path.cwd() / suggested
+    if is_inside(target.parent, input_folders(collected)):
+        log.error("the current folder holds the input; give the report's path with -o")
+        return None
+    return target
+
+
+def _writable(target: Path, force: bool) -> bool:
+    if target.exists() and not force:
+        log.error("%s already exists; use --force to overwrite it", target.name)
+        return False
+    if not target.parent.is_dir():
+        log.error("the folder for %s does not exist", target.name)
+        return False
+    return True
+
+
+def _load_predictor() -> Predictor | None:
+    from pneumo_desktop.core.predictor import Predictor  # imports torch: only once inputs are known
+
+    try:
+        return Predictor.load()
+    except ModelLoadError as exc:
+        log.error("the model could not be loaded: %s", exc)
+        return None
+
+
+def run_report(path: str, *, out: Path | None = None, force: bool = False, hide_phi: bool = False,
+               batch_size: int = 16) -> int:
+    source = Path(path)
+    if not source.exists():
+        log.error("%s: no such file or folder", source.name or path)
+        return EXIT_USAGE
+    collected = collect_inputs([source])
+    if source.is_dir():
+        return _batch(collected, out, force, hide_phi, batch_size)
+    return _single(source, collected, out, force, hide_phi)
+
+
+def _single(source: Path, collected: Collected, out: Path | None, force: bool, hide_phi: bool) -> int:
+    from pneumo_desktop.core.loader import load_image
+
+    if out is not None and not _writable(Path(out), force):
+        return EXIT_USAGE  # checked before the image is read: refusing should be instant
+    try:
+        image = load_image(source)
+    except PneumoError as exc:
+        log.error("%s", exc)
+        return EXIT_SOME_FAILED
+    target = _output_path(out, suggested_report_name(image, hide_phi), collected)
+    if target is None or not _writable(target, force):
+        return EXIT_USAGE
+    predictor = _load_predictor()
+    if predictor is None:
+        return EXIT_MODEL
+    from pneumo_desktop.core import audit
+
+    try:
+        prediction = predictor.predict(image, heatmap=True)
+    except Exception as exc:  # a traceback helps nobody at the command line; the log keeps it
+        log.error("%s: the model could not score this image (%s)", source.name, type(exc).__name__)
+        log.debug("model failure", exc_info=True)
+        return EXIT_SOME_FAILED
+    audit.record_prediction(image.file_sha256, prediction, source="cli")
+    try:
+        write_single_report(target, image, prediction, predictor.card, hide_phi=hide_phi, overwrite=force)
+    except ReportError as exc:
+        log.error("%s", exc)
+        return EXIT_USAGE
+    log.info("wrote %s", target.name)
+    return EXIT_OK
+
+
+def _batch(collected: Collected, out: Path | None, force: bool, hide_phi: bool, batch_size: int) -> int:
+    report_inputs(collected)
+    if not collected.files:
+        log.error("no image files found")
+        return EXIT_USAGE
+    target = _output_path(out, suggested_batch_report_name(), collected)
+    if target is None or not _writable(target, force):
+        return EXIT_USAGE
+    predictor = _load_predictor()
+    if predictor is None:
+        return EXIT_MODEL
+    from pneumo_desktop.core.batch_scoring import iter_scored
+
+    entries, failed = [], 0
+    for item in iter_scored(predictor, collected.files, batch_size=batch_size):
+        record = record_from(str(item.path), item.prediction, item.image, item.error,
+                             file_sha256=item.file_sha256)
+        failed += item.error is not None
+        entries.append(BatchEntry(record, thumbnail_of(item.image) if item.image is not None else None))
+    try:
+        write_batch_report(target, entries, predictor.card, hide_phi=hide_phi, overwrite=force)
+    except ReportError as exc:
+        log.error("%s", exc)
+        return EXIT_USAGE
+    log.info("wrote %s (%d images, %d failed)", target.name, len(entries), failed)
+    return EXIT_SOME_FAILED if failed else EXIT_OK

@@ -1,0 +1,213 @@
+"""The one-image PDF report: patient/study fields, image and heatmap side by side, the result and what it
+means, the model and its metrics, the hashes that match the audit log, and the intended-use notice."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fpdf.enums import XPos, YPos
+
+from pneumo_desktop import DISCLAIMER, __version__
+from pneumo_desktop.core.heatmap_render import blend_image
+from pneumo_desktop.core.image import PHI_KEYS, LoadedImage
+from pneumo_desktop.core.model_card import ModelCard
+from pneumo_desktop.core.prediction import Prediction
+from pneumo_desktop.core.result_text import (
+    HEATMAP_CAPTION,
+    intended_population_text,
+    meaning,
+    metric_lines,
+    metrics_heading,
+    percent,
+    sentence,
+)
+from pneumo_desktop.report import fonts
+from pneumo_desktop.report.document import ReportDocument, box_fit, gray_image, now_text
+
+TITLE = "Chest X-ray: probability of pneumonia"
+PATIENT_FIELDS = (
+    ("patient_name", "Patient name"), ("patient_id", "Patient ID"), ("birth_date", "Birth date"),
+    ("sex", "Sex"), ("age", "Age"),
+)
+STUDY_FIELDS = (
+    ("accession_number", "Accession no."), ("institution", "Institution"), ("study_date", "Study date"),
+    ("modality", "Modality"), ("view_position", "View"), ("body_part", "Body part"),
+)
+FIELD_LABELS = PATIENT_FIELDS + STUDY_FIELDS
+IMAGE_BOX_W, IMAGE_BOX_H, IMAGE_GAP = 88.0, 92.0, 4.0
+_UNSAFE_NAME = re.compile(r"[^\w.-]+")
+
+
+def person_name(value: Any) -> str:
+    """DICOM PN "Family^Given^Middle" (with "=" between alphabetic/ideographic/phonetic groups) for people."""
+    groups = []
+    for group in str(value).split("="):
+        parts = [p.strip() for p in group.split("^")]
+        family, rest = (parts[0], " ".join(p for p in parts[1:] if p)) if parts else ("", "")
+        text = f"{family}, {rest}" if family and rest else family or rest
+        if text:
+            groups.append(text)
+    return " / ".join(groups)
+
+
+def _date(value: Any) -> str:
+    text = str(value)
+    return f"{text[:4]}-{text[4:6]}-{text[6:8]}" if len(text) == 8 and text.isdigit() else text
+
+
+def shown_fields(image: LoadedImage, hide_phi: bool,
+                 labels: tuple[tuple[str, str], ...] = FIELD_LABELS) -> list[tuple[str, str]]:
+    """The patient/study lines of the report; nothing in PHI_KEYS when ``hide_phi``."""
+    meta = image.metadata
+    lines = []
+    for key, label in labels:
+        if hide_phi and key in PHI_KEYS:
+            continue
+        value = meta.get(key)
+        if value is None or str(value).strip() == "":
+            continue
+        if key == "patient_name":
+            text = person_name(value)
+        elif key in ("birth_date", "study_date"):
+            text = _date(value)
+        else:
+            text = str(value)
+        lines.append((label, text))
+    return lines
+
+
+def _safe_name(text: str, limit: int = 80) -> str:
+    cleaned = _UNSAFE_NAME.sub("_", text.replace("^", "_")).strip("._")
+    return cleaned[:limit].rstrip("._")
+
+
+def suggested_report_name(image: LoadedImage, hide_phi: bool) -> str:
+    """A file name for the report: patient and study date when known, never anything PHI with hide-PHI."""
+    if hide_phi:
+        return f"pneumonia_report_{image.file_sha256[:12]}.pdf"
+    meta = image.metadata
+    parts = [str(meta[k]) for k in ("patient_name", "study_date") if meta.get(k)]
+    base = _safe_name("_".join(parts)) if parts else ""
+    if not base:
+        base = _safe_name(image.path.stem) or image.file_sha256[:12]
+    return f"{base}_pneumonia_report.pdf"
+
+
+def write_single_report(
+    out_path: Path,
+    image: LoadedImage,
+    prediction: Prediction,
+    card: ModelCard,
+    *,
+    hide_phi: bool,
+    overwrite: bool = False,
+) -> Path:
+    """Write the report atomically; raises ReportError (exists, unwritable, fonts missing)."""
+    out_path = Path(out_path)
+    fields = shown_fields(image, hide_phi)
+    name = person_name(image.metadata["patient_name"]) if image.metadata.get("patient_name") else ""
+    title = TITLE if hide_phi or not name else f"{TITLE} - {name}"
+    file_name = "(hidden)" if hide_phi else image.path.name
+    doc = ReportDocument(
+        title=title,
+        subject=f"Assistive pneumonia probability from {card.display_name}",
+        keywords=["pneumonia", "chest X-ray", f"file sha256 {image.file_sha256}"],
+        texts=[value for _, value in fields] + [file_name],
+    )
+    doc.add_page()
+    doc.title_block(TITLE, f"{card.display_name} - report made {now_text()} by pneumo_desktop {__version__}")
+
+    doc.heading("Patient and study")
+    if hide_phi:
+        doc.paragraph("Patient identifiers are hidden (hide-PHI was on when this report was made).", gray=True)
+    if not fields:
+        doc.paragraph("The file carries no patient or study data (not a DICOM file, or the tags are empty).", gray=True)
+    doc.two_columns(shown_fields(image, hide_phi, PATIENT_FIELDS),
+                    shown_fields(image, hide_phi, STUDY_FIELDS) + [("File", file_name)])
+
+    _images(doc, image, prediction)
+    _result(doc, prediction)
+    _model(doc, image, prediction, card)
+
+    doc.heading("Intended use")
+    doc.paragraph(intended_population_text(card))
+    doc.ln(1)
+    doc.paragraph(DISCLAIMER, bold=True)
+    doc.save(out_path, overwrite=overwrite)
+    return out_path
+
+
+def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> None:
+    plain = gray_image(image.pixels)
+    heatmap = prediction.heatmap((plain.height, plain.width))
+    w, h = box_fit(plain.size, IMAGE_BOX_W, IMAGE_BOX_H)
+    if doc.get_y() + h + 12 > doc.h - 18:
+        doc.add_page()
+    doc.ln(2)
+    top = doc.get_y()
+    left = doc.l_margin + (IMAGE_BOX_W - w) / 2
+    right_x = doc.l_margin + IMAGE_BOX_W + IMAGE_GAP
+    doc.image(plain, x=left, y=top, w=w, h=h, alt_text="The radiograph")
+    if heatmap is not None:
+        overlay = blend_image(np.asarray(plain, dtype=np.float32) / 255.0, heatmap)
+        doc.image(overlay, x=right_x + (IMAGE_BOX_W - w) / 2, y=top, w=w, h=h,
+                  alt_text="The radiograph with the Grad-CAM heatmap")
+    else:
+        doc.set_draw_color(200, 200, 200)
+        doc.rect(right_x + (IMAGE_BOX_W - w) / 2, top, w, h)
+        doc.set_xy(right_x, top + h / 2 - 3)
+        doc.set_font(fonts.FAMILY, "", 9)
+        doc.multi_cell(IMAGE_BOX_W, 5, "No heatmap: the image was not scored.", align="C")
+    doc.set_font(fonts.FAMILY, "", 8)
+    doc.set_xy(doc.l_margin, top + h + 1)
+    doc.cell(IMAGE_BOX_W, 4, "Image (default window)", align="C")
+    doc.set_x(right_x)
+    doc.cell(IMAGE_BOX_W, 4, "Image with heatmap", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if heatmap is not None:
+        doc.legend_bar(right_x + 14, doc.get_y() + 0.5, IMAGE_BOX_W - 28)
+        doc.set_xy(doc.l_margin, doc.get_y() + 4.5)
+        if float(np.max(heatmap)) <= 0.0:
+            doc.set_x(right_x)
+            doc.set_font(fonts.FAMILY, "", 7.5)
+            doc.cell(IMAGE_BOX_W, 4, "(no region stood out for this image)", align="C",
+                     new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    doc.ln(1)
+
+
+def _result(doc: ReportDocument, prediction: Prediction) -> None:
+    doc.heading("Result")
+    if prediction.rejected is not None or prediction.probability is None:
+        doc.paragraph("Not scored", size=14, bold=True)
+        if prediction.rejected is not None:
+            doc.paragraph(f"{sentence(prediction.rejected.reason)} (code {prediction.rejected.code})")
+        else:
+            doc.paragraph(meaning(prediction))
+        return
+    doc.set_font(fonts.FAMILY, "B", 16)
+    doc.cell(0, 8, f"Probability of pneumonia: {percent(prediction.probability)}",
+             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    doc.set_font(fonts.FAMILY, "B", 11)
+    doc.cell(0, 6, f"Label: {prediction.label}    (threshold {prediction.threshold:.3f}: "
+                   "PNEUMONIA when p ≥ threshold)", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    doc.paragraph(meaning(prediction))
+    doc.ln(0.5)
+    doc.paragraph(HEATMAP_CAPTION, size=8, gray=True)
+
+
+def _model(doc: ReportDocument, image: LoadedImage, prediction: Prediction, card: ModelCard) -> None:
+    doc.heading("Model and traceability")
+    pairs = [("Model", card.display_name), ("Metrics", metrics_heading(card))]
+    pairs += [(f"  {name}", text) for name, text in metric_lines(card)]
+    pairs += [
+        ("Weights sha256", prediction.model_sha256 or card.weights_sha256),
+        ("File sha256", image.file_sha256),
+        ("Time taken", f"{prediction.elapsed_ms:.0f} ms"),
+        ("App version", __version__),
+    ]
+    if image.warnings:
+        pairs.append(("Loader notes", "; ".join(image.warnings)))
+    doc.key_values(pairs, size=8.5)
+    doc.paragraph("The hashes match this image's line in the app's audit log.", size=7.5, gray=True)

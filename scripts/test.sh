@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The README's test command: install app + train + dev extras with the pinned constraints, lint, check
+# import contracts, run the whole test suite. Usage: bash scripts/test.sh [--venv DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+if [ "${1:-}" = "--venv" ]; then VENV=$2; fi
+export PIP_DISABLE_PIP_VERSION_CHECK=1 QT_QPA_PLATFORM=offscreen
+[ -x "$VENV/bin/python" ] || python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
+PY=$VENV/bin/python
+$PY -m pip install -q -c constraints/dev.txt -e ".[train,dev]"
+# Qt needs a few system libraries even offscreen; install them where we can (CI runs as root).
+if ! $PY -c "from PySide6 import QtWidgets" 2>/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 >/dev/null
+fi
+echo "== ruff";        $VENV/bin/ruff check pneumo_desktop training tests benchmarks
+echo "== mypy (core)"; $VENV/bin/mypy
+echo "== import contracts"; $VENV/bin/lint-imports
+echo "== pytest"
+set +e
+$PY -m pytest -q -p no:cacheprovider --timeout=600 "${@:3}"
+rc=$?
+set -e
+[ "$rc" -eq 5 ] && { echo "no tests collected"; exit 1; }
+exit "$rc"

@@ -1,0 +1,115 @@
+"""Grad-CAM registration: the heatmap lands on the evidence at any aspect ratio and after EXIF rotation.
+
+The evidence is known by construction: the test network's CAM layer is an 4x4 average of the (standardised)
+input followed by ReLU, and the head is global-average-pool + a positive weight, so Grad-CAM must reproduce a
+low-resolution copy of the bright blob. What is under test is the geometry: squash to a square, CAM at
+stride 4, upsampling back to the original rows x cols.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from pneumo_desktop.core.gradcam import grad_cam, upsample_cam
+from pneumo_desktop.core.image import LoadedImage
+from pneumo_desktop.core.model_card import ModelCard
+from pneumo_desktop.core.predictor import Predictor
+
+SIZE = 96
+
+
+class EvidenceNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        conv = nn.Conv2d(1, 1, 4, stride=4, bias=False)
+        conv.weight.data.fill_(1 / 16)
+        self.features = nn.Sequential(conv, nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(1, 1)
+        self.head.weight.data.fill_(2.0)
+        self.head.bias.data.fill_(-1.0)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.pool(self.features(x)), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x)).squeeze(1)
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    card = ModelCard(
+        name="evidence-net", version="0", architecture={"name": "test", "arguments": {}},
+        preprocess={"size": SIZE, "resample": "bilinear", "normalisation": "per_image_standardise"},
+        output={"temperature": 1.0, "threshold": 0.5, "positive_if": "p >= threshold"}, cam_layer="features",
+    )
+    return Predictor(card, EvidenceNet().eval(), {})
+
+
+def blob(rows: int, cols: int, centre: tuple[int, int], radius: float = 18.0) -> np.ndarray:
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    img = 0.3 + 0.6 * np.exp(-(((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / (2 * radius**2)))
+    return img.astype(np.float32)
+
+
+def centroid(heat: np.ndarray) -> tuple[float, float]:
+    w = np.where(heat >= 0.5 * heat.max(), heat, 0.0)
+    yy, xx = np.mgrid[0:heat.shape[0], 0:heat.shape[1]]
+    return float((yy * w).sum() / w.sum()), float((xx * w).sum() / w.sum())
+
+
+@pytest.mark.parametrize(
+    ("shape", "centre"),
+    [((300, 900), (100, 650)), ((900, 300), (600, 80)), ((300, 900), (220, 150)), ((512, 512), (60, 400))],
+)
+def test_heatmap_peak_on_blob_for_non_square_images(predictor: Predictor, shape, centre) -> None:
+    image = LoadedImage(blob(*shape, centre), Path("synthetic.png"), "raster", "0" * 64)
+    heat = predictor.predict(image).heatmap(shape)
+    assert heat is not None and heat.shape == shape
+    cy, cx = centroid(heat)
+    assert abs(cy - centre[0]) <= 4 and abs(cx - centre[1]) <= 4, (cy, cx)
+    peak = np.unravel_index(np.argmax(heat), shape)
+    # The argmax can only be as fine as one CAM cell (stride 4 in the squashed 96-px input).
+    cell = (shape[0] / (SIZE / 4), shape[1] / (SIZE / 4))
+    assert abs(peak[0] - centre[0]) <= cell[0] and abs(peak[1] - centre[1]) <= cell[1]
+
+
+def test_heatmap_follows_exif_rotation(predictor: Predictor, tmp_path: Path) -> None:
+    from pneumo_desktop.core.loader import load_image
+
+    stored = blob(300, 900, (80, 700))
+    im = Image.fromarray((stored * 255).astype(np.uint8), mode="L")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # display = stored rotated 90 degrees clockwise
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=95, exif=exif)
+    path = tmp_path / "rotated.jpg"
+    path.write_bytes(buf.getvalue())
+    loaded = load_image(path)
+    assert loaded.shape == (900, 300)
+    # Rotating the stored image clockwise moves stored (r, c) to displayed (c, rows - 1 - r).
+    expected = (700, 300 - 1 - 80)
+    heat = predictor.predict(loaded).heatmap(loaded.shape)
+    cy, cx = centroid(heat)
+    assert abs(cy - expected[0]) <= 5 and abs(cx - expected[1]) <= 5, (cy, cx)
+
+
+def test_hooks_are_released(predictor: Predictor) -> None:
+    x = torch.zeros(1, 1, SIZE, SIZE)
+    grad_cam(predictor.model, x, "features")
+    assert not predictor.model.features._forward_hooks
+
+
+def test_upsample_keeps_cell_centres() -> None:
+    cam = np.zeros((4, 4), np.float32)
+    cam[1, 2] = 1.0
+    up = upsample_cam(cam, (400, 800))
+    # Cell (1, 2) of a 4x4 grid over 400x800 is centred on row 150, column 500.
+    assert np.unravel_index(np.argmax(up), up.shape) in {(149, 499), (150, 500), (149, 500), (150, 499)}

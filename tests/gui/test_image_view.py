@@ -1,0 +1,131 @@
+"""The viewer: heatmap registration under zoom/rotation/flip, W/L drag, wheel zoom, keys, overlay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from pneumo_desktop.core.image import LoadedImage, WindowPreset
+from pneumo_desktop.gui.display_image import DisplayImage
+from pneumo_desktop.gui.heatmap_overlay import heatmap_rgba
+from pneumo_desktop.gui.image_view import ImageView
+
+
+def _display(rows: int = 60, cols: int = 90) -> DisplayImage:
+    y, x = np.mgrid[0:rows, 0:cols]
+    pixels = (x / (cols - 1)).astype(np.float32)
+    pixels[5, 7] = 0.25
+    image = LoadedImage(pixels=pixels, path=__import__("pathlib").Path("synthetic.png"), kind="raster",
+                        file_sha256="0" * 64, presets=[WindowPreset("Lungs", 0.4, 0.3)])
+    return DisplayImage.prepare(image)
+
+
+@pytest.fixture
+def view(qtbot) -> ImageView:
+    v = ImageView()
+    qtbot.addWidget(v)
+    v.resize(400, 300)
+    v.show()
+    qtbot.waitExposed(v)
+    v.set_image(_display())
+    return v
+
+
+def _corners_agree(view: ImageView, scale: float = 1.0) -> None:
+    for x, y in ((0, 0), (89, 0), (0, 59), (30.5, 20.25)):
+        on_image = view.image_item.mapToScene(QPointF(x, y))
+        on_heatmap = view.heatmap_item.mapToScene(QPointF(x / scale, y / scale))
+        assert on_image.x() == pytest.approx(on_heatmap.x(), abs=1e-6)
+        assert on_image.y() == pytest.approx(on_heatmap.y(), abs=1e-6)
+
+
+@pytest.mark.parametrize("heatmap_shape", [(60, 90), (30, 45)])
+def test_heatmap_stays_registered_under_zoom_rotation_and_flip(view: ImageView, heatmap_shape) -> None:
+    view.set_heatmap(heatmap_rgba(np.random.default_rng(0).random(heatmap_shape)))
+    scale = 60 / heatmap_shape[0]
+    assert view.heatmap_item.parentItem() is view.image_item
+    for step in (lambda: view.rotate_by(90), lambda: view.flip(True), lambda: view.zoom_by(2.5),
+                 lambda: view.rotate_by(-90), lambda: view.flip(False), view.actual_size):
+        step()
+        _corners_agree(view, scale)
+
+
+def test_rotation_and_flip_compose_in_screen_space(view: ImageView) -> None:
+    view.rotate_by(90)
+    assert view.orientation_text() == "Rot 90°"
+    view.flip(True)
+    assert "Flipped" in view.orientation_text()
+    view.flip(True)
+    view.rotate_by(-90)
+    assert view.orientation_text() == ""
+    view.rotate_by(90)
+    view.reset()
+    assert view.orientation_text() == "" and not view.inverted()
+
+
+def test_right_drag_changes_window_level_and_clamps(view: ImageView, qtbot) -> None:
+    vp = view.viewport()
+    start = QPoint(200, 150)
+    QTest.mousePress(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(vp, start + QPoint(-40, 30))
+    QTest.mouseRelease(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, start + QPoint(-40, 30))
+    center, width, name = view.window()
+    assert name == "Custom"
+    assert center > 0.5 and width < 1.0  # down raises the level, left narrows the window
+    view.set_window(5.0, 50.0)
+    assert view.window()[:2] == (1.0, 1.0)  # never past the data range
+
+
+def test_wheel_zoom_keeps_the_point_under_the_cursor(view: ImageView) -> None:
+    cursor = QPoint(120, 90)
+    before = view.image_position(cursor)
+    event = QWheelEvent(QPointF(cursor), QPointF(view.viewport().mapToGlobal(cursor)), QPoint(0, 0),
+                        QPoint(0, 240), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    zoom = view.zoom()
+    QApplication.sendEvent(view.viewport(), event)
+    assert view.zoom() == pytest.approx(zoom * 1.25**2)
+    after = view.image_position(cursor)
+    assert after[0] == pytest.approx(before[0], abs=0.6) and after[1] == pytest.approx(before[1], abs=0.6)
+
+
+def test_invert_and_presets_change_the_displayed_pixels(view: ImageView) -> None:
+    pixel = view.image_item.pixmap().toImage().pixelColor(89, 10).red()
+    assert pixel == 255
+    view.set_inverted(True)
+    assert view.image_item.pixmap().toImage().pixelColor(89, 10).red() == 0
+    view.apply_preset(view.display.presets[1])
+    assert view.window() == (0.4, 0.3, "Lungs")
+
+
+def test_cursor_reports_the_pixel_value(view: ImageView, qtbot) -> None:
+    values = []
+    view.cursor_value.connect(values.append)
+    target = view.mapFromScene(view.image_item.mapToScene(QPointF(7.5, 5.5)))
+    QTest.mouseMove(view.viewport(), target)
+    row, col, value = values[-1]
+    assert (row, col) == (5, 7) and value == pytest.approx(0.25)
+
+
+def test_keys_drive_the_view_from_the_window(qtbot, window) -> None:
+    from tests.gui.conftest import WAIT_MS, sample
+
+    with qtbot.waitSignal(window.controller.image_ready, timeout=WAIT_MS):
+        window.open_paths([sample()])
+    window.view.setFocus()
+    for key, check in ((Qt.Key.Key_R, lambda: window.view.orientation_text() == "Rot 90°"),
+                       (Qt.Key.Key_H, lambda: "Flipped" in window.view.orientation_text()),
+                       (Qt.Key.Key_I, lambda: window.view.inverted()),
+                       (Qt.Key.Key_Space, lambda: window.view.orientation_text() == "" and not window.view.inverted())):
+        QTest.keyClick(window, key)
+        assert check(), key
+    heatmap_on = window.actions.heatmap.isChecked()
+    QTest.keyClick(window, Qt.Key.Key_O)
+    assert window.actions.heatmap.isChecked() is not heatmap_on
+    assert window.view.heatmap_item.isVisible() is not heatmap_on
+    assert "Zoom" in window.view.overlay.text("bottom_right")
+    assert "W 1.000" in window.view.overlay.text("bottom_left")

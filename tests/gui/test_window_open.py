@@ -1,0 +1,146 @@
+"""End to end through the real window: drops, folders, batches, cancel, bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pneumo_desktop.core.loader import load_image
+from tests.conftest import DICOM_DIR
+from tests.gui.conftest import WAIT_MS, drag_enter_event, drop, kermany_files, sample, study_folder
+
+BAD_FILES = {
+    "empty.png": b"",
+    "notes.dcm": b"this is a text file, not DICOM\n",
+    "truncated.jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 20,
+}
+
+
+def test_drop_on_the_image_shows_the_core_prediction(qtbot, window, tiny_predictor) -> None:
+    path = sample()
+    with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS) as blocker:
+        # Dropped on the image viewport: the window, not the view, takes drops anywhere.
+        assert drop(window.view.viewport(), [path])
+    shown = blocker.args[0].prediction
+    expected = tiny_predictor.predict(load_image(path))
+    assert shown.probability == pytest.approx(expected.probability, abs=1e-6)
+    assert shown.label == expected.label
+    panel = window.prediction_panel
+    assert panel.headline.text() == f"{100 * expected.probability:.1f} %"
+    assert expected.label in panel.label_line.text()
+    assert path.name in window.windowTitle()
+    assert window.view.display is not None and window.view.display.image.path == path
+    assert window.view.has_heatmap()
+
+
+def test_drop_on_the_prediction_panel_also_opens(qtbot, window) -> None:
+    with qtbot.waitSignal(window.controller.image_ready, timeout=WAIT_MS):
+        assert drop(window.prediction_panel, [sample("NORMAL")])
+
+
+def test_a_drop_without_local_files_is_refused(window) -> None:
+    from PySide6.QtCore import QMimeData, QPointF
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setText("hello")
+    enter = drag_enter_event(QPointF(5, 5), mime)
+    QApplication.sendEvent(window, enter)
+    assert not enter.isAccepted()
+
+
+def test_folder_drop_fills_the_list_and_finishes(qtbot, window, tmp_path: Path) -> None:
+    folder = study_folder(tmp_path, 6)
+    first_result = []
+    window.controller.batch_item.connect(lambda r: first_result.append(window.controller.batch_running()))
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=WAIT_MS) as blocker:
+        assert drop(window, [folder])
+    assert blocker.args == [False]
+    model = window.study_list.model
+    assert model.rowCount() == 6
+    assert model.counts() == {"done": 6, "rejected": 0, "error": 0, "queued": 0}
+    assert all(row.probability is not None and row.thumbnail is not None for row in model.rows)
+    # The first result reached the list while the batch was still running.
+    assert first_result[0] is True
+    assert window.study_list.progress.value() == 6
+    assert window.study_dock.isVisible()
+
+
+def test_bad_files_show_errors_while_good_ones_finish(qtbot, window, tmp_path: Path) -> None:
+    folder = study_folder(tmp_path, 3, BAD_FILES)
+    files = sorted(folder.iterdir())
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=WAIT_MS):
+        window.open_paths(files)  # many files: the same batch path as a folder
+    rows = {row.path.name: row for row in window.study_list.model.rows}
+    for name in BAD_FILES:
+        assert rows[name].state == "error"
+        assert name in rows[name].detail  # the message says which file and why
+    good = [row for name, row in rows.items() if name not in BAD_FILES]
+    assert len(good) == 3 and all(row.state == "done" for row in good)
+    assert window.study_list.summary.text() == "3 scored, 3 failed"
+
+
+def test_after_cancel_no_further_result_arrives(qtbot, window, tmp_path: Path) -> None:
+    files = kermany_files(40)
+    arrived_after_cancel = []
+    cancelled = []
+
+    def on_item(_result) -> None:
+        if cancelled:
+            arrived_after_cancel.append(_result)
+        elif window.controller.batch_running():
+            window.controller.cancel_batch()
+            cancelled.append(True)
+
+    window.controller.batch_item.connect(on_item)
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=WAIT_MS) as blocker:
+        window.open_paths(files)
+    assert blocker.args == [True]
+    # Let every queued job drain; none of them may reach the window.
+    assert window.controller.model_pool.waitForDone(WAIT_MS)
+    qtbot.wait(100)
+    assert arrived_after_cancel == []
+    counts = window.study_list.model.counts()
+    assert counts["queued"] > 0 and counts["done"] >= 1
+    assert not window.study_list.cancel_button.isEnabled()
+
+
+def test_a_new_image_request_wins_over_the_old_one(qtbot, window) -> None:
+    first, second = sample("NORMAL"), sample("PNEUMONIA")
+    shown = []
+    window.controller.prediction_ready.connect(lambda r: shown.append(window.controller.current.image.path))
+    with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS):
+        window.open_paths([first])
+        window.open_paths([second])
+    window.controller.model_pool.waitForDone(WAIT_MS)
+    qtbot.wait(100)
+    assert shown == [second]
+
+
+def test_unreadable_dicom_shows_its_message(qtbot, window) -> None:
+    path = DICOM_DIR / "cr_chest_no_pixel_data.dcm"
+    with qtbot.waitSignal(window.controller.image_failed, timeout=WAIT_MS) as blocker:
+        window.open_paths([path])
+    message = blocker.args[1]
+    assert "no pixel data" in message
+    assert window.prediction_panel.meaning.text() == message
+    assert window.statusBar().currentMessage() == message
+    assert window.view.display is None
+
+
+def test_window_without_a_model_still_shows_images(qtbot, monkeypatch, tmp_path: Path) -> None:
+    from pneumo_desktop import app
+
+    monkeypatch.setenv("PNEUMO_DESKTOP_MODELS", str(tmp_path / "no_model_here"))
+    win = app.build()
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.controller.model_failed, timeout=WAIT_MS):
+        win.controller.load_model()
+    assert "unavailable" in win.model_label.text()
+    with qtbot.waitSignal(win.controller.prediction_failed, timeout=WAIT_MS):
+        win.open_paths([sample()])
+    assert win.view.display is not None
+    assert "model" in win.prediction_panel.meaning.text().lower()
+    assert win.controller.shutdown(10_000)
