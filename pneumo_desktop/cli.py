@@ -4,7 +4,9 @@ predict_cli.py and report/command.py. Records go to stdout, messages to stderr. 
 from __future__ import annotations
 
 import argparse
+import io
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,6 +93,14 @@ def _utf8_stdout(fmt: str) -> None:
             pass
 
 
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -116,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         package_log.error("interrupted")
         return 130
+    except BrokenPipeError:
+        # "pneumo-desktop predict ... | head": the reader left early. Point stdout at devnull so the
+        # interpreter's final flush does not raise again, and say nothing more.
+        _silence_stdout()
+        return 1
     finally:
         package_log.removeHandler(handler)
         package_log.setLevel(old_level)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -80,5 +80,5 @@ def _append_ledger(ledger: Path, card: ModelCard, metrics: dict) -> None:  # typ
         w = csv.writer(fh)
         if new:
             w.writerow(["date_utc", "model", "weights_sha256", "n", *SUMMARY_KEYS])
-        w.writerow([datetime.now(timezone.utc).isoformat(timespec="seconds"), card.display_name,
+        w.writerow([datetime.now(UTC).isoformat(timespec="seconds"), card.display_name,
                     card.weights_sha256, metrics["n"], *(metrics[k]["value"] for k in SUMMARY_KEYS)])

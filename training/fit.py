@@ -11,7 +11,7 @@ import logging
 import os
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +157,7 @@ def fit(data_root: Path, config: dict[str, Any], run_dir: Path, cache_dir: Path 
         fingerprint = data_mod.data_fingerprint(train_items + val_items, train_sha + val_sha)
         finalise_model(model, config, run_dir, train_px, val_px, y_val, val_items, fingerprint, history,
                        channels_last)
-        (run_dir / "FINISHED").write_text(datetime.now(timezone.utc).isoformat() + "\n")
+        (run_dir / "FINISHED").write_text(datetime.now(UTC).isoformat() + "\n")
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()

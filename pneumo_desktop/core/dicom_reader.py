@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import get_frame
 from pydicom.pixels import get_decoder
 from pydicom.pixels.processing import apply_modality_lut
 from pydicom.uid import (
@@ -41,18 +43,23 @@ log = logging.getLogger(__name__)
 GRAYSCALE = ("MONOCHROME1", "MONOCHROME2")
 _SUPPORTED_BITS_ALLOCATED = (8, 16, 32)
 _LOSSY_SYNTAXES = {JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLSNearLossless}
-# Decoding plugins to try, fastest first, for syntaxes with several. gdcm is the fallback: slower, but it
-# accepts some streams the others reject. Plugins wrapping the same codec library (Pillow's and
-# pylibjpeg's openjpeg) are not retried, because a damaged stream fails the same way in both, slowly.
-# Syntaxes not listed use pydicom's own order over every installed plugin.
+# Decoding plugins to try, fastest first, for syntaxes with several. Plugins wrapping the same codec
+# library (Pillow's and pylibjpeg's openjpeg) are not retried, because a damaged stream fails the same way
+# in both, slowly. Syntaxes not listed use pydicom's own order over every installed plugin.
 _PLUGIN_ORDER = {
-    JPEGBaseline8Bit: ("pillow", "gdcm"),
-    JPEG2000Lossless: ("pylibjpeg", "gdcm"),
-    JPEG2000: ("pylibjpeg", "gdcm"),
-    JPEGLSLossless: ("pyjpegls", "gdcm"),
-    JPEGLSNearLossless: ("pyjpegls", "gdcm"),
+    JPEGBaseline8Bit: ("pillow",),
+    JPEG2000Lossless: ("pylibjpeg",),
+    JPEG2000: ("pylibjpeg",),
+    JPEGLSLossless: ("pyjpegls",),
+    JPEGLSNearLossless: ("pyjpegls",),
     RLELossless: ("pylibjpeg", "pydicom"),
 }
+# gdcm ends the whole process (an uncaught C++ exception, SIGABRT) on some damaged streams: fuzzing
+# ~4,500 damaged JPEG, JPEG 2000 and JPEG-LS files that the first plugin had refused, gdcm aborted 3 times
+# and decoded 1. So it is used only for syntaxes no other installed plugin decodes (JPEG lossless).
+_LAST_RESORT_PLUGIN = "gdcm"
+_JPEG_LS = {JPEGLSLossless, JPEGLSNearLossless}
+_JPEG_EOI = b"\xff\xd9"
 _AGE = re.compile(r"^\s*(\d{1,3})\s*([DWMY]?)\s*$", re.IGNORECASE)
 _AGE_UNIT_YEARS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0, "": 1.0}
 
@@ -62,6 +69,10 @@ def read_dicom(data: bytes, path: Path, sha256: str, *, has_magic: bool = True) 
     name = path.name
     ds = _parse(data, name, has_magic)
     notes: list[str] = []
+    dropped = _drop_unreadable(ds, name)
+    if dropped:
+        shown = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+        notes.append(f"damaged DICOM header fields were ignored: {shown}")
     if not has_magic:
         notes.append("the file has no DICOM file header; it was read as a bare data set")
     metadata = dicom_metadata(ds)
@@ -133,7 +144,34 @@ def _parse(data: bytes, name: str, has_magic: bool) -> Dataset:
             ExplicitVRLittleEndian if little in (True, None) else ExplicitVRBigEndian)
         ds.file_meta = meta if meta is not None else FileMetaDataset()
         ds.file_meta.TransferSyntaxUID = syntax
+    syntax = ds.file_meta.get("TransferSyntaxUID")
+    if not isinstance(syntax, str) or not UID(syntax).is_transfer_syntax:
+        log.info("%s: unknown transfer syntax %r", name, syntax)
+        raise ImageLoadError("the DICOM file declares an unknown transfer syntax, so its pixel data cannot be "
+                             "read", name)
     return ds
+
+
+def _drop_unreadable(ds: Dataset, name: str) -> list[str]:
+    """Convert every element now and drop those whose value is damaged; returns their keywords.
+
+    pydicom converts raw values lazily, on first access, and raises there (wrong length for the VR...), so
+    without this any later ``ds.get`` could raise. A dropped element then reads as absent, and the checks
+    below explain what is missing.
+    """
+    dropped = []
+    for tag in list(ds.keys()):
+        try:
+            elem = ds[tag]
+            items = list(elem.value) if elem.VR == "SQ" else []
+        except Exception as exc:  # library boundary: pydicom raises many types on damaged values
+            log.info("%s: DICOM element %s unreadable, ignored: %s", name, tag, exc)
+            dropped.append(keyword_for_tag(tag) or str(tag))
+            del ds[tag]
+            continue
+        for item in items:
+            dropped.extend(_drop_unreadable(item, name))
+    return dropped
 
 
 def _check_supported(ds: Dataset, name: str, notes: list[str]) -> str:
@@ -172,6 +210,7 @@ def _decode_first_frame(ds: Dataset, name: str, notes: list[str]) -> np.ndarray:
     syntax = _syntax(ds)
     frames = _int(ds, "NumberOfFrames") or 1
     index = 0 if frames > 1 else None
+    attempts = [""]  # pydicom's own decoder for native (uncompressed) data
     if syntax.is_compressed:
         try:
             decoder = get_decoder(syntax)
@@ -182,14 +221,19 @@ def _decode_first_frame(ds: Dataset, name: str, notes: list[str]) -> np.ndarray:
                 f"compressed DICOM pixel data could not be decoded ({syntax.name}): no decoder is installed "
                 "for this compression", name)
         plugins = list(decoder.available_plugins)
-    else:
-        plugins = []
-    attempts = [p for p in _PLUGIN_ORDER.get(syntax, ()) if p in plugins] or [""]
+        ordered = [p for p in _PLUGIN_ORDER.get(syntax, plugins) if p in plugins] or plugins
+        attempts = [p for p in ordered if p != _LAST_RESORT_PLUGIN] or ordered
+        if syntax in _JPEG_LS and not _has_end_marker(ds, index or 0, frames):
+            # CharLS refuses such a stream anyway, but only after ~10 s when its data is also damaged.
+            raise ImageLoadError(f"compressed DICOM pixel data could not be decoded ({syntax.name})", name)
     failure: Exception | None = None
     for plugin in attempts:
         try:
             arr = pydicom.pixels.pixel_array(ds, index=index, decoding_plugin=plugin)
-        except Exception as exc:  # library boundary: decoders raise RuntimeError/ValueError/... on bad data
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # library boundary: decoders raise RuntimeError/ValueError/... on bad
+            # data, and the Rust RLE decoder panics with pyo3's PanicException, which is a BaseException.
             log.info("%s: decoding with %r failed: %s", name, plugin or "any plugin", exc)
             failure = exc
             continue
@@ -198,6 +242,14 @@ def _decode_first_frame(ds: Dataset, name: str, notes: list[str]) -> np.ndarray:
         message = f"compressed DICOM pixel data could not be decoded ({syntax.name})"
         raise ImageLoadError(message, name) from failure
     raise ImageLoadError("the DICOM pixel data is incomplete or damaged", name) from failure
+
+
+def _has_end_marker(ds: Dataset, index: int, frames: int) -> bool:
+    try:
+        frame = get_frame(ds.PixelData, index, number_of_frames=frames)
+    except Exception:  # library boundary: damaged encapsulation; the decoder reports it (quickly)
+        return True
+    return _JPEG_EOI in frame
 
 
 def _first_2d(arr: np.ndarray, name: str) -> np.ndarray:

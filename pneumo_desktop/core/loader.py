@@ -8,10 +8,7 @@ that were decoded.
 from __future__ import annotations
 
 import logging
-import threading
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from pneumo_desktop.core.dicom_reader import read_dicom
 from pneumo_desktop.core.errors import ImageLoadError
 from pneumo_desktop.core.hashing import sha256_bytes
 from pneumo_desktop.core.image import LoadedImage
+from pneumo_desktop.core.library_warnings import library_warnings_logged
 from pneumo_desktop.core.raster_reader import read_raster
 
 log = logging.getLogger(__name__)
@@ -35,11 +33,6 @@ _RASTER_MAGIC = (
 )
 # A bare data set (ACR-NEMA style, no preamble) starts with a little-endian group 0002/0008 tag.
 _BARE_DICOM_GROUPS = (b"\x02\x00", b"\x08\x00")
-# pydicom warns about odd but readable headers (invalid VR values...). catch_warnings swaps process-wide
-# state, so concurrent DICOM loads must not interleave their enter/exit. Raster loads do not take the lock
-# (Pillow decodes without the GIL, so batch threads keep running in parallel) and need no capture: the
-# raster reader bypasses the only Pillow warning that matters, the decompression-bomb one.
-_WARNINGS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -112,7 +105,8 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _read_dicom(data: bytes, path: Path, digest: str, fmt: Format, draft_size: int | None) -> LoadedImage:
-    with _library_warnings_logged(path.name):
+    # pydicom may warn anywhere from parsing to decoding, so a DICOM read holds the capture throughout.
+    with library_warnings_logged(path.name):
         return read_dicom(data, path, digest, has_magic=fmt.detail == "DICM")
 
 
@@ -125,25 +119,3 @@ _READERS: dict[str, Callable[[bytes, Path, str, Format, int | None], LoadedImage
     "raster": _read_raster,
 }
 
-
-@contextmanager
-def _library_warnings_logged(name: str) -> Iterator[None]:
-    """Library warnings go to the log (with the file's basename), never to the user or stderr.
-
-    Warnings raised by our own code are re-issued unchanged, so the test suite still turns them into
-    errors.
-    """
-    recorded: list[warnings.WarningMessage] = []
-    try:
-        with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                yield
-            finally:
-                recorded = list(caught)
-    finally:
-        for item in recorded:
-            if "pneumo_desktop" in str(item.filename):
-                warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
-            else:
-                log.info("%s: %s: %s", name, item.category.__name__, item.message)

@@ -7,6 +7,7 @@ warning or error about image size ever reaches the user, and the refusal can nam
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from PIL import BmpImagePlugin, Image, ImageOps, JpegImagePlugin, PngImagePlugin
 
 from pneumo_desktop.core.errors import ImageLoadError
 from pneumo_desktop.core.image import LoadedImage, check_pixel_count
+from pneumo_desktop.core.library_warnings import library_warnings_logged
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,10 @@ def read_raster(
 ) -> LoadedImage:
     """Decode ``data`` (already sniffed as ``fmt``, one of FORMATS) into a LoadedImage."""
     name = path.name
-    img = _open(data, fmt, name)
+    # Pillow warns (to stderr) about damaged TIFF tags and EXIF blocks while parsing headers; those steps
+    # are cheap, so only they take the warnings lock, never the decoding in _load.
+    with library_warnings_logged(name):
+        img = _open(data, fmt, name)
     check_pixel_count(img.width, img.height, name)
     source_mode, source_size = img.mode, img.size
     if source_mode not in _SUPPORTED_MODES:
@@ -55,8 +60,12 @@ def read_raster(
         # is unchanged in practice while decoding is up to 8x faster. The colour mode is kept for the
         # colourfulness check.
         img.draft(img.mode, (2 * draft_size, 2 * draft_size))
-    _load(img, fmt, name)
-    img, swapped = _oriented(img, name)
+    # Pillow's TIFF decoding ends by parsing EXIF again (and warning about it); TIFF radiographs are rare,
+    # so serialising their decoding costs little.
+    with library_warnings_logged(name) if fmt == "TIFF" else contextlib.nullcontext():
+        _load(img, fmt, name)
+    with library_warnings_logged(name):
+        img, swapped = _oriented(img, name)
     metadata: dict[str, Any] = {"format": fmt, "source_mode": source_mode}
     pixels = _to_gray(img, metadata, notes, name)
     # Full-resolution size in display orientation (EXIF 5-8 swap the axes).

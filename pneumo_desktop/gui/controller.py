@@ -35,7 +35,7 @@ from pneumo_desktop.gui.workers import TaskWorker, Worker
 
 log = logging.getLogger(__name__)
 INTERACTIVE, BATCH = 10, 0
-BATCH_CHUNK = 8  # files per model-thread job: bounds cancel latency and the wait of an interactive request
+BATCH_CHUNK = 4  # files per model-thread job: bounds cancel latency and the wait of an interactive request
 SHUTDOWN_TIMEOUT_MS = 5000
 
 

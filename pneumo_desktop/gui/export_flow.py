@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from pneumo_desktop.core.collect import is_inside
 from pneumo_desktop.gui.controller import Controller
-from pneumo_desktop.gui.phi import file_label
+from pneumo_desktop.gui.phi import file_label, scrub
 from pneumo_desktop.gui.settings import Settings
 from pneumo_desktop.gui.study_list import StudyList
 
@@ -76,7 +76,7 @@ class Exporter(QObject):
         from pneumo_desktop import report
 
         card = self._controller.session.card
-        rows = [row for row in self._studies.model.rows if row.state != "queued"]
+        rows = [row for row in self._studies.model.rows if row.finished]
         if not rows or card is None:
             self._window.status("Nothing to export yet: open a folder and wait for results.")
             return
@@ -88,7 +88,7 @@ class Exporter(QObject):
             self._run(write, path)
 
     def export_csv(self) -> None:
-        rows = [row for row in self._studies.ordered_rows() if row.state != "queued"]
+        rows = [row for row in self._studies.ordered_rows() if row.finished]
         if not rows:
             self._window.status("Nothing to export yet: open a folder and wait for results.")
             return
@@ -102,7 +102,7 @@ class Exporter(QObject):
             if hide:
                 # The path may name the patient; keep the hash, which the audit log and reports also carry.
                 record["path"] = file_label(row.path, record.get("file_sha256"), True, number)
-                record["error"] = _without_name(record.get("error"), row.path)
+                record["error"] = scrub(record.get("error") or "", row.path, True) or None
             records.append(record)
         self._run(partial(_write_csv, path, records), path)
 
@@ -144,14 +144,6 @@ class Exporter(QObject):
     def _failed(self, message: str) -> None:
         self._window.status(f"Export failed: {message}")
         self._inform(self._window, f"The file could not be saved: {message}")
-
-
-def _without_name(text: str | None, path: Path) -> str | None:
-    if not text:
-        return text
-    for token in (str(path), path.name):
-        text = text.replace(token, "the file")
-    return text
 
 
 def _write_csv(path: Path, records: list[dict[str, Any]]) -> Path:

@@ -23,6 +23,7 @@ class HeatmapControls(QWidget):
         self.slider.setRange(0, 100)
         self.slider.setSingleStep(5)
         self.slider.setPageStep(10)
+        self.slider.setMinimumWidth(80)
         self.slider.setMaximumWidth(160)
         self.slider.setAccessibleName("Heatmap opacity")
         self.slider.setToolTip("Heatmap opacity (keyboard: focus the slider, then arrow keys)")
@@ -34,6 +35,9 @@ class HeatmapControls(QWidget):
 
         self.legend = LegendBar(self)
         self.caption = QLabel(LEGEND_CAPTION, self)
+        self.caption.setWordWrap(True)
+        self.caption.setMinimumWidth(160)
+        self.caption.setMaximumWidth(260)
         self.caption.setAccessibleName("Heatmap meaning")
         self.caption.setToolTip(
             "Grad-CAM: where the network's evidence for its score came from. It is not a lesion "
@@ -48,7 +52,9 @@ class HeatmapControls(QWidget):
         layout.addWidget(self.opacity_label)
         layout.addSpacing(12)
         layout.addWidget(self.legend, 1)
+        self.legend.setMaximumWidth(320)
         layout.addWidget(self.caption)
+        layout.addStretch(0)
         toggle_action.toggled.connect(self._on_toggled)
         self._on_toggled(toggle_action.isChecked())
 

@@ -16,13 +16,14 @@ from pneumo_desktop.gui.controller import Controller
 from pneumo_desktop.gui.dicom_panel import DicomPanel
 from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.jobs import BatchItemResult, PredictionResult
-from pneumo_desktop.gui.phi import file_label
+from pneumo_desktop.gui.phi import file_label, scrub
 from pneumo_desktop.gui.prediction_panel import PredictionPanel
 from pneumo_desktop.gui.settings import Settings
 from pneumo_desktop.gui.study_list import StudyList
 from pneumo_desktop.gui.viewer_pane import ViewerPane
 
 STATUS_TIMEOUT_MS = 8000
+STUDY_DOCK_WIDTH = 500
 
 
 def local_paths(mime: QMimeData) -> list[Path]:
@@ -63,7 +64,8 @@ class MainWindow(QMainWindow):
         self.preset_combo = QComboBox(self)
         self.preset_combo.setAccessibleName("Window/level preset")
         self.preset_combo.setToolTip("Window/level preset (F2, F3, …)")
-        self.preset_combo.setMinimumContentsLength(10)
+        self.preset_combo.setMinimumContentsLength(20)
+        self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.actions.build_toolbar(self.preset_combo)
         self.model_label = QLabel("Model: loading…", self)
         self.model_label.setAccessibleName("Model status")
@@ -81,7 +83,10 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         dock.setAccessibleName(f"{title} panel")
         self.addDockWidget(area, dock)
-        self.actions.panels_menu.addAction(dock.toggleViewAction())
+        toggle = dock.toggleViewAction()
+        toggle.setText(f"&{title} Panel")
+        toggle.setStatusTip(f"Show or hide the {title.lower()} panel")
+        self.actions.panels_menu.addAction(toggle)
         return dock
 
     def _wire(self) -> None:
@@ -205,12 +210,12 @@ class MainWindow(QMainWindow):
         if display.image.warnings:
             self.status("; ".join(display.image.warnings))
 
-    def _on_image_failed(self, _path: Path, message: str) -> None:
+    def _on_image_failed(self, path: Path, message: str) -> None:
         self.pane.set_display(None)
         self.dicom_panel.set_metadata(None, "")
-        self.prediction_panel.show_error(message)
+        self.prediction_panel.show_error(scrub(message, path, self.hide_phi()))
         self._refresh_identity()
-        self.status(message)
+        self.status(message, path)
 
     def _on_prediction(self, result: PredictionResult) -> None:
         display = self.controller.current
@@ -223,11 +228,11 @@ class MainWindow(QMainWindow):
             self.status(f"{self._label()}: {100 * p.probability:.1f} % ({p.label}) in {p.elapsed_ms:.0f} ms")
 
     def _on_prediction_failed(self, message: str) -> None:
-        self.prediction_panel.show_error(message)
+        self.prediction_panel.show_error(scrub(message, self._current_path, self.hide_phi()))
         self.status(message)
 
     def _on_batch_started(self, paths: list[Path]) -> None:
-        self.study_dock.show()
+        self._show_studies()
         self.study_list.start(paths)
         self.status(f"Analysing {len(paths)} images…")
         if paths:
@@ -236,7 +241,7 @@ class MainWindow(QMainWindow):
     def _on_batch_item(self, result: BatchItemResult) -> None:
         self.study_list.set_result(result.index, result.record, result.thumbnail, result.error)
         if result.error:
-            self.status(result.error)
+            self.status(result.error, result.path)
 
     def _on_batch_finished(self, cancelled: bool) -> None:
         self.study_list.finish(cancelled)
@@ -252,8 +257,15 @@ class MainWindow(QMainWindow):
         self.pane.set_heatmap_visible(visible)
         self.settings.heatmap_visible = visible
 
+    def _show_studies(self) -> None:
+        if not self.study_dock.isVisible():
+            self.study_dock.show()
+            if self.study_dock.width() < STUDY_DOCK_WIDTH:
+                # Wide enough for name, probability, label and status without a scroll bar.
+                self.resizeDocks([self.study_dock], [STUDY_DOCK_WIDTH], Qt.Orientation.Horizontal)
+
     def _sort_triage(self) -> None:
-        self.study_dock.show()
+        self._show_studies()
         self.study_list.sort_by_probability()
 
     # ----- identity and PHI ----------------------------------------------------------------------------------
@@ -265,6 +277,7 @@ class MainWindow(QMainWindow):
             self.actions.hide_phi.setChecked(hide)  # comes back here through toggled
             return
         self.settings.hide_phi = hide
+        self.statusBar().clearMessage()  # an earlier message may name the file
         self.dicom_panel.set_hide_phi(hide)
         self.study_list.set_hide_phi(hide)
         self._refresh_identity()
@@ -279,7 +292,9 @@ class MainWindow(QMainWindow):
         self.pane.set_identity(label, self.hide_phi())
         self.setWindowTitle(f"{label} — {APP_NAME}" if label else APP_NAME)
 
-    def status(self, text: str) -> None:
+    def status(self, text: str, path: Path | None = None) -> None:
+        """A status-bar message; with hide-PHI on, the file's name is taken out of it."""
+        text = scrub(text, path or self._current_path, self.hide_phi())
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

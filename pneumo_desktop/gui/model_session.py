@@ -7,6 +7,7 @@ message while images stay viewable.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -45,6 +46,7 @@ class ModelSession:
             try:
                 from pneumo_desktop.core.predictor import Predictor
 
+                _leave_a_core_for_the_window()
                 self._predictor = Predictor.load(self._directory)
             except PneumoError as exc:
                 self._error = exc
@@ -56,3 +58,10 @@ class ModelSession:
                 raise self._error from exc
             self.load_seconds = time.perf_counter() - started
             return self._predictor
+
+
+def _leave_a_core_for_the_window() -> None:
+    """Inference uses all cores but one, so the GUI thread always has a core to paint on."""
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))

@@ -50,3 +50,13 @@ def patient_lines(metadata: dict[str, Any], hide_phi: bool) -> list[str]:
     if hide_phi and any(metadata.get(k) not in (None, "") for k in PHI_KEYS):
         lines.append(HIDDEN)
     return [line for line in lines if line]
+
+
+def scrub(text: str, path: Path | str | None, hide_phi: bool) -> str:
+    """``text`` without the file's path or name when hide-PHI is on (error messages quote the file name)."""
+    if not hide_phi or not text or path is None:
+        return text
+    for token in (str(path), Path(path).name):
+        if token:
+            text = text.replace(token, "the file")
+    return text

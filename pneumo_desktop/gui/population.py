@@ -6,14 +6,26 @@ A missing tag never warns (many real files lack them); only a value that is pres
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 _AGE_STRING = re.compile(r"^\s*(\d{1,3})\s*([DWMY])\s*$", re.IGNORECASE)
 _UNIT_YEARS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0}
 
 
+def _date(value: Any) -> date | None:
+    text = str(value or "").strip()
+    if len(text) == 8 and text.isdigit():
+        try:
+            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            return None
+    return None
+
+
 def age_in_years(metadata: dict[str, Any]) -> float | None:
-    """From ``age_years`` (number) or a DICOM AS string in ``age`` such as "004Y" or "018M"."""
+    """From ``age_years`` (number), a DICOM AS string in ``age`` ("004Y", "018M"), or else the birth and
+    study dates (many exports carry those but no Patient's Age)."""
     value = metadata.get("age_years")
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
@@ -22,6 +34,9 @@ def age_in_years(metadata: dict[str, Any]) -> float | None:
         match = _AGE_STRING.match(text)
         if match:
             return int(match.group(1)) * _UNIT_YEARS[match.group(2).upper()]
+    born, studied = _date(metadata.get("birth_date")), _date(metadata.get("study_date"))
+    if born is not None and studied is not None and studied >= born:
+        return (studied - born).days / 365.25
     return None
 
 

@@ -144,6 +144,7 @@ class StudyList(QWidget):
         self.eta.setText("Cancelled" if cancelled else "Finished")
         if cancelled:
             self.progress.setValue(self.model.rowCount() - counts["queued"])
+            self.model.mark_cancelled()
         self._update_summary()
 
     def set_running(self, running: bool) -> None:
@@ -156,6 +157,8 @@ class StudyList(QWidget):
             parts.append(f"{c['rejected']} not scored")
         if c["error"]:
             parts.append(f"{c['error']} failed")
+        if c["cancelled"]:
+            parts.append(f"{c['cancelled']} cancelled")
         self.summary.setText(", ".join(parts))
 
     def _update_exports(self) -> None:

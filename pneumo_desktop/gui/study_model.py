@@ -11,7 +11,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
 from pneumo_desktop.core.records import triage_key
-from pneumo_desktop.gui.phi import file_label
+from pneumo_desktop.gui.phi import file_label, scrub
 from pneumo_desktop.gui.qimage import gray_qimage
 
 COLUMNS = ("", "Name", "Probability", "Label", "Status")
@@ -25,7 +25,7 @@ ICON_SIDE = 48
 @dataclass
 class StudyRow:
     path: Path
-    state: str = "queued"  # queued, done, rejected, error
+    state: str = "queued"  # queued, done, rejected, error, cancelled
     record: dict[str, Any] = field(default_factory=dict)
     thumbnail: QPixmap | None = None  # list icon
     thumbnail_array: np.ndarray | None = None  # larger gray copy for the batch PDF
@@ -38,7 +38,11 @@ class StudyRow:
 
     def triage(self) -> tuple[int, float]:
         # Unfinished rows sort after every finished one.
-        return triage_key(self.record) if self.state != "queued" else (3, 0.0)
+        return triage_key(self.record) if self.finished else (3, 0.0)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "rejected", "error")
 
 
 class StudyListModel(QAbstractTableModel):
@@ -55,7 +59,7 @@ class StudyListModel(QAbstractTableModel):
     def set_hide_phi(self, hide: bool) -> None:
         self.hide_phi = hide
         if self.rows:
-            self.dataChanged.emit(self.index(0, NAME), self.index(len(self.rows) - 1, NAME))
+            self.dataChanged.emit(self.index(0, NAME), self.index(len(self.rows) - 1, STATUS))
 
     def set_result(self, index: int, record: dict[str, Any], thumbnail: np.ndarray | None,
                    error: str | None) -> None:
@@ -77,11 +81,17 @@ class StudyListModel(QAbstractTableModel):
             row.state, row.detail = "done", "; ".join(record.get("warnings") or [])
         self.dataChanged.emit(self.index(index, 0), self.index(index, len(COLUMNS) - 1))
 
+    def mark_cancelled(self) -> None:
+        for number, row in enumerate(self.rows):
+            if row.state == "queued":
+                row.state = "cancelled"
+                self.dataChanged.emit(self.index(number, STATUS), self.index(number, STATUS))
+
     def finished_records(self) -> list[dict[str, Any]]:
-        return [row.record for row in self.rows if row.state != "queued"]
+        return [row.record for row in self.rows if row.finished]
 
     def counts(self) -> dict[str, int]:
-        out = {"done": 0, "rejected": 0, "error": 0, "queued": 0}
+        out = {"done": 0, "rejected": 0, "error": 0, "queued": 0, "cancelled": 0}
         for row in self.rows:
             out[row.state] += 1
         return out
@@ -95,7 +105,8 @@ class StudyListModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt override
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation == Qt.Orientation.Horizontal and role in (Qt.ItemDataRole.DisplayRole,
+                                                                 Qt.ItemDataRole.AccessibleTextRole):
             return COLUMNS[section]
         return None
 
@@ -112,7 +123,7 @@ class StudyListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == THUMB:
             return row.thumbnail
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.detail or self._text(index.row(), row, NAME)
+            return scrub(row.detail, row.path, self.hide_phi) or self._text(index.row(), row, NAME)
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS and row.state == "error":
             return QBrush(QColor(200, 40, 40))
         if role == Qt.ItemDataRole.TextAlignmentRole and column == PROBABILITY:
@@ -131,9 +142,11 @@ class StudyListModel(QAbstractTableModel):
             return row.record.get("label") or ""
         if row.state == "queued":
             return "waiting…"
+        if row.state == "cancelled":
+            return "cancelled"
         if row.state == "done":
             return "done" + (" (warning)" if row.detail else "")
-        return row.detail
+        return scrub(row.detail, row.path, self.hide_phi)
 
 
 class TriageProxy(QSortFilterProxyModel):

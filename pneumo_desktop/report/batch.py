@@ -53,13 +53,18 @@ def _display_name(record: Record, hide_phi: bool) -> str:
 
 def _detail(record: Record, hide_phi: bool) -> str:
     text = record.get("error") or (record["rejected"]["reason"] if record.get("rejected") else "")
-    if text and hide_phi:
-        # Error messages name the file; the name may be a patient's.
-        path = str(record.get("path", ""))
-        for token in (path, PurePath(path).name):
+    if not text:
+        return ""
+    path = str(record.get("path", ""))
+    name = PurePath(path).name
+    # Error messages start with the file name, which the row already shows (or, with hide-PHI, must not).
+    if name and text.startswith(f"{name}: "):
+        text = text[len(name) + 2:]
+    if hide_phi:
+        for token in (path, name):
             if token:
                 text = text.replace(token, "the file")
-    return sentence(text) if text else text
+    return sentence(text)
 
 
 def _status(record: Record) -> str:

@@ -12,7 +12,13 @@ import torch
 
 from pneumo_desktop.core.errors import ModelLoadError
 from pneumo_desktop.core.image import LoadedImage
-from pneumo_desktop.core.model_card import CARD_FILENAME, FORMAT_VERSION, REQUIRED_KEYS, WEIGHTS_FILENAME, ModelCard
+from pneumo_desktop.core.model_card import (
+    CARD_FILENAME,
+    FORMAT_VERSION,
+    REQUIRED_KEYS,
+    WEIGHTS_FILENAME,
+    ModelCard,
+)
 from pneumo_desktop.core.predictor import Predictor, calibrated_probability
 from pneumo_desktop.core.preprocess import preprocess, standardise
 

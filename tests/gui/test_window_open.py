@@ -59,7 +59,7 @@ def test_folder_drop_fills_the_list_and_finishes(qtbot, window, tmp_path: Path) 
     assert blocker.args == [False]
     model = window.study_list.model
     assert model.rowCount() == 6
-    assert model.counts() == {"done": 6, "rejected": 0, "error": 0, "queued": 0}
+    assert model.counts() == {"done": 6, "rejected": 0, "error": 0, "queued": 0, "cancelled": 0}
     assert all(row.probability is not None and row.thumbnail is not None for row in model.rows)
     # The first result reached the list while the batch was still running.
     assert first_result[0] is True
@@ -102,7 +102,8 @@ def test_after_cancel_no_further_result_arrives(qtbot, window, tmp_path: Path) -
     qtbot.wait(100)
     assert arrived_after_cancel == []
     counts = window.study_list.model.counts()
-    assert counts["queued"] > 0 and counts["done"] >= 1
+    assert counts["cancelled"] > 0 and counts["queued"] == 0 and counts["done"] >= 1
+    assert "cancelled" in window.study_list.summary.text()
     assert not window.study_list.cancel_button.isEnabled()
 
 

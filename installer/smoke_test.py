@@ -1,0 +1,278 @@
+"""Smoke test of a *built* bundle: same probabilities as the source install, the window starts and shows a
+prediction, and nothing is written outside the per-user folders. Run through installer/smoke_test.sh.
+
+Standard library only, so any Python 3.11 can run it. The bundle is only ever run as a user would run it
+(its executable, in fresh HOME / PNEUMO_DESKTOP_HOME / TMPDIR folders); its internals are not imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("PNEUMO_SMOKE_DATA", ROOT.parent / "shared" / "data"))
+TOLERANCE = 1e-4
+# One file per decoding path: Pillow JPEG, Pillow-decoded DICOM JPEG baseline, uncompressed DICOM,
+# header-less ACR-NEMA, openjpeg (J2K), CharLS (JPEG-LS), and a J2K stream that openjpeg rejects so the
+# gdcm fallback is tried. Each is compared with the source install, errors included.
+INPUTS = [
+    "samples/NORMAL/IM-0001-0001.jpeg",
+    "samples/PNEUMONIA/person1_virus_6.jpeg",
+    "dicom/cr_mono2_8bit_jpeg_baseline.dcm",
+    "dicom/dx_mono2_8bit_implicit_vr_uncompressed.dcm",
+    "dicom/cr_mono1_10bit_no_file_meta.dcm",
+    "dicom/cr_mono1_15bit_j2k_lossy.dcm",
+    "dicom/cr_mono1_15bit_jpegls_near_lossless.dcm",
+    "dicom/dx_mono1_12bit_j2k_lossless_bad_marker.dcm",
+]
+# These must be scored, not merely agree with the source (a missing codec would fail both the same way).
+MUST_SCORE = {"IM-0001-0001.jpeg", "cr_mono2_8bit_jpeg_baseline.dcm", "dx_mono2_8bit_implicit_vr_uncompressed.dcm",
+              "cr_mono1_15bit_j2k_lossy.dcm", "cr_mono1_15bit_jpegls_near_lossless.dcm"}
+GUI_TIMEOUT_S = float(os.environ.get("PNEUMO_SMOKE_GUI_TIMEOUT", "120"))
+START_TARGET_S = 2.0
+
+
+class Failure(Exception):
+    pass
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``folder`` with its size and mtime (ns), to prove nothing changed."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        st = path.lstat()
+        found[str(path.relative_to(folder))] = (st.st_size if path.is_file() else -1, st.st_mtime_ns)
+    return found
+
+
+def changed(before: dict, after: dict) -> list[str]:
+    names = set(before) | set(after)
+    return sorted(n for n in names if before.get(n) != after.get(n))
+
+
+def run(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    started = time.monotonic()
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    print(f"  $ {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))[:160]}"
+          f"  -> rc {done.returncode} in {time.monotonic() - started:.1f} s")
+    return done
+
+
+def records(stdout: str) -> dict[str, dict]:
+    out = {}
+    for line in stdout.splitlines():
+        if line.strip():
+            record = json.loads(line)
+            out[Path(record["path"]).name] = record
+    return out
+
+
+def compare(bundle: dict[str, dict], source: dict[str, dict]) -> list[str]:
+    problems = []
+    if set(bundle) != set(source):
+        problems.append(f"different files scored: bundle {sorted(bundle)}, source {sorted(source)}")
+    for name in sorted(set(bundle) & set(source)):
+        b, s = bundle[name], source[name]
+        if b["model_sha256"] != s["model_sha256"]:
+            problems.append(f"{name}: model differs ({b['model_sha256'][:12]} vs {s['model_sha256'][:12]})")
+        pb, ps = b.get("probability"), s.get("probability")
+        if (pb is None) != (ps is None):
+            problems.append(f"{name}: bundle {pb!r} / {b.get('error') or b.get('rejected')!r}, "
+                            f"source {ps!r} / {s.get('error') or s.get('rejected')!r}")
+        elif pb is not None and abs(pb - ps) > TOLERANCE:
+            problems.append(f"{name}: probability {pb:.6f} in the bundle, {ps:.6f} from source")
+        if name in MUST_SCORE and pb is None:
+            problems.append(f"{name}: the bundle did not score it: {b.get('error') or b.get('rejected')}")
+    return problems
+
+
+def bundle_model_dir(bundle: Path) -> Path:
+    for candidate in (bundle / "_internal" / "models", bundle / "models",
+                      bundle / "Contents" / "Resources" / "models"):
+        if (candidate / "model_card.json").is_file():
+            return candidate
+    raise Failure(f"no models/model_card.json inside {bundle}")
+
+
+def gui_check(exe: Path, image: Path, expected: float, env: dict[str, str], cwd: Path, home: Path) -> dict:
+    """Start the window offscreen with one image; wait for its audit line; return timings."""
+    state = home / "state"
+    audit, log = state / "audit.jsonl", state / "pneumo_desktop.log"
+    sha = hashlib.sha256(image.read_bytes()).hexdigest()
+    gui_env = dict(env, QT_QPA_PLATFORM="offscreen")
+    started = time.monotonic()
+    proc = subprocess.Popen([str(exe), str(image)], env=gui_env, cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    shown_s = predicted_s = None
+    line = None
+    try:
+        while time.monotonic() - started < GUI_TIMEOUT_S:
+            if proc.poll() is not None:
+                raise Failure(f"the window exited early (rc {proc.returncode}): {proc.stdout.read()[-2000:]}")
+            if shown_s is None and log.is_file() and " started" in log.read_text(encoding="utf-8", errors="replace"):
+                shown_s = time.monotonic() - started
+            if audit.is_file():
+                for text in audit.read_text(encoding="utf-8").splitlines():
+                    entry = json.loads(text)
+                    if entry.get("source") == "gui" and entry.get("file_sha256") == sha:
+                        line = entry
+                if line:
+                    predicted_s = time.monotonic() - started
+                    break
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        output = proc.stdout.read() if proc.stdout else ""
+    if line is None:
+        raise Failure(f"no GUI audit line within {GUI_TIMEOUT_S:.0f} s; output: {output[-2000:]}")
+    if abs(line["probability"] - expected) > TOLERANCE:
+        raise Failure(f"the window showed {line['probability']:.6f}, the CLI gave {expected:.6f}")
+    print(f"  window: 'started' logged after {shown_s if shown_s is None else round(shown_s, 2)} s, "
+          f"prediction audited after {predicted_s:.2f} s (p = {line['probability']:.4f})")
+    return {"shown_s": shown_s, "predicted_s": predicted_s}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("bundle", nargs="?", type=Path, default=ROOT / "dist" / "pneumo-desktop")
+    parser.add_argument("--source-cli", type=Path, default=ROOT / ".venv" / "bin" / "pneumo-desktop",
+                        help="the source install's pneumo-desktop to compare with")
+    parser.add_argument("--no-gui", action="store_true", help="skip the window check")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
+    args = parser.parse_args(argv)
+
+    bundle = args.bundle.resolve()
+    exe = bundle / "pneumo-desktop"
+    if not exe.is_file():
+        print(f"smoke test: no executable {exe} (build it with installer/build.sh)", file=sys.stderr)
+        return 2
+    if not args.source_cli.is_file():
+        print(f"smoke test: no source install at {args.source_cli}", file=sys.stderr)
+        return 2
+    models = bundle_model_dir(bundle)
+
+    tmp = Path(tempfile.mkdtemp(prefix="pneumo-smoke-"))
+    homes = {k: tmp / k for k in ("home", "app_home", "tmp", "cwd", "inputs", "out", "xdg_runtime")}
+    for folder in homes.values():
+        folder.mkdir(mode=0o700)
+    source_home = tmp / "source_home"
+    inputs = []
+    for rel in INPUTS:
+        src = DATA / rel
+        if not src.is_file():
+            print(f"smoke test: missing sample {src} (set PNEUMO_SMOKE_DATA)", file=sys.stderr)
+            return 2
+        inputs.append(Path(shutil.copy2(src, homes["inputs"] / src.name)))
+
+    # A clean user: nothing inherited that could point the app elsewhere.
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("PNEUMO_DESKTOP_", "XDG_", "QT_", "PYTHON")) and k not in ("LD_LIBRARY_PATH",)}
+    env = dict(base, HOME=str(homes["home"]), PNEUMO_DESKTOP_HOME=str(homes["app_home"]), TMPDIR=str(homes["tmp"]),
+               XDG_RUNTIME_DIR=str(homes["xdg_runtime"]))
+    source_env = dict(base, HOME=str(tmp / "source_user"), PNEUMO_DESKTOP_HOME=str(source_home),
+                      PNEUMO_DESKTOP_MODELS=str(models))
+
+    watched = {"bundle": bundle, "inputs": homes["inputs"], "home": homes["home"], "cwd": homes["cwd"],
+               "tmp": homes["tmp"]}
+    before = {name: snapshot(path) for name, path in watched.items()}
+    problems: list[str] = []
+    timings: dict = {}
+    try:
+        print(f"bundle: {bundle}\nmodel:  {models}")
+        version = run([str(exe), "--version"], env, homes["cwd"])
+        if version.returncode != 0 or "model:" not in version.stdout:
+            problems.append(f"--version failed: {version.stdout}{version.stderr}")
+        print("  " + version.stdout.strip().replace("\n", "\n  "))
+
+        bundle_run = run([str(exe), "predict", *map(str, inputs), "--format", "jsonl", "--heatmap-dir",
+                          str(homes["out"] / "heatmaps")], env, homes["cwd"])
+        source_run = run([str(args.source_cli), "predict", *map(str, inputs), "--format", "jsonl"], source_env,
+                         homes["cwd"])
+        if source_run.returncode not in (0, 1):
+            raise Failure(f"the source install failed: {source_run.stderr[-2000:]}")
+        if bundle_run.returncode not in (0, 1):
+            raise Failure(f"the bundle's predict failed (rc {bundle_run.returncode}): {bundle_run.stderr[-3000:]}")
+        bundle_records, source_records = records(bundle_run.stdout), records(source_run.stdout)
+        problems += compare(bundle_records, source_records)
+        for name in sorted(bundle_records):
+            b, s = bundle_records[name], source_records.get(name, {})
+            print(f"    {name:48s} bundle {b.get('probability')!s:>22} source {s.get('probability')!s:>22}"
+                  + (f"  ({b.get('error') or b.get('rejected')})" if b.get("probability") is None else ""))
+        heatmaps = sorted((homes["out"] / "heatmaps").glob("*.png"))
+        scored = sum(r.get("probability") is not None for r in bundle_records.values())
+        if len(heatmaps) != scored:
+            problems.append(f"{len(heatmaps)} heatmap PNGs for {scored} scored images")
+        audit = homes["app_home"] / "state" / "audit.jsonl"
+        if not audit.is_file() or len(audit.read_text().splitlines()) != scored:
+            problems.append("the CLI did not write one audit line per scored image")
+
+        for image in (inputs[0], inputs[2]):
+            pdf = homes["out"] / f"{image.stem}.pdf"
+            report = run([str(exe), "report", str(image), "-o", str(pdf)], env, homes["cwd"])
+            if report.returncode != 0 or not pdf.is_file() or not pdf.read_bytes().startswith(b"%PDF"):
+                problems.append(f"report on {image.name} failed: {report.stderr[-2000:]}")
+            else:
+                print(f"    {pdf.name}: {pdf.stat().st_size} bytes")
+
+        if not args.no_gui:
+            expected = bundle_records[inputs[0].name]["probability"]
+            timings = gui_check(exe, inputs[0], expected, env, homes["cwd"], homes["app_home"])
+            if timings["shown_s"] is None:
+                problems.append("the window never logged that it started")
+
+        after = {name: snapshot(path) for name, path in watched.items()}
+        for name in watched:
+            diff = changed(before[name], after[name])
+            if name == "home":
+                # Libraries' own per-user caches (fontconfig) are the user's cache folder; anything else is not.
+                diff = [d for d in diff if not (d == ".cache" or d.startswith(".cache/"))]
+            if diff:
+                problems.append(f"files changed in {name} ({watched[name]}): {diff[:10]}")
+        allowed = {"config", "cache", "state"}
+        stray = sorted(p.name for p in homes["app_home"].iterdir() if p.name not in allowed)
+        if stray:
+            problems.append(f"unexpected entries in PNEUMO_DESKTOP_HOME: {stray}")
+        cached = sorted(str(p.relative_to(homes["home"])) for p in (homes["home"] / ".cache").rglob("*")
+                        if p.is_file()) if (homes["home"] / ".cache").is_dir() else []
+        if cached:
+            print(f"  note: libraries wrote {len(cached)} files under HOME/.cache (e.g. {cached[0]})")
+    except Failure as exc:
+        problems.append(str(exc))
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    if problems:
+        print("SMOKE TEST FAILED:")
+        for problem in problems:
+            print(f"  - {problem}")
+        return 1
+    shown = timings.get("shown_s")
+    if shown is not None and shown > START_TARGET_S:
+        print(f"  note: the window took {shown:.2f} s to start (target {START_TARGET_S} s)")
+    print(f"SMOKE TEST PASSED: {len(INPUTS)} files match the source install to {TOLERANCE:g}"
+          + ("" if args.no_gui else ", the window showed the same prediction") + ", nothing written outside "
+          "the per-user folders")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

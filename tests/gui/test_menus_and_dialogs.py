@@ -1,0 +1,77 @@
+"""Menus, shortcuts, accessibility, recent files, the About box and the audit log viewer."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSlider,
+    QComboBox,
+    QDialog,
+    QMenu,
+)
+
+from pneumo_desktop import __version__
+from pneumo_desktop.gui.about_dialog import AboutDialog
+from pneumo_desktop.gui.audit_dialog import AuditDialog
+from tests.gui.conftest import WAIT_MS, sample
+
+
+def test_every_command_has_a_shortcut_or_mnemonic_and_a_tooltip(window) -> None:
+    for menu in window.menuBar().findChildren(QMenu):
+        for action in menu.actions():
+            if action.isSeparator() or action.menu() is not None or not action.text():
+                continue
+            assert "&" in action.text() or not action.shortcut().isEmpty(), action.text()
+    a = window.actions
+    expected = {a.open: "Ctrl+O", a.open_folder: "Ctrl+Shift+O", a.export_pdf: "Ctrl+E", a.fit: "=",
+                a.invert: "I", a.rotate_right: "R", a.rotate_left: "L", a.flip_h: "H", a.flip_v: "V",
+                a.reset: "Space", a.heatmap: "O", a.hide_phi: "Shift+F12"}
+    for action, key in expected.items():
+        assert action.shortcut().toString() == key
+        assert action.toolTip() and key.replace("Space", "Space") in action.toolTip()
+
+
+def test_interactive_widgets_carry_accessible_names(window) -> None:
+    kinds = (QAbstractButton, QAbstractSlider, QComboBox, QAbstractItemView)
+    unnamed = [w for kind in kinds for w in window.findChildren(kind)
+               if w.isVisibleTo(window) and not (w.accessibleName() or getattr(w, "text", lambda: "")())]
+    # Qt's own internals (scroll bars, dock title buttons, header views) are named by Qt's accessibility layer.
+    unnamed = [w for w in unnamed if not w.metaObject().className().startswith(("QScrollBar", "QDockWidgetTitle",
+                                                                                "QHeaderView", "QToolBarExtension"))]
+    assert unnamed == [], [w.metaObject().className() for w in unnamed]
+
+
+def test_recent_files_reopen_through_the_same_path(qtbot, window) -> None:
+    path = sample()
+    with qtbot.waitSignal(window.controller.image_ready, timeout=WAIT_MS):
+        window.open_paths([path])
+    window.file_commands.rebuild_recent()
+    entries = [a for a in window.actions.recent_menu.actions() if a.toolTip() == str(path)]
+    assert entries and entries[0].isEnabled()
+    with qtbot.waitSignal(window.controller.image_loading, timeout=WAIT_MS) as blocker:
+        entries[0].trigger()
+    assert blocker.args == [path]
+
+
+def test_about_box_shows_version_model_and_licences(qtbot, window) -> None:
+    dialog = AboutDialog(window.controller.session.card)
+    qtbot.addWidget(dialog)
+    text = dialog.text.toPlainText()
+    assert __version__ in text and "tiny-test-model 0.0.0" in text
+    assert "LGPL" in text and "PyTorch" in text and "does not diagnose" in text
+
+
+def test_audit_log_viewer_lists_the_gui_prediction(qtbot, window) -> None:
+    with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS) as blocker:
+        window.open_paths([sample()])
+    sha = window.controller.current.image.file_sha256
+    window.actions.audit_log.trigger()
+    dialog: AuditDialog = window.help_commands.audit_dialog
+    qtbot.waitUntil(lambda: dialog.table.rowCount() >= 1, timeout=WAIT_MS)
+    cells = [dialog.table.item(0, c).text() for c in range(dialog.table.columnCount())]
+    assert sha in cells and "gui" in cells
+    assert f"{blocker.args[0].prediction.probability:.4f}" in cells
+    assert sample().name not in " ".join(cells)
+    dialog.close()
+    assert isinstance(dialog, QDialog)

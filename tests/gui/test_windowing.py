@@ -1,0 +1,47 @@
+"""Display window/level maths and overlay texts (no Qt needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pneumo_desktop.gui import windowing
+from pneumo_desktop.gui.overlay_text import cursor_lines, geometry_lines
+from pneumo_desktop.gui.phi import file_label, patient_lines, scrub
+
+
+def test_default_window_shows_pixels_as_loaded() -> None:
+    pixels = np.linspace(0, 1, 101, dtype=np.float32).reshape(1, -1)
+    shown = windowing.apply(windowing.quantise(pixels), windowing.lookup_table(0.5, 1.0))
+    assert np.abs(shown.astype(int) - np.rint(pixels * 255).astype(int)).max() <= 1
+
+
+def test_narrow_window_saturates_outside_and_invert_flips() -> None:
+    q = windowing.quantise(np.array([[0.0, 0.3, 0.5, 0.7, 1.0]], dtype=np.float32))
+    shown = windowing.apply(q, windowing.lookup_table(0.5, 0.4))
+    assert shown.tolist() == [[0, 0, 128, 255, 255]]
+    inverted = windowing.apply(q, windowing.lookup_table(0.5, 0.4, invert=True))
+    assert inverted.tolist() == [[255, 255, 127, 0, 0]]
+
+
+def test_full_range_spans_the_data_and_clamp_keeps_inside() -> None:
+    preset = windowing.full_range(np.array([[0.2, 0.6]], dtype=np.float32))
+    assert preset.name == "Full range"
+    assert (preset.center, preset.width) == pytest.approx((0.4, 0.4))
+    assert windowing.clamp(-1.0, 0.0) == (0.0, windowing.MIN_WIDTH)
+    assert windowing.drag_to_window(0.5, 0.5, dx=100, dy=50, span=100) == (1.0, 1.0)
+
+
+def test_overlay_lines() -> None:
+    assert cursor_lines((3, 4, 0.25), 0.5, 1.0, "Default", True) == [
+        "Value 0.250 at x 4, y 3", "W 1.000  L 0.500  (Default)", "INVERTED"]
+    assert geometry_lines(0.5, "Rot 90°") == ["Zoom 50 %", "Rot 90°"]
+
+
+def test_phi_helpers() -> None:
+    meta = {"patient_name": "Doe^Jane", "patient_id": "7", "sex": "F", "study_date": "20240101", "modality": "CR"}
+    assert patient_lines(meta, False)[0] == "Doe^Jane · ID 7 · F"
+    assert patient_lines(meta, True) == ["F", "Study 20240101 · CR", "PHI hidden"]
+    assert file_label("/a/Doe_Jane.dcm", "abcdef0123456789", True, 2) == "Image 3 · sha256 abcdef012345"
+    assert scrub("Doe_Jane.dcm: empty file", "/a/Doe_Jane.dcm", True) == "the file: empty file"
+    assert scrub("Doe_Jane.dcm: empty file", "/a/Doe_Jane.dcm", False) == "Doe_Jane.dcm: empty file"
