@@ -206,9 +206,9 @@ def main(argv: list[str] | None = None) -> int:
                          homes["cwd"])
         if source_run.returncode not in (0, 1):
             raise Failure(f"the source install failed: {source_run.stderr[-2000:]}")
-        if bundle_run.returncode not in (0, 1):
-            raise Failure(f"the bundle's predict failed (rc {bundle_run.returncode}): {bundle_run.stderr[-3000:]}")
         bundle_records, source_records = records(bundle_run.stdout), records(source_run.stdout)
+        if bundle_run.returncode not in (0, 1) or not bundle_records:
+            raise Failure(f"the bundle's predict failed (rc {bundle_run.returncode}): {bundle_run.stderr[-3000:]}")
         problems += compare(bundle_records, source_records)
         for name in sorted(bundle_records):
             b, s = bundle_records[name], source_records.get(name, {})
@@ -226,12 +226,14 @@ def main(argv: list[str] | None = None) -> int:
             pdf = homes["out"] / f"{image.stem}.pdf"
             report = run([str(exe), "report", str(image), "-o", str(pdf)], env, homes["cwd"])
             if report.returncode != 0 or not pdf.is_file() or not pdf.read_bytes().startswith(b"%PDF"):
-                problems.append(f"report on {image.name} failed: {report.stderr[-2000:]}")
+                problems.append(f"report on {image.name} failed (rc {report.returncode}): {report.stderr[-2000:]}")
             else:
                 print(f"    {pdf.name}: {pdf.stat().st_size} bytes")
 
         if not args.no_gui:
-            expected = bundle_records[inputs[0].name]["probability"]
+            expected = bundle_records.get(inputs[0].name, {}).get("probability")
+            if expected is None:
+                raise Failure(f"no CLI probability for {inputs[0].name} to compare the window with")
             timings = gui_check(exe, inputs[0], expected, env, homes["cwd"], homes["app_home"])
             if timings["shown_s"] is None:
                 problems.append("the window never logged that it started")

@@ -18,6 +18,7 @@ from PySide6.QtCore import Signal
 
 from pneumo_desktop.core.errors import PneumoError
 from pneumo_desktop.gui.display_image import DisplayImage
+from pneumo_desktop.gui.exception_hook import log_exception
 from pneumo_desktop.gui.heatmap_overlay import heatmap_rgba
 from pneumo_desktop.gui.model_session import ModelSession
 from pneumo_desktop.gui.workers import Worker, WorkerSignals
@@ -113,10 +114,10 @@ class BatchSignals(WorkerSignals):
 
 
 class BatchChunkWorker(Worker):
-    """A few files of a batch, scored exactly as the CLI scores them (core.batch_scoring: draft-size decode,
-    one forward pass per chunk, audit line per prediction). A bad file is a result, not a failure: its row
-    shows why and the batch goes on. Chunks keep the model thread free often enough for the image on
-    screen to jump the queue, and bound how long a cancel takes."""
+    """A few files of a batch: each loaded at full resolution (so the list shows the very number the panel
+    shows when the row is opened), one forward pass for the chunk, one audit line per prediction. A bad file
+    is a result, not a failure: its row shows why and the batch goes on. Chunks keep the model thread free
+    often enough for the image on screen to jump the queue, and bound how long a cancel takes."""
 
     def __init__(self, session: ModelSession, files: list[tuple[int, Path]], batch_id: int,
                  batch_cancel: threading.Event) -> None:
@@ -135,31 +136,69 @@ class BatchChunkWorker(Worker):
         super().checkpoint()
 
     def work(self) -> int:
-        from pneumo_desktop.core.batch_scoring import iter_scored
-        from pneumo_desktop.core.records import record_from
+        loaded: list[tuple[int, Path, Any]] = []
+        for index, path in self.files:
+            self.checkpoint()
+            loaded.append((index, path, _load_or_message(path)))
+        images = [item for _, _, item in loaded if not isinstance(item, str)]
+        predictions = self._predict(images)
+        self.checkpoint()
+        for index, path, item in loaded:
+            self.signals.item.emit(self._result(index, path, item, predictions))
+        return len(self.files)
 
-        paths = [path for _, path in self.files]
+    def _predict(self, images: list[Any]) -> dict[int, Any]:
+        """id(image) -> Prediction, or the message why that image has none."""
+        if not images:
+            return {}
         try:
             predictor = self._session.get()
         except PneumoError as exc:
-            # No model: still list every file, with the reason, so the batch finishes visibly.
-            for index, path in self.files:
-                self.checkpoint()
-                record = record_from(str(path), None, error=str(exc))
-                self.signals.item.emit(BatchItemResult(index, self.request_id, path, record, error=str(exc)))
-            return len(self.files)
-        scored_iter = iter_scored(predictor, paths, batch_size=len(paths), audit_source=AUDIT_SOURCE,
-                                  should_stop=self.should_stop)
-        for (index, path), scored in zip(self.files, scored_iter, strict=False):
-            self.checkpoint()
-            record = record_from(str(path), scored.prediction, scored.image, scored.error,
-                                 file_sha256=scored.file_sha256)
-            result = BatchItemResult(index, self.request_id, path, record, scored.prediction, error=scored.error)
-            if scored.image is not None:
-                result.thumbnail = thumbnail(scored.image.pixels)
-                result.metadata = dict(scored.image.metadata)
-            self.signals.item.emit(result)
-        return len(self.files)
+            return {id(image): str(exc) for image in images}
+        try:
+            return {id(im): p for im, p in zip(images, predictor.predict_batch(images), strict=True)}
+        except Exception:  # noqa: BLE001 - retry one by one so only the offending image fails
+            out: dict[int, Any] = {}
+            for image in images:
+                try:
+                    out[id(image)] = predictor.predict(image, heatmap=False)
+                except Exception as exc:  # noqa: BLE001 - reported on that image's row
+                    out[id(image)] = f"{image.path.name}: the model could not score this image ({type(exc).__name__})"
+            return out
+
+    def _result(self, index: int, path: Path, item: Any, predictions: dict[int, Any]) -> BatchItemResult:
+        from pneumo_desktop.core.records import record_from
+
+        if isinstance(item, str):
+            record = record_from(str(path), None, error=item, file_sha256=_sha256_or_none(path))
+            return BatchItemResult(index, self.request_id, path, record, error=item)
+        outcome = predictions[id(item)]
+        prediction, error = (None, outcome) if isinstance(outcome, str) else (outcome, None)
+        if prediction is not None:
+            _audit(item.file_sha256, prediction)
+        record = record_from(str(path), prediction, item, error)
+        return BatchItemResult(index, self.request_id, path, record, prediction, thumbnail(item.pixels), error,
+                               dict(item.metadata))
+
+
+def _load_or_message(path: Path) -> Any:
+    """The LoadedImage, or the sentence that explains why the file cannot be read."""
+    try:
+        return _load(path)
+    except PneumoError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - one odd file must not end a batch of thousands
+        log_exception(type(exc), exc.__traceback__, where="batch load")
+        return f"{path.name}: could not be read (unexpected {type(exc).__name__})"
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    from pneumo_desktop.core.hashing import sha256_file
+
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
 
 
 class CollectWorker(Worker):

@@ -50,7 +50,7 @@ def test_a_drop_without_local_files_is_refused(window) -> None:
     assert not enter.isAccepted()
 
 
-def test_folder_drop_fills_the_list_and_finishes(qtbot, window, tmp_path: Path) -> None:
+def test_folder_drop_fills_the_list_and_finishes(qtbot, window, tmp_path: Path, tiny_predictor) -> None:
     folder = study_folder(tmp_path, 6)
     first_result = []
     window.controller.batch_item.connect(lambda r: first_result.append(window.controller.batch_running()))
@@ -61,6 +61,9 @@ def test_folder_drop_fills_the_list_and_finishes(qtbot, window, tmp_path: Path) 
     assert model.rowCount() == 6
     assert model.counts() == {"done": 6, "rejected": 0, "error": 0, "queued": 0, "cancelled": 0}
     assert all(row.probability is not None and row.thumbnail is not None for row in model.rows)
+    # The list shows the same number the panel shows when the row is opened (full-resolution decode).
+    for row in model.rows:
+        assert row.probability == pytest.approx(tiny_predictor.predict(load_image(row.path)).probability, abs=1e-5)
     # The first result reached the list while the batch was still running.
     assert first_result[0] is True
     assert window.study_list.progress.value() == 6
