@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 # Distributions that only build the bundle; their code is not in it (PyInstaller's bootloader is
 # covered separately, below).
 BUILD_ONLY = {"pip", "setuptools", "wheel", "pyinstaller", "pyinstaller-hooks-contrib", "altgraph", "packaging"}
+APP_DISTRIBUTION = "pneumo-desktop"  # the app itself: its notice is written first, from the checkout
 # Wheels that ship no licence file of their own: what applies and where its text lives.
 MISSING_TEXTS = {
     "pyside6-essentials": ("LGPL-3.0-only (Qt for Python, and the Qt libraries it carries)",
@@ -59,7 +60,7 @@ def bundled_distributions(tops: set[str]) -> list[md.Distribution]:
     names = sorted({d for top in tops for d in mapping.get(top, [])})
     dists = []
     for name in names:
-        if _norm(name) in BUILD_ONLY:
+        if _norm(name) in BUILD_ONLY or _norm(name) == APP_DISTRIBUTION:
             continue
         try:
             dists.append(md.distribution(name))
@@ -84,6 +85,18 @@ def licence_files(dist: md.Distribution) -> list[tuple[Path, str]]:
             inner = parts[2:] if len(parts) > 2 and parts[1] == "licenses" else parts[1:]
             found.append((source, "/".join(inner)))
     return found
+
+
+def _licence_name(dist: md.Distribution) -> str:
+    meta = dist.metadata
+    if meta.get("License-Expression"):
+        return " ".join(meta["License-Expression"].split())
+    text = meta.get("License") or ""
+    # Some wheels put the whole licence text in License; the first line is then the name or the title.
+    if text.strip() and len(text.strip().splitlines()[0]) <= 80:
+        return text.strip().splitlines()[0]
+    classifiers = [c.split("::")[-1].strip() for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
+    return ", ".join(classifiers) or "see the files"
 
 
 def _debian_copyright(library: Path) -> tuple[str, Path] | None:
@@ -137,8 +150,7 @@ def collect(dest: Path, *, bundled_names: Iterable[str], binary_sources: Iterabl
             target = folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-        licence = dist.metadata.get("License-Expression") or dist.metadata.get("License") or ""
-        licence = licence.splitlines()[0] if licence else "see the files"
+        licence = _licence_name(dist)
         missing = MISSING_TEXTS.get(_norm(name))
         if missing:
             licence = missing[0]

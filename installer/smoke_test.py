@@ -200,8 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"--version failed: {version.stdout}{version.stderr}")
         print("  " + version.stdout.strip().replace("\n", "\n  "))
 
-        bundle_run = run([str(exe), "predict", *map(str, inputs), "--format", "jsonl", "--heatmap-dir",
-                          str(homes["out"] / "heatmaps")], env, homes["cwd"])
+        bundle_run = run([str(exe), "predict", *map(str, inputs), "--format", "jsonl"], env, homes["cwd"])
         source_run = run([str(args.source_cli), "predict", *map(str, inputs), "--format", "jsonl"], source_env,
                          homes["cwd"])
         if source_run.returncode not in (0, 1):
@@ -214,10 +213,22 @@ def main(argv: list[str] | None = None) -> int:
             b, s = bundle_records[name], source_records.get(name, {})
             print(f"    {name:48s} bundle {b.get('probability')!s:>22} source {s.get('probability')!s:>22}"
                   + (f"  ({b.get('error') or b.get('rejected')})" if b.get("probability") is None else ""))
-        heatmaps = sorted((homes["out"] / "heatmaps").glob("*.png"))
         scored = sum(r.get("probability") is not None for r in bundle_records.values())
-        if len(heatmaps) != scored:
-            problems.append(f"{len(heatmaps)} heatmap PNGs for {scored} scored images")
+
+        # Grad-CAM (autograd through the bundled torch) on a JPEG and a DICOM. With heatmaps a JPEG is decoded
+        # at full size rather than DCT-scaled, which is the path the window takes too.
+        heatmap_dir = homes["out"] / "heatmaps"
+        cam_inputs = [inputs[0], inputs[2]]
+        cam_run = run([str(exe), "predict", *map(str, cam_inputs), "--format", "jsonl", "--heatmap-dir",
+                       str(heatmap_dir)], env, homes["cwd"])
+        cam_source = run([str(args.source_cli), "predict", *map(str, cam_inputs), "--format", "jsonl",
+                          "--heatmap-dir", str(tmp / "source_heatmaps")], source_env, homes["cwd"])
+        cam_records = records(cam_run.stdout)
+        problems += [f"with heatmaps: {p}" for p in compare(cam_records, records(cam_source.stdout))]
+        heatmaps = sorted(heatmap_dir.glob("*.png"))
+        if len(heatmaps) != len(cam_inputs) or any(not h.read_bytes().startswith(b"\x89PNG") for h in heatmaps):
+            problems.append(f"expected {len(cam_inputs)} heatmap PNGs, found {[h.name for h in heatmaps]}")
+        scored += sum(r.get("probability") is not None for r in cam_records.values())
         audit = homes["app_home"] / "state" / "audit.jsonl"
         if not audit.is_file() or len(audit.read_text().splitlines()) != scored:
             problems.append("the CLI did not write one audit line per scored image")
@@ -231,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {pdf.name}: {pdf.stat().st_size} bytes")
 
         if not args.no_gui:
-            expected = bundle_records.get(inputs[0].name, {}).get("probability")
+            expected = cam_records.get(inputs[0].name, {}).get("probability")
             if expected is None:
                 raise Failure(f"no CLI probability for {inputs[0].name} to compare the window with")
             timings = gui_check(exe, inputs[0], expected, env, homes["cwd"], homes["app_home"])

@@ -26,8 +26,8 @@ def _bundle_root() -> Path:
     checkout = package_dir.parent
     if (checkout / "models").is_dir() and (checkout / "resources").is_dir():
         return checkout
-    # Installed wheel: data files are shipped inside the package.
-    return package_dir / "_data"
+    # Installed wheel: setuptools data-files put them under <prefix>/share/pneumo_desktop.
+    return Path(sys.prefix) / "share" / APP_DIR_NAME
 
 
 def models_dir() -> Path:

@@ -4,7 +4,9 @@ and every prediction goes to the audit log. Used by the CLI's ``predict`` and ``
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +23,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 16
+# Decoding runs on this many threads, one batch ahead of the forward pass: Pillow, numpy and torch release
+# the GIL, so reading batch k+1 overlaps scoring batch k (benchmarks/batch_throughput.py measures the gain).
+# Threads only, never processes: a fork would copy the loaded model and break frozen (PyInstaller) builds.
+DEFAULT_DECODE_THREADS = 1
 
 
 @dataclass
@@ -66,25 +72,55 @@ def iter_scored(
     heatmap: bool = False,
     audit_source: str | None = "cli",
     should_stop: Callable[[], bool] = lambda: False,
+    decode_threads: int = DEFAULT_DECODE_THREADS,
 ) -> Iterator[Scored]:
     """Results in input order. Without ``heatmap`` images are decoded at draft size (what the model
     needs, much faster for large JPEGs) and scored ``batch_size`` at a time; with it, each image is
-    loaded at full resolution and scored alone so its Grad-CAM is registered to the original."""
-    if heatmap:
-        for path in files:
+    loaded at full resolution and scored alone so its Grad-CAM is registered to the original.
+    ``decode_threads`` > 0 decodes the next batch (or image) while the current one is scored; 0 decodes
+    in the caller's thread."""
+    step = 1 if heatmap else max(1, int(batch_size))
+    draft = None if heatmap else predictor.size
+    chunks = [files[start:start + step] for start in range(0, len(files), step)]
+    for chunk, loaded in _loaded_chunks(chunks, draft, decode_threads, should_stop):
+        if heatmap:
+            yield _score_one(predictor, chunk[0], loaded[0], audit_source)
+        else:
+            yield from _score_chunk(predictor, chunk, loaded, audit_source)
+
+
+def _loaded_chunks(
+    chunks: Sequence[Sequence[Path]], draft: int | None, threads: int, should_stop: Callable[[], bool]
+) -> Iterator[tuple[Sequence[Path], list[LoadedImage | Scored]]]:
+    """Each chunk with its loaded images, in order; with threads, the next chunk is already decoding."""
+    if threads <= 0:
+        for chunk in chunks:
             if should_stop():
                 return
-            yield _score_one(predictor, path, audit_source)
+            yield chunk, [_load(path, draft) for path in chunk]
         return
-    step = max(1, int(batch_size))
-    for start in range(0, len(files), step):
-        if should_stop():
-            return
-        yield from _score_chunk(predictor, files[start:start + step], audit_source)
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pneumo-decode")
+    ahead: deque[list[Future[LoadedImage | Scored]]] = deque()
+    upcoming = iter(chunks)
+    try:
+        for chunk in chunks:
+            if should_stop():
+                return
+            # Keep the current chunk and one more in the pool; more would only hold memory.
+            while len(ahead) < 2:
+                nxt = next(upcoming, None)
+                if nxt is None:
+                    break
+                ahead.append([pool.submit(_load, path, draft) for path in nxt])
+            futures = ahead.popleft()
+            yield chunk, [future.result() for future in futures]
+    finally:
+        # A consumer that stops early (cancel, closed pipe) waits at most for the decodes already running.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _score_one(predictor: Predictor, path: Path, audit_source: str | None) -> Scored:
-    loaded = _load(path, None)
+def _score_one(predictor: Predictor, path: Path, loaded: LoadedImage | Scored,
+               audit_source: str | None) -> Scored:
     if isinstance(loaded, Scored):
         return loaded
     try:
@@ -94,8 +130,8 @@ def _score_one(predictor: Predictor, path: Path, audit_source: str | None) -> Sc
     return Scored(path, loaded, _audited(loaded, prediction, audit_source), None, loaded.file_sha256)
 
 
-def _score_chunk(predictor: Predictor, chunk: Sequence[Path], audit_source: str | None) -> Iterator[Scored]:
-    loaded = [_load(path, predictor.size) for path in chunk]
+def _score_chunk(predictor: Predictor, chunk: Sequence[Path], loaded: list[LoadedImage | Scored],
+                 audit_source: str | None) -> Iterator[Scored]:
     images = [item for item in loaded if isinstance(item, LoadedImage)]
     predictions: Iterator[Prediction | Exception]
     try:

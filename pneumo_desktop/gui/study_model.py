@@ -82,10 +82,11 @@ class StudyListModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(index, 0), self.index(index, len(COLUMNS) - 1))
 
     def mark_cancelled(self) -> None:
-        for number, row in enumerate(self.rows):
+        for row in self.rows:
             if row.state == "queued":
                 row.state = "cancelled"
-                self.dataChanged.emit(self.index(number, STATUS), self.index(number, STATUS))
+        if self.rows:
+            self.dataChanged.emit(self.index(0, STATUS), self.index(len(self.rows) - 1, STATUS))
 
     def finished_records(self) -> list[dict[str, Any]]:
         return [row.record for row in self.rows if row.finished]

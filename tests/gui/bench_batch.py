@@ -93,8 +93,8 @@ def main() -> None:
 
     def on_item(_result) -> None:
         done["n"] += 1
-        if done["n"] == 100:
-            rss["at_100_mb"] = process.memory_info().rss / 2**20
+        if done["n"] in (100, 250, 500, 750):
+            rss[f"at_{done['n']}_mb"] = process.memory_info().rss / 2**20
 
     controller.batch_item.connect(on_item)
     meter = StallMeter()
@@ -111,6 +111,7 @@ def main() -> None:
         "max_event_loop_stall_ms": round(meter.worst * 1000, 1),
         "stalls_over_100ms": meter.long[:20],
         "rss_growth_100_to_end_mb": round(rss["at_end_mb"] - rss.get("at_100_mb", float("nan")), 1),
+        "rss_mb": {k: round(v, 1) for k, v in rss.items()},
         "every_good_file_scored": counts["done"] + counts["rejected"] == count - bad,
         "every_bad_file_error": counts["error"] == bad,
     }

@@ -1,0 +1,48 @@
+"""The app opens no network sockets: the CLI and the GUI run in subprocesses whose sockets are read from
+the kernel (psutil over /proc) while they run, plus a Python audit hook for short-lived Python sockets
+(tests/robustness/app_process.py). Monkeypatching ``socket`` in-process would miss Qt's own C++ code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.robustness.app_process import run_watched
+from tests.robustness.conftest import SAMPLE, GuiRun
+
+needs_sample = pytest.mark.skipif(SAMPLE is None, reason="shared sample images not present")
+
+
+def test_the_watch_sees_a_program_that_does_open_sockets() -> None:
+    # Both witnesses, on a program that listens on TCP: proof that an empty list below means something.
+    watched = run_watched(["0", "--bind", "127.0.0.1"], {}, module="http.server", max_s=4.0)
+    assert any("SOCK_STREAM" in s and "LISTEN" in s for s in watched.kernel_sockets), watched
+    assert any(e.startswith("socket.bind") for e in watched.python_events), watched
+
+
+@needs_sample
+@pytest.mark.slow
+def test_cli_predict_opens_no_sockets(tiny_model_dir: Path, tmp_path: Path) -> None:
+    env = {"PNEUMO_DESKTOP_HOME": str(tmp_path), "PNEUMO_DESKTOP_MODELS": str(tiny_model_dir)}
+    watched = run_watched(["predict", str(SAMPLE), "--format", "jsonl"], env)
+    assert watched.returncode == 0, watched.stderr
+    record = json.loads(watched.stdout)
+    assert 0.0 <= record["probability"] <= 1.0
+    assert watched.polls >= 5  # the sockets were really read while it ran (torch alone takes seconds)
+    assert watched.kernel_sockets == []
+    assert watched.python_events == []
+
+
+@pytest.mark.slow
+def test_gui_opens_no_sockets(gui_run: GuiRun) -> None:
+    watched = gui_run.watched
+    assert watched.up, f"the window never came up: {watched.stderr[-2000:]}"
+    # Both valid inputs were scored: the model thread ran, not only the window.
+    assert len(gui_run.audit_lines) >= 2, f"no predictions in time: {watched.stderr[-2000:]}"
+    assert all(line["source"] == "gui" for line in gui_run.audit_lines)
+    assert watched.polls >= 20
+    assert watched.kernel_sockets == []
+    assert watched.python_events == []
+    assert "Traceback (most recent call last)" not in watched.stderr
