@@ -226,7 +226,7 @@ def _decode_first_frame(ds: Dataset, name: str, notes: list[str]) -> np.ndarray:
         if syntax in _JPEG_LS and not _has_end_marker(ds, index or 0, frames):
             # CharLS refuses such a stream anyway, but only after ~10 s when its data is also damaged.
             raise ImageLoadError(f"compressed DICOM pixel data could not be decoded ({syntax.name})", name)
-    failure: Exception | None = None
+    failure: BaseException | None = None
     for plugin in attempts:
         try:
             arr = pydicom.pixels.pixel_array(ds, index=index, decoding_plugin=plugin)

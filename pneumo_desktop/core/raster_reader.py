@@ -44,7 +44,7 @@ def read_raster(
     """Decode ``data`` (already sniffed as ``fmt``, one of FORMATS) into a LoadedImage."""
     name = path.name
     # Pillow warns (to stderr) about damaged TIFF tags and EXIF blocks while parsing headers; those steps
-    # are cheap, so only they take the warnings lock, never the decoding in _load.
+    # are cheap, so only they (and TIFF decoding, below) take the warnings lock, never JPEG/PNG decoding.
     with library_warnings_logged(name):
         img = _open(data, fmt, name)
     check_pixel_count(img.width, img.height, name)

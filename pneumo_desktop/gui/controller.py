@@ -29,6 +29,7 @@ from pneumo_desktop.gui.jobs import (
     ModelLoadWorker,
     PredictionResult,
     PredictWorker,
+    release_free_memory,
 )
 from pneumo_desktop.gui.model_session import ModelSession
 from pneumo_desktop.gui.workers import TaskWorker, Worker
@@ -246,6 +247,7 @@ class Controller(QObject):
         eta = elapsed / self._batch_done * remaining
         self.batch_progress.emit(self._batch_done, self._batch_total, eta)
         if remaining == 0:
+            release_free_memory()
             self.batch_finished.emit(False)
 
     # ----- plain tasks (exports, audit log) ----------------------------------------------------------------

@@ -7,6 +7,8 @@ are imported inside ``work()`` so that importing this module never pulls in torc
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ from pneumo_desktop.gui.heatmap_overlay import heatmap_rgba
 from pneumo_desktop.gui.model_session import ModelSession
 from pneumo_desktop.gui.workers import Worker, WorkerSignals
 
+TRIM_EVERY = 100  # files between returns of freed heap to the OS during a batch
 THUMBNAIL_SIZE = 96  # kept per file for the batch PDF; the list shows it at 48 px
 AUDIT_SOURCE = "gui"
 
@@ -37,6 +40,13 @@ def _audit(file_sha256: str, prediction: Any) -> bool:
     from pneumo_desktop.core import audit
 
     return bool(audit.record_prediction(file_sha256, prediction, source=AUDIT_SOURCE))
+
+
+def release_free_memory() -> None:
+    """Hand freed heap back to the OS (glibc keeps it per thread otherwise, and RSS creeps up by tens of MB
+    over a 1,000-file batch although nothing leaks). A no-op where there is no glibc."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def thumbnail(pixels: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
@@ -145,6 +155,8 @@ class BatchChunkWorker(Worker):
         self.checkpoint()
         for index, path, item in loaded:
             self.signals.item.emit(self._result(index, path, item, predictions))
+        if any(index % TRIM_EVERY < len(self.files) for index, _ in self.files):
+            release_free_memory()
         return len(self.files)
 
     def _predict(self, images: list[Any]) -> dict[int, Any]:

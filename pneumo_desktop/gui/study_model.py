@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 TRIAGE_ROLE = Qt.ItemDataRole.UserRole + 2
 _Index = QModelIndex | QPersistentModelIndex
 ICON_SIDE = 48
+ICON_CACHE = 200
 
 
 @dataclass
@@ -27,8 +29,7 @@ class StudyRow:
     path: Path
     state: str = "queued"  # queued, done, rejected, error, cancelled
     record: dict[str, Any] = field(default_factory=dict)
-    thumbnail: QPixmap | None = None  # list icon
-    thumbnail_array: np.ndarray | None = None  # larger gray copy for the batch PDF
+    thumbnail_array: np.ndarray | None = None  # small gray copy: list icon and batch PDF
     detail: str = ""
 
     @property
@@ -50,9 +51,27 @@ class StudyListModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[StudyRow] = []
         self.hide_phi = False
+        # Icons only for rows on screen: a pixmap per row of a 1,000-file batch would cost ~9 MB.
+        self._icons: OrderedDict[int, QPixmap] = OrderedDict()
+
+    def _icon(self, number: int, row: StudyRow) -> QPixmap | None:
+        if row.thumbnail_array is None:
+            return None
+        icon = self._icons.get(number)
+        if icon is None:
+            image = gray_qimage(row.thumbnail_array).scaled(
+                ICON_SIDE, ICON_SIDE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            icon = QPixmap.fromImage(image)
+            self._icons[number] = icon
+            if len(self._icons) > ICON_CACHE:
+                self._icons.popitem(last=False)
+        else:
+            self._icons.move_to_end(number)
+        return icon
 
     def reset(self, paths: list[Path]) -> None:
         self.beginResetModel()
+        self._icons.clear()
         self.rows = [StudyRow(Path(p)) for p in paths]
         self.endResetModel()
 
@@ -69,9 +88,6 @@ class StudyListModel(QAbstractTableModel):
         row.record = dict(record)
         if thumbnail is not None:
             row.thumbnail_array = thumbnail
-            image = gray_qimage(thumbnail).scaled(ICON_SIDE, ICON_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
-                                                  Qt.TransformationMode.SmoothTransformation)
-            row.thumbnail = QPixmap.fromImage(image)
         rejected = record.get("rejected")
         if error:
             row.state, row.detail = "error", error
@@ -122,7 +138,7 @@ class StudyListModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._text(index.row(), row, column)
         if role == Qt.ItemDataRole.DecorationRole and column == THUMB:
-            return row.thumbnail
+            return self._icon(index.row(), row)
         if role == Qt.ItemDataRole.ToolTipRole:
             return scrub(row.detail, row.path, self.hide_phi) or self._text(index.row(), row, NAME)
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS and row.state == "error":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from pneumo_desktop.core.loader import load_image
 from tests.conftest import DICOM_DIR
@@ -60,7 +61,8 @@ def test_folder_drop_fills_the_list_and_finishes(qtbot, window, tmp_path: Path, 
     model = window.study_list.model
     assert model.rowCount() == 6
     assert model.counts() == {"done": 6, "rejected": 0, "error": 0, "queued": 0, "cancelled": 0}
-    assert all(row.probability is not None and row.thumbnail is not None for row in model.rows)
+    assert all(row.probability is not None and row.thumbnail_array is not None for row in model.rows)
+    assert not model.index(0, 0).data(Qt.ItemDataRole.DecorationRole).isNull()
     # The list shows the same number the panel shows when the row is opened (full-resolution decode).
     for row in model.rows:
         assert row.probability == pytest.approx(tiny_predictor.predict(load_image(row.path)).probability, abs=1e-5)

@@ -138,22 +138,18 @@ def _fail_rename_of(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
 
 
 @pytest.mark.skipif(SAMPLE is None, reason="shared sample images not present")
-@pytest.mark.parametrize("existing", [False, True], ids=["new file", "overwrite"])
-def test_pdf_report_crash_leaves_no_half_report(tmp_path: Path, tiny_model_dir: Path,
-                                                monkeypatch: pytest.MonkeyPatch, existing: bool) -> None:
+def test_pdf_report_crash_leaves_the_old_report_whole(tmp_path: Path, tiny_model_dir: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from pneumo_desktop.report.command import run_report
 
     out_dir = tmp_path / "reports"
     out_dir.mkdir()
     target = out_dir / "report.pdf"
-    if existing:
-        target.write_bytes(OLD)
+    target.write_bytes(OLD)
     monkeypatch.setenv("PNEUMO_DESKTOP_MODELS", str(tiny_model_dir))
     _fail_rename_of(monkeypatch, out_dir)
-    assert run_report(str(SAMPLE), out=target, force=existing) != 0
-    assert [p.name for p in out_dir.iterdir()] == (["report.pdf"] if existing else [])
-    if existing:
-        assert target.read_bytes() == OLD
+    assert run_report(str(SAMPLE), out=target, force=True) != 0
+    assert target.read_bytes() == OLD and [p.name for p in out_dir.iterdir()] == ["report.pdf"]
 
 
 @pytest.mark.skipif(not HAS_QT, reason="the CSV export lives in the GUI package")

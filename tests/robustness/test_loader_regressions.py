@@ -16,6 +16,7 @@ import pytest
 from PIL import Image, TiffImagePlugin
 from pydicom.encaps import encapsulate, get_frame
 from pydicom.uid import (
+    UID,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGLosslessSV1,
@@ -169,7 +170,7 @@ def test_gdcm_only_where_no_other_plugin_decodes(tmp_path: Path, monkeypatch: py
         raise RuntimeError("refused")
 
     ds = factory.make_dataset(factory.gradient(8, 8, high=255, dtype=np.uint8))
-    ds.file_meta.TransferSyntaxUID = syntax
+    ds.file_meta.TransferSyntaxUID = UID(syntax)
     ds.PixelData = encapsulate([b"\xff\xd8\xff\xc0\x00\x00\xff\xd9"])
     target = _save(ds, tmp_path / "compressed.dcm")
     monkeypatch.setattr(pydicom.pixels, "pixel_array", refusing)

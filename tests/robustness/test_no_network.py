@@ -17,7 +17,7 @@ needs_sample = pytest.mark.skipif(SAMPLE is None, reason="shared sample images n
 
 def test_the_watch_sees_a_program_that_does_open_sockets() -> None:
     # Both witnesses, on a program that listens on TCP: proof that an empty list below means something.
-    watched = run_watched(["0", "--bind", "127.0.0.1"], {}, module="http.server", max_s=4.0)
+    watched = run_watched(["0", "--bind", "127.0.0.1"], {}, module="http.server", max_s=2.5)
     assert any("SOCK_STREAM" in s and "LISTEN" in s for s in watched.kernel_sockets), watched
     assert any(e.startswith("socket.bind") for e in watched.python_events), watched
 
