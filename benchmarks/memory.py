@@ -118,21 +118,29 @@ def run_child(python: Path, mode: str, folder: Path, image: Path, malloc_fix: bo
     return data
 
 
+_PEAK_WRAPPER = (
+    "import atexit, sys\n"
+    "def _peak():\n"
+    "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+    "    sys.stderr.write(f'BENCH_VMHWM_KIB {hwm}\\n')\n"
+    "atexit.register(_peak)\n"
+    "sys.argv = ['pneumo-desktop'] + sys.argv[1:]\n"
+    "from pneumo_desktop.launcher import main\n"
+    "sys.exit(main())\n"
+)
+
+
 def cli_peak(python: Path, folder: Path, expected: int) -> dict[str, Any]:
-    """ru_maxrss of the child from wait4; this parent stays small (no torch) so exec's carried-over
-    maximum (see _now_mib) is below the child's own peak."""
+    """``pneumo-desktop predict`` as launched, reporting its own VmHWM at exit (see _now_mib)."""
     env = dict(os.environ, PNEUMO_DESKTOP_HOME=tempfile.mkdtemp(prefix="pneumo_bench_home_"),
                PYTHONPATH=str(common.REPO))
-    with tempfile.TemporaryFile() as sink:
-        proc = subprocess.Popen([str(python), "-m", "pneumo_desktop", "predict", str(folder), "--format", "jsonl",
-                                 "-q"], stdout=sink, stderr=subprocess.DEVNULL, env=env)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        sink.seek(0)
-        lines = sum(1 for line in sink if line.strip())
-    if lines != expected:
-        raise SystemExit(f"CLI produced {lines}/{expected} records (exit {proc.returncode})")
-    return {"peak_mib": round(usage.ru_maxrss / 1024, 1), "records": lines}
+    command = [str(python), "-c", _PEAK_WRAPPER, "predict", str(folder), "--format", "jsonl", "-q"]
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    lines = sum(1 for line in proc.stdout.splitlines() if line.strip())
+    marks = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("BENCH_VMHWM_KIB")]
+    if lines != expected or not marks:
+        raise SystemExit(f"CLI produced {lines}/{expected} records (exit {proc.returncode}): {proc.stderr[-1500:]}")
+    return {"peak_mib": round(int(marks[-1]) / 1024, 1), "records": lines}
 
 
 def main() -> None:

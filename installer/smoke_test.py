@@ -60,11 +60,12 @@ def changed(before: dict, after: dict) -> list[str]:
     return sorted(n for n in names if before.get(n) != after.get(n))
 
 
-def run(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+def run(cmd: list[str], env: dict[str, str], cwd: Path, label: str = "bundle",
+        timeout: float = 600) -> subprocess.CompletedProcess:
     started = time.monotonic()
     done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
-    print(f"  $ {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))[:160]}"
-          f"  -> rc {done.returncode} in {time.monotonic() - started:.1f} s")
+    shown = " ".join([Path(cmd[0]).name, *(Path(c).name if "/" in c else c for c in cmd[1:])])
+    print(f"  {label:6s} $ {shown[:120]}  -> rc {done.returncode} in {time.monotonic() - started:.1f} s")
     return done
 
 
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
 
         bundle_run = run([str(exe), "predict", *map(str, inputs), "--format", "jsonl"], env, homes["cwd"])
         source_run = run([str(args.source_cli), "predict", *map(str, inputs), "--format", "jsonl"], source_env,
-                         homes["cwd"])
+                         homes["cwd"], "source")
         if source_run.returncode not in (0, 1):
             raise Failure(f"the source install failed: {source_run.stderr[-2000:]}")
         bundle_records, source_records = records(bundle_run.stdout), records(source_run.stdout)
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         cam_run = run([str(exe), "predict", *map(str, cam_inputs), "--format", "jsonl", "--heatmap-dir",
                        str(heatmap_dir)], env, homes["cwd"])
         cam_source = run([str(args.source_cli), "predict", *map(str, cam_inputs), "--format", "jsonl",
-                          "--heatmap-dir", str(tmp / "source_heatmaps")], source_env, homes["cwd"])
+                          "--heatmap-dir", str(tmp / "source_heatmaps")], source_env, homes["cwd"], "source")
         cam_records = records(cam_run.stdout)
         problems += [f"with heatmaps: {p}" for p in compare(cam_records, records(cam_source.stdout))]
         heatmaps = sorted(heatmap_dir.glob("*.png"))

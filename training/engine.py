@@ -73,9 +73,9 @@ def forward_cached(model: torch.nn.Module, pixels: np.ndarray, batch: int = 128,
         x = standardise_t(torch.from_numpy(pixels[start:start + batch].astype(np.float32))[:, None])
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        e = model.embed(x)
+        batch_logits, e = model.logits_and_embedding(x)
         embeds.append(e.float().numpy())
-        logits.append(model.head(e).squeeze(1).float().numpy())
+        logits.append(batch_logits.float().numpy())
     if not logits:
         return np.zeros(0, np.float32), np.zeros((0, 1), np.float32)
     return np.concatenate(logits), np.concatenate(embeds)

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pneumo_desktop.core.network import PneumoNet
+
 
 @contextmanager
 def _capture(layer: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
@@ -28,24 +30,21 @@ def _capture(layer: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
 
 
 def grad_cam(
-    model: nn.Module, x: torch.Tensor, layer_name: str
+    model: PneumoNet, x: torch.Tensor, layer_name: str
 ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
     """Return (logits (N,), embeddings (N, C), cams (N, h, w) in [0, 1]) for a 1-logit model.
 
-    The model must expose ``embed`` and ``head`` (PneumoNet does), so logit and embedding come from the
-    same single forward pass as the map.
+    Logit and embedding come from the same single forward pass as the map.
     """
     layer = model.get_submodule(layer_name)
     with torch.enable_grad(), _capture(layer) as store:
-        embedding = model.embed(x)
-        logits = model.head(embedding).squeeze(1)
+        logits, embedding = model.logits_and_embedding(x)
         logits.sum().backward()
     activation, gradient = store["activation"], store["gradient"]
     weights = gradient.mean(dim=(2, 3), keepdim=True)
     cam = F.relu((weights * activation).sum(dim=1))
     peak = cam.flatten(1).amax(dim=1).clamp_min(1e-12)[:, None, None]
-    cam = (cam / peak).detach().float().numpy()
-    return logits.detach(), embedding.detach(), cam
+    return logits.detach(), embedding.detach(), (cam / peak).detach().float().numpy()
 
 
 def upsample_cam(cam: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

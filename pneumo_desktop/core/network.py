@@ -66,8 +66,13 @@ class PneumoNet(nn.Module):
         """Pooled features (N, C): the space the out-of-distribution gate works in."""
         return torch.flatten(self.pool(self.features(x)), 1)
 
+    def logits_and_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (N,) and pooled features (N, C) from one forward pass."""
+        embedding = self.embed(x)
+        return self.head(self.dropout(embedding)).squeeze(1), embedding
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.dropout(self.embed(x))).squeeze(1)
+        return self.logits_and_embedding(x)[0]
 
 
 def build_network(architecture: str = ARCHITECTURE, **arguments: Any) -> PneumoNet:

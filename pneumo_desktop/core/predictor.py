@@ -15,6 +15,7 @@ from pneumo_desktop.core import gate
 from pneumo_desktop.core.gradcam import grad_cam
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
+from pneumo_desktop.core.network import PneumoNet
 from pneumo_desktop.core.prediction import Prediction
 from pneumo_desktop.core.preprocess import preprocess
 from pneumo_desktop.core.weights import build_model, ood_arrays, read_verified
@@ -30,7 +31,7 @@ def calibrated_probability(logit: float, temperature: float) -> float:
 class Predictor:
     """Not thread-safe: the GUI serialises access on one worker thread."""
 
-    def __init__(self, card: ModelCard, model: torch.nn.Module, ood: dict[str, torch.Tensor]) -> None:
+    def __init__(self, card: ModelCard, model: PneumoNet, ood: dict[str, torch.Tensor]) -> None:
         self.card = card
         self.model = model
         self.gate = gate.Gate.from_card(card, ood)
@@ -74,8 +75,7 @@ class Predictor:
             logits, embeddings, cams = grad_cam(self.model, x, self.card.cam_layer)
             return self._result(image, float(logits[0]), embeddings[0], cams[0], started)
         with torch.inference_mode():
-            embeddings = self.model.embed(x)
-            logits = self.model.head(embeddings).squeeze(1)
+            logits, embeddings = self.model.logits_and_embedding(x)
         return self._result(image, float(logits[0]), embeddings[0], None, started)
 
     def predict_batch(self, images: Sequence[LoadedImage]) -> list[Prediction]:
@@ -92,8 +92,7 @@ class Predictor:
         if todo:
             x = self.input_tensor([images[i] for i in todo])
             with torch.inference_mode():
-                embeddings = self.model.embed(x)
-                logits = self.model.head(embeddings).squeeze(1)
+                logits, embeddings = self.model.logits_and_embedding(x)
             for j, i in enumerate(todo):
                 results[i] = self._result(images[i], float(logits[j]), embeddings[j], None, started)
         per_image = (time.perf_counter() - started) * 1000.0 / max(len(images), 1)

@@ -28,7 +28,9 @@ LICENCES = (
     ("safetensors", "Apache-2.0"),
     ("platformdirs", "MIT"),
     ("fpdf2", "LGPL-3.0"),
-    ("DejaVu fonts", "Bitstream Vera / public domain"),
+    ("DejaVu Sans fonts (reports)", "Bitstream Vera licence; DejaVu changes public domain"),
+    ("Droid Sans Fallback font (reports)", "Apache-2.0"),
+    ("NanumSquare font (reports)", "SIL OFL 1.1"),
     ("Colour map viridis", "CC0 (van der Walt, Smith, Firing)"),
     ("Training images: Kermany et al. 2018", "CC BY 4.0"),
 )
@@ -44,9 +46,10 @@ def about_html(card: ModelCard | None, model_error: str | None = None) -> str:
         parts.append(f"Weights sha256: <code>{e(card.weights_sha256)}</code><br>")
         parts.append(f"Decision threshold: {card.threshold:.3f}<br>")
         parts.append(f"Intended population: {e(result_text.intended_population_text(card))}</p>")
-        parts.append(f"<p>{e(result_text.metrics_heading(card))}:</p><ul>")
-        parts += [f"<li>{e(name)}: {e(value)}</li>" for name, value in result_text.metric_lines(card)]
-        parts.append("</ul>")
+        lines = result_text.metric_lines(card)
+        parts.append(f"<p>{e(result_text.metrics_heading(card))}{':' if lines else ''}</p>")
+        if lines:
+            parts.append("<ul>" + "".join(f"<li>{e(name)}: {e(value)}</li>" for name, value in lines) + "</ul>")
     parts.append("<h3>Licences</h3><table>")
     parts += [f"<tr><td>{e(name)}</td><td>&nbsp;{e(lic)}</td></tr>" for name, lic in LICENCES]
     parts.append("</table>")

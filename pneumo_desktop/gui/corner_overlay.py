@@ -2,13 +2,14 @@
 
 Top left: file and image facts. Top right: patient/study line (PHI filtered by the caller). Bottom left:
 pixel value under the cursor and the window. Bottom right: zoom and orientation. Labels ignore the mouse,
-so dragging on the image is never intercepted.
+so dragging on the image is never intercepted. They are children of the view, not of its viewport: a
+scrolling viewport moves its children along with the picture.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QGraphicsDropShadowEffect, QLabel, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QGraphicsDropShadowEffect, QLabel
 
 CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 _ALIGN = {
@@ -21,12 +22,13 @@ MARGIN = 8
 
 
 class CornerOverlay(QObject):
-    def __init__(self, viewport: QWidget) -> None:
-        super().__init__(viewport)
-        self._viewport = viewport
+    def __init__(self, view: QAbstractScrollArea) -> None:
+        super().__init__(view)
+        self._view = view
+        self._viewport = view.viewport()
         self.labels: dict[str, QLabel] = {}
         for corner in CORNERS:
-            label = QLabel(viewport)
+            label = QLabel(view)
             label.setObjectName(f"overlay_{corner}")
             label.setAccessibleName(f"Image overlay, {corner.replace('_', ' ')}")
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -40,7 +42,7 @@ class CornerOverlay(QObject):
             shadow.setColor(Qt.GlobalColor.black)
             label.setGraphicsEffect(shadow)
             self.labels[corner] = label
-        viewport.installEventFilter(self)
+        self._viewport.installEventFilter(self)
         self._visible = True
 
     def set_lines(self, corner: str, lines: list[str]) -> None:
@@ -65,8 +67,9 @@ class CornerOverlay(QObject):
 
     def _place(self, corner: str) -> None:
         label = self.labels[corner]
-        width, height = self._viewport.width(), self._viewport.height()
+        area = self._viewport.geometry()  # in the view's coordinates
         size = label.sizeHint()
-        x = MARGIN if corner.endswith("left") else width - size.width() - MARGIN
-        y = MARGIN if corner.startswith("top") else height - size.height() - MARGIN
-        label.setGeometry(max(x, 0), max(y, 0), size.width(), size.height())
+        x = area.left() + MARGIN if corner.endswith("left") else area.right() - size.width() - MARGIN
+        y = area.top() + MARGIN if corner.startswith("top") else area.bottom() - size.height() - MARGIN
+        label.setGeometry(max(x, area.left()), max(y, area.top()), size.width(), size.height())
+        label.raise_()

@@ -67,7 +67,7 @@ class ImageView(QGraphicsView):
             "Wheel: zoom · Middle or left drag: pan · Right drag: window/level\n"
             "Shift+right drag: pan · Ctrl+right drag: zoom · Arrow keys: scroll"
         )
-        self.overlay = CornerOverlay(self.viewport())
+        self.overlay = CornerOverlay(self)
         self.display: DisplayImage | None = None
         self.left_button_windows = False
         self._buffer: np.ndarray | None = None

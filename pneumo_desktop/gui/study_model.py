@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor, QPixmap
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QPixmap
 
 from pneumo_desktop.core.records import triage_key
 from pneumo_desktop.gui.phi import file_label, scrub
@@ -59,9 +59,14 @@ class StudyListModel(QAbstractTableModel):
             return None
         icon = self._icons.get(number)
         if icon is None:
+            # Rendered at the screen's pixel density, so thumbnails stay sharp on high-DPI screens.
+            screen = QGuiApplication.primaryScreen()
+            ratio = screen.devicePixelRatio() if screen is not None else 1.0
+            side = round(ICON_SIDE * ratio)
             image = gray_qimage(row.thumbnail_array).scaled(
-                ICON_SIDE, ICON_SIDE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+                side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
             icon = QPixmap.fromImage(image)
+            icon.setDevicePixelRatio(ratio)
             self._icons[number] = icon
             if len(self._icons) > ICON_CACHE:
                 self._icons.popitem(last=False)

@@ -39,8 +39,12 @@ class EvidenceNet(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return torch.flatten(self.pool(self.features(x)), 1)
 
+    def logits_and_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        embedding = self.embed(x)
+        return self.head(embedding).squeeze(1), embedding
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed(x)).squeeze(1)
+        return self.logits_and_embedding(x)[0]
 
 
 @pytest.fixture(scope="module")

@@ -129,3 +129,15 @@ def test_keys_drive_the_view_from_the_window(qtbot, window) -> None:
     assert window.view.heatmap_item.isVisible() is not heatmap_on
     assert "Zoom" in window.view.overlay.text("bottom_right")
     assert "W 1.000" in window.view.overlay.text("bottom_left")
+
+
+def test_corner_texts_stay_in_the_corners_when_the_image_scrolls(view: ImageView) -> None:
+    view.overlay.set_lines("top_left", ["file.png"])
+    view.overlay.set_lines("bottom_right", ["Zoom"])
+    view.zoom_by(6.0)
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().maximum())
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())
+    area = view.viewport().geometry()
+    top_left = view.overlay.labels["top_left"].geometry()
+    assert area.contains(top_left) and top_left.left() - area.left() < 20 and top_left.top() - area.top() < 20
+    assert area.contains(view.overlay.labels["bottom_right"].geometry())

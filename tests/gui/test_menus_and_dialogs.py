@@ -75,3 +75,13 @@ def test_audit_log_viewer_lists_the_gui_prediction(qtbot, window) -> None:
     assert sample().name not in " ".join(cells)
     dialog.close()
     assert isinstance(dialog, QDialog)
+
+
+def test_keys_reference_documents_the_mouse_scheme(window) -> None:
+    from pneumo_desktop.gui.keys_dialog import KeysDialog
+
+    window.actions.user_guide.trigger()
+    dialog = window.findChild(KeysDialog)
+    text = dialog.text.toPlainText()
+    assert "Right drag" in text and "window/level" in text and "Shift+F12" in text
+    dialog.close()
