@@ -6,7 +6,6 @@ Benchmarks print figures; they are not tests. Run them on a quiet machine (see d
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import platform
@@ -25,6 +24,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+# The pneumo_desktop tree under test: this checkout, or PNEUMO_BENCH_CODE (e.g. an exported older commit, for
+# before/after figures). Child processes get it as PYTHONPATH; the model stays this checkout's.
+CODE = Path(os.environ.get("PNEUMO_BENCH_CODE") or REPO).resolve()
+if CODE != REPO:
+    sys.path.insert(0, str(CODE))
+os.environ.setdefault("PNEUMO_DESKTOP_MODELS", str(REPO / "models"))
 SHARED = REPO.parent / "shared" / "data"
 KERMANY = SHARED / "kermany"
 SAMPLES = SHARED / "samples"
@@ -45,9 +50,8 @@ def isolate_home() -> Path:
 
 
 def model_dir() -> Path:
-    """The model under test: PNEUMO_DESKTOP_MODELS when set, else the shipped models/ folder."""
-    override = os.environ.get("PNEUMO_DESKTOP_MODELS")
-    return Path(override) if override else REPO / "models"
+    """The model under test: PNEUMO_DESKTOP_MODELS when set, else this checkout's models/ folder."""
+    return Path(os.environ["PNEUMO_DESKTOP_MODELS"])
 
 
 def model_identity() -> str:
@@ -261,8 +265,3 @@ def thousand_set(count: int = 1000) -> Path:
 
     return _cached(f"distinct_{count}_v1", build)
 
-
-def jpeg_bytes(image: Any, quality: int) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()

@@ -58,7 +58,7 @@ def set_files(name: str, quick: bool) -> tuple[Path, list[Path]]:
 
 # ----- CLI, fresh process --------------------------------------------------------------------------------
 def cli(folder: Path, expected: int, rounds: int, python: Path, label: str) -> dict[str, Any]:
-    env = dict(os.environ, PNEUMO_DESKTOP_HOME=str(common.isolate_home()), PYTHONPATH=str(common.REPO))
+    env = dict(os.environ, PNEUMO_DESKTOP_HOME=str(common.isolate_home()), PYTHONPATH=str(common.CODE))
     command = [str(python), "-m", "pneumo_desktop", "predict", str(folder), "--format", "jsonl", "-q"]
     walls, lines = [], 0
     for _ in range(rounds):
@@ -80,7 +80,7 @@ def startup_only(python: Path, rounds: int) -> dict[str, Any]:
     code = ("import time,sys; t=time.perf_counter(); from pneumo_desktop.core.predictor import Predictor; "
             "import pneumo_desktop.core.batch_scoring, pneumo_desktop.core.loader; i=time.perf_counter(); "
             "Predictor.load(); print(i-t, time.perf_counter()-i)")
-    env = dict(os.environ, PYTHONPATH=str(common.REPO))
+    env = dict(os.environ, PYTHONPATH=str(common.CODE))
     walls, imports, loads = [], [], []
     for _ in range(rounds):
         started = time.perf_counter()
@@ -175,12 +175,12 @@ def forward_options(rounds: int) -> list[dict[str, Any]]:
                 x = torch.randn(batch, 1, size, size).contiguous(memory_format=fmt)
                 with torch.inference_mode():
                     for _ in range(3):
-                        model.embed(x)
+                        model.logits_and_embedding(x)
                     samples = []
                     reps = max(3, 48 // batch)
                     for _ in range(rounds * reps):
                         started = time.perf_counter()
-                        model.head(model.embed(x))
+                        model.logits_and_embedding(x)
                         samples.append((time.perf_counter() - started) * 1000.0 / batch)
                 rows.append({"threads": threads, "channels_last": channels_last, "batch": batch,
                              "ms_per_image": common.spread(samples)})

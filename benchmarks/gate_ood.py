@@ -115,11 +115,12 @@ def main() -> int:
     if args.tune:
         val_codes, val_scores = _decisions(predictor, _chest_images("val", predictor))
         tune = [im for _, im, half in nonchest if half == 0]
-        _, tune_scores = _decisions(predictor, tune)
+        tune_codes, tune_scores = _decisions(predictor, tune)
         # Lowest threshold keeping validation rejections (by the OOD score) within budget.
         threshold = float(np.quantile(val_scores, 1 - MAX_VAL_REJECT))
-        print(f"tuned OOD threshold {threshold:.2f} (val {np.mean(val_scores > threshold):.3%} above; "
-              f"tune half: {np.mean(tune_scores > threshold):.1%} of {len(tune)} above)")
+        tune_rejected = np.mean([c is not None or s > threshold for c, s in zip(tune_codes, tune_scores, strict=True)])
+        print(f"tuned OOD threshold {threshold:.2f}: validation chest films above it {np.mean(val_scores > threshold):.2%}; "
+              f"non-chest tuning half rejected by the whole gate {tune_rejected:.1%} of {len(tune)}")
         card_path = paths.models_dir() / CARD_FILENAME
         card = json.loads(card_path.read_text())
         card["ood"]["threshold"] = round(threshold, 4)

@@ -109,7 +109,7 @@ def child_gui(folder: Path, image: Path) -> dict[str, Any]:
 def run_child(python: Path, mode: str, folder: Path, image: Path, malloc_fix: bool = False) -> dict[str, Any]:
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     env = dict(os.environ, PNEUMO_DESKTOP_HOME=tempfile.mkdtemp(prefix="pneumo_bench_home_"),
-               PYTHONPATH=str(common.REPO))
+               PYTHONPATH=str(common.CODE))
     command = [str(python), __file__, "--child", mode, "--folder", str(folder), "--image", str(image),
                "--out", str(out)] + (["--malloc-fix"] if malloc_fix else [])
     subprocess.run(command, check=True, env=env, capture_output=True)
@@ -133,7 +133,7 @@ _PEAK_WRAPPER = (
 def cli_peak(python: Path, folder: Path, expected: int) -> dict[str, Any]:
     """``pneumo-desktop predict`` as launched, reporting its own VmHWM at exit (see _now_mib)."""
     env = dict(os.environ, PNEUMO_DESKTOP_HOME=tempfile.mkdtemp(prefix="pneumo_bench_home_"),
-               PYTHONPATH=str(common.REPO))
+               PYTHONPATH=str(common.CODE))
     command = [str(python), "-c", _PEAK_WRAPPER, "predict", str(folder), "--format", "jsonl", "-q"]
     proc = subprocess.run(command, capture_output=True, text=True, env=env)
     lines = sum(1 for line in proc.stdout.splitlines() if line.strip())

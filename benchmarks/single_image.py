@@ -35,7 +35,7 @@ STAGES = (
     "decode", "display_prep", "display_pixmap", "gate", "preprocess", "forward_gradcam", "ood_calibrate",
     "heatmap_upsample", "overlay_rgba", "overlay_pixmap",
 )
-EXTRA = ("forward_only", "blend_cli", "overlay_512_total")
+EXTRA = ("forward_only", "gradcam_head_only", "blend_cli", "overlay_512_total", "proposed_total")
 OVERLAY_SIDE = 512  # the reduced-resolution overlay option (see docs/performance.md)
 
 
@@ -56,9 +56,35 @@ def input_sets(names: list[str], quick: bool) -> dict[str, list[Path]]:
     return sets
 
 
+def grad_cam_head_only(model: Any, x: Any, layer_name: str) -> Any:
+    """The proposed Grad-CAM (not in the app yet): the trunk runs without autograd (weights frozen) and the
+    CAM layer's output becomes a leaf, so backward covers only pool + head instead of the whole network.
+    Same maps: d(logit)/d(activation) does not depend on anything below the layer."""
+    import torch
+
+    layer = model.get_submodule(layer_name)
+    store: dict[str, Any] = {}
+
+    def swap(_module: Any, _inputs: Any, output: Any) -> Any:
+        store["activation"] = output.detach().requires_grad_(True)
+        return store["activation"]
+
+    handle = layer.register_forward_hook(swap)
+    try:
+        with torch.enable_grad():
+            logits, _embedding = model.logits_and_embedding(x)
+            (gradient,) = torch.autograd.grad(logits.sum(), store["activation"])
+    finally:
+        handle.remove()
+    activation = store["activation"].detach()
+    cam = torch.relu((gradient.mean(dim=(2, 3), keepdim=True) * activation).sum(dim=1))
+    return cam / cam.flatten(1).amax(dim=1).clamp_min(1e-12)[:, None, None]
+
+
 def run_once(path: Path, predictor: Any) -> tuple[dict[str, float], dict[str, float], bool]:
     """One drop, stage by stage, exactly as the GUI's workers and slots do it; returns (stages, extras,
     scored)."""
+    import numpy as np
     import torch
     from PySide6.QtGui import QPixmap
 
@@ -99,7 +125,16 @@ def run_once(path: Path, predictor: Any) -> tuple[dict[str, float], dict[str, fl
 
     extra = common.StageTimer()
     with extra("forward_only"), torch.inference_mode():
-        predictor.model.head(predictor.model.embed(x))
+        predictor.model.logits_and_embedding(x)
+    frozen = [p.requires_grad_(False) for p in predictor.model.parameters()]
+    try:
+        with extra("gradcam_head_only"):
+            fast = grad_cam_head_only(predictor.model, x, predictor.card.cam_layer)
+    finally:
+        for parameter in frozen:
+            parameter.requires_grad_(True)
+    if not np.allclose(fast.numpy(), cams[0:1], atol=1e-5):
+        raise SystemExit("the head-only Grad-CAM differs from core.gradcam's")
     with extra("blend_cli"):
         blend(image.pixels, heat)
     with extra("overlay_512_total"):
@@ -107,7 +142,51 @@ def run_once(path: Path, predictor: Any) -> tuple[dict[str, float], dict[str, fl
         scale = min(1.0, OVERLAY_SIDE / max(rows, cols))
         small = upsample_cam(cams[0], (max(1, round(rows * scale)), max(1, round(cols * scale))))
         QPixmap.fromImage(rgba_qimage(heatmap_rgba(small)))
+    with extra("proposed_total"):
+        proposed_pipeline(path, predictor)
     return stages, dict(extra.ms), early is None and rejection is None
+
+
+def proposed_pipeline(path: Path, predictor: Any) -> None:
+    """The same drop with the GUI-side changes proposed in docs/performance.md: the model worker starts as
+    soon as the file is decoded, in parallel with the display preparation (two cores, one torch thread);
+    Grad-CAM backpropagates through the head only; the overlay is rendered at <= 512 px and scaled by Qt."""
+    import threading
+
+    from PySide6.QtGui import QPixmap
+
+    from pneumo_desktop.core.gradcam import upsample_cam
+    from pneumo_desktop.core.loader import load_image
+    from pneumo_desktop.gui import windowing
+    from pneumo_desktop.gui.display_image import DisplayImage
+    from pneumo_desktop.gui.heatmap_overlay import heatmap_rgba
+    from pneumo_desktop.gui.qimage import gray_qimage, rgba_qimage
+
+    image = load_image(path)
+    shown: dict[str, Any] = {}
+
+    def display_worker() -> None:
+        display = DisplayImage.prepare(image)
+        preset = display.presets[0]
+        shown["qimage"] = gray_qimage(windowing.apply(display.quantised,
+                                                      windowing.lookup_table(preset.center, preset.width)))
+
+    worker = threading.Thread(target=display_worker)
+    worker.start()
+    predictor.gate.check_image(image)
+    x = predictor.input_tensor([image])
+    frozen = [p.requires_grad_(False) for p in predictor.model.parameters()]
+    try:
+        cam = grad_cam_head_only(predictor.model, x, predictor.card.cam_layer)[0].numpy()
+    finally:
+        for parameter in frozen:
+            parameter.requires_grad_(True)
+    rows, cols = image.shape
+    scale = min(1.0, OVERLAY_SIDE / max(rows, cols))
+    rgba = heatmap_rgba(upsample_cam(cam, (max(1, round(rows * scale)), max(1, round(cols * scale)))))
+    worker.join()
+    QPixmap.fromImage(shown["qimage"])  # the GUI thread's two pixmaps
+    QPixmap.fromImage(rgba_qimage(rgba))
 
 
 def headless(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
@@ -136,7 +215,6 @@ def headless(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
 
 def gui_end_to_end(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
     """The real window: controller.show_file -> prediction slot done and viewport repainted."""
-    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from pneumo_desktop import app

@@ -33,7 +33,7 @@ INSTALLER_PYTHON = common.REPO / "build" / "venv-installer" / "bin" / "python"
 
 def one_launch(python: Path, file: Path | None) -> dict[str, Any]:
     out = Path(tempfile.mkstemp(suffix=".json")[1])
-    env = dict(os.environ, PNEUMO_BENCH_OUT=str(out), PYTHONPATH=str(common.REPO),
+    env = dict(os.environ, PNEUMO_BENCH_OUT=str(out), PYTHONPATH=str(common.CODE),
                PNEUMO_DESKTOP_HOME=tempfile.mkdtemp(prefix="pneumo_bench_home_"))
     command = [str(python), str(DRIVER)] + ([str(file)] if file else [])
     launched = time.monotonic()

@@ -25,6 +25,7 @@ VERSION=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' pneumo_desktop/__init__.py)
 ARCHIVE="$DIST/$NAME-$VERSION-linux-x86_64.tar.gz"
 MODELS=${PNEUMO_INSTALLER_MODELS:-$ROOT/models}
 started=$(date +%s)
+step() { echo "== [$(( $(date +%s) - started )) s] $*"; }
 
 if [ ! -f "$MODELS/model.safetensors" ] || [ ! -f "$MODELS/model_card.json" ]; then
     echo "build.sh: no model in $MODELS (model.safetensors + model_card.json); set PNEUMO_INSTALLER_MODELS" >&2
@@ -35,7 +36,7 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev
     exit 2
 fi
 
-echo "== venv $VENV"
+step "venv $VENV"
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
@@ -64,7 +65,7 @@ if problems:
 print(f"torch {torch.__version__}, no CUDA, no torchvision")
 EOF
 
-echo "== PyInstaller"
+step "PyInstaller"
 rm -rf "${DIST:?}/$NAME" "$ARCHIVE"
 PNEUMO_INSTALLER_MODELS="$MODELS" "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
     --distpath "$DIST" --workpath "$WORK" installer/pneumo_desktop.spec
@@ -76,7 +77,7 @@ mv "$BUNDLE/app.png" "$BUNDLE/pneumo-desktop.png"
 cp installer/install-desktop-entry.sh "$BUNDLE/"
 ln -s _internal/LICENSES "$BUNDLE/LICENSES"
 
-echo "== $ARCHIVE"
+step "$ARCHIVE"
 tar -C "$DIST" -czf "$ARCHIVE" "$NAME"
 
 elapsed=$(( $(date +%s) - started ))

@@ -24,7 +24,8 @@ DATA = Path(os.environ.get("PNEUMO_SMOKE_DATA", ROOT.parent / "shared" / "data")
 TOLERANCE = 1e-4
 # One file per decoding path: Pillow JPEG, Pillow-decoded DICOM JPEG baseline, uncompressed DICOM,
 # header-less ACR-NEMA, openjpeg (J2K), CharLS (JPEG-LS), and a J2K stream that openjpeg rejects so the
-# gdcm fallback is tried. Each is compared with the source install, errors included.
+# gdcm fallback is tried; plus the two made below (gdcm's JPEG lossless, pylibjpeg-rle's RLE). Each is
+# compared with the source install, errors included.
 INPUTS = [
     "samples/NORMAL/IM-0001-0001.jpeg",
     "samples/PNEUMONIA/person1_virus_6.jpeg",
@@ -35,9 +36,30 @@ INPUTS = [
     "dicom/cr_mono1_15bit_jpegls_near_lossless.dcm",
     "dicom/dx_mono1_12bit_j2k_lossless_bad_marker.dcm",
 ]
+# No sample chest film is JPEG lossless (process 14, which only gdcm decodes) or RLE, so the smoke test
+# makes both from the uncompressed DX file with the source install's gdcm and pydicom.
+LOSSLESS_SOURCE = "dx_mono2_8bit_implicit_vr_uncompressed.dcm"
+MAKE_LOSSLESS = """
+import sys, gdcm, pydicom
+from pydicom.uid import RLELossless
+src, jpeg_ll, rle = sys.argv[1:4]
+reader = gdcm.ImageReader(); reader.SetFileName(src)
+assert reader.Read(), "gdcm could not read " + src
+change = gdcm.ImageChangeTransferSyntax()
+change.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGLosslessProcess14_1))
+change.SetInput(reader.GetImage())
+assert change.Change(), "gdcm could not encode JPEG lossless"
+writer = gdcm.ImageWriter(); writer.SetFileName(jpeg_ll); writer.SetFile(reader.GetFile())
+writer.SetImage(change.GetOutput())
+assert writer.Write(), "gdcm could not write " + jpeg_ll
+ds = pydicom.dcmread(src)
+ds.compress(RLELossless, encoding_plugin="pydicom")
+ds.save_as(rle, enforce_file_format=True)
+"""
+GENERATED = ("dx_jpeg_lossless_sv1_via_gdcm.dcm", "dx_rle_lossless.dcm")
 # These must be scored, not merely agree with the source (a missing codec would fail both the same way).
-MUST_SCORE = {"IM-0001-0001.jpeg", "cr_mono2_8bit_jpeg_baseline.dcm", "dx_mono2_8bit_implicit_vr_uncompressed.dcm",
-              "cr_mono1_15bit_j2k_lossy.dcm", "cr_mono1_15bit_jpegls_near_lossless.dcm"}
+MUST_SCORE = {"IM-0001-0001.jpeg", "cr_mono2_8bit_jpeg_baseline.dcm", LOSSLESS_SOURCE, "cr_mono1_15bit_j2k_lossy.dcm",
+              "cr_mono1_15bit_jpegls_near_lossless.dcm", *GENERATED}
 GUI_TIMEOUT_S = float(os.environ.get("PNEUMO_SMOKE_GUI_TIMEOUT", "120"))
 START_TARGET_S = 2.0
 
@@ -180,6 +202,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"smoke test: missing sample {src} (set PNEUMO_SMOKE_DATA)", file=sys.stderr)
             return 2
         inputs.append(Path(shutil.copy2(src, homes["inputs"] / src.name)))
+    source_python = args.source_cli.parent / "python"
+    generated = [homes["inputs"] / name for name in GENERATED]
+    made = subprocess.run([str(source_python), "-c", MAKE_LOSSLESS, str(DATA / "dicom" / LOSSLESS_SOURCE),
+                           *map(str, generated)], capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        print(f"smoke test: could not make the lossless DICOMs with {source_python}: {made.stderr[-1500:]}",
+              file=sys.stderr)
+        return 2
+    inputs += generated
 
     # A clean user: nothing inherited that could point the app elsewhere.
     base = {k: v for k, v in os.environ.items()
@@ -282,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = timings.get("shown_s")
     if shown is not None and shown > START_TARGET_S:
         print(f"  note: the window took {shown:.2f} s to start (target {START_TARGET_S} s)")
-    print(f"SMOKE TEST PASSED: {len(INPUTS)} files match the source install to {TOLERANCE:g}"
+    print(f"SMOKE TEST PASSED: {len(INPUTS) + len(GENERATED)} files match the source install to {TOLERANCE:g}"
           + ("" if args.no_gui else ", the window showed the same prediction") + ", nothing written outside "
           "the per-user folders")
     return 0

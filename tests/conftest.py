@@ -24,7 +24,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
-def make_tiny_model_dir(directory: Path, *, seed: int = 0, cam_layer: str = "features") -> Path:
+def make_tiny_model_dir(directory: Path, *, seed: int = 0, cam_layer: str = "features.4") -> Path:
     """A randomly initialised small PneumoNet saved exactly as training would save a real one."""
     import torch
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from pneumo_desktop.core.model_card import ModelCard
-from pneumo_desktop.core.network import PneumoNet
+from pneumo_desktop.core.network import CAM_LAYER, PneumoNet
 from pneumo_desktop.core.preprocess import NORMALISATION, RESAMPLE
 from pneumo_desktop.core.weights import save_model
 from training.calibration import fit_temperature, threshold_for_sensitivity
@@ -52,7 +52,7 @@ def fit_ood(train_embed: np.ndarray, val_embed: np.ndarray) -> tuple[dict[str, t
     val_dist = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", d, precision, d), 0))
     threshold = float(np.quantile(val_dist, OOD_QUANTILE) * OOD_MARGIN)
     arrays = {"mean": torch.from_numpy(mean).float(), "precision": torch.from_numpy(precision).float()}
-    params = {"method": "mahalanobis_pooled_features", "threshold": threshold, "fitted_on": "train split (fit part)",
+    params = {"method": "mahalanobis_stage2_channel_means", "threshold": threshold, "fitted_on": "training split minus the patient-level validation patients",
               "threshold_rule": f"{OOD_QUANTILE} quantile of validation distances x {OOD_MARGIN}",
               "val_distance_median": float(np.median(val_dist)), "arrays": ["ood.mean", "ood.precision"]}
     return arrays, params
@@ -83,7 +83,7 @@ def finalise_model(model: PneumoNet, config: dict[str, Any], run_dir: Path, trai
         preprocess={"size": int(config["size"]), "resample": RESAMPLE, "normalisation": NORMALISATION},
         output={"temperature": round(temperature, 5), "threshold": round(threshold, 5),
                 "positive_if": "p >= threshold"},
-        cam_layer="features", intended_population=INTENDED_POPULATION,
+        cam_layer=CAM_LAYER, intended_population=INTENDED_POPULATION,
         metrics={"validation": validation, "test": None, "training_history": history},
         ood=ood_params, data_fingerprint=fingerprint, config=config, git_commit=git_commit(),
     )
@@ -95,3 +95,23 @@ def finalise_model(model: PneumoNet, config: dict[str, Any], run_dir: Path, trai
              v["roc_auc"]["value"], v["sensitivity"]["value"], v["specificity"]["value"], v["ece"]["value"],
              threshold, temperature)
     return card
+
+
+def refit_ood(model_dir: Path, data_root: Path, cache_dir: Path | None) -> ModelCard:
+    """Recompute the gate's Gaussian for an existing model (after a change of OOD embedding); weights unchanged."""
+    from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME
+    from pneumo_desktop.core.weights import build_model, read_verified
+    from training import data as data_mod
+
+    card = ModelCard.read(model_dir / CARD_FILENAME)
+    model = build_model(card, read_verified(model_dir / WEIGHTS_FILENAME, card))
+    cfg = card.config
+    items = data_mod.read_items(data_root, "train")
+    train_items, val_items, _ = data_mod.patient_split(items, float(cfg["val_fraction"]), int(cfg["seed"]))
+    size = int(cfg["size"])
+    _, train_embed = forward_cached(model, data_mod.decode_all(data_root, train_items, size, cache_dir)[0])
+    _, val_embed = forward_cached(model, data_mod.decode_all(data_root, val_items, size, cache_dir)[0])
+    arrays, params = fit_ood(train_embed, val_embed)
+    card.ood = params
+    card.cam_layer = CAM_LAYER
+    return save_model(model_dir, model, card, arrays)

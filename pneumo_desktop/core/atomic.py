@@ -14,6 +14,10 @@ def atomic_write_bytes(path: Path, data: bytes, *, overwrite: bool = True) -> No
         raise FileExistsError(f"{path.name} already exists")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        # mkstemp creates 0600; give the file the permissions a plain open() would (reports get shared).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

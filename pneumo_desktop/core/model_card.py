@@ -27,7 +27,7 @@ class ModelCard:
     preprocess: dict[str, Any]  # {"size", "resample", "normalisation"}
     output: dict[str, Any]  # {"temperature", "threshold", "positive_if": "p >= threshold"}
     class_names: list[str] = field(default_factory=lambda: ["NORMAL", "PNEUMONIA"])
-    cam_layer: str = "features"
+    cam_layer: str = "features.4"
     intended_population: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=lambda: {"validation": None, "test": None})
     ood: dict[str, Any] | None = None

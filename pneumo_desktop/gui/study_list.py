@@ -71,9 +71,9 @@ class StudyList(QWidget):
         # Fixed widths from the font, not ResizeToContents: that re-measures every row on every update and
         # turns a 1,000-file batch into seconds-long freezes.
         metrics = self.table.fontMetrics()
-        for column, sample in ((PROBABILITY, "Probability ▼"), (LABEL, "PNEUMONIA"), (STATUS, "done (warning)")):
+        for column, sample, pad in ((PROBABILITY, "Probability", 30), (LABEL, "PNEUMONIA", 14), (STATUS, "cancelled", 14)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(column, metrics.horizontalAdvance(sample) + 24)
+            header.resizeSection(column, metrics.horizontalAdvance(sample) + pad)
         header.setMinimumSectionSize(24)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
 

@@ -59,6 +59,7 @@ def main(out_dir: Path) -> None:
     wait(qapp, lambda: window.study_list.model.rowCount() == 12 and not controller.batch_running())
     window.study_list.sort_by_probability()
     controller.current_result = None
+    window.study_list.table.clearSelection()  # the top row may already be the selected one
     window.study_list.select_row(0)
     wait(qapp, lambda: controller.current_result is not None)
     window.grab().save(str(out_dir / "window_batch.png"))
