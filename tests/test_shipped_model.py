@@ -82,3 +82,13 @@ def test_card_test_metrics_reproduce_through_the_cli() -> None:
     got = point_metrics(probs, labels, card["output"]["threshold"])
     for key in ("accuracy", "sensitivity", "specificity", "roc_auc", "pr_auc", "ece"):
         assert got[key] == pytest.approx(expected[key]["value"], abs=1e-3), key
+
+
+def test_wrong_polarity_tag_is_scored_inverted_with_a_warning(predictor) -> None:
+    from pneumo_desktop.core.predictor import NEGATIVE_WARNING
+
+    right = predictor.predict(load_image(DICOM_DIR / "cr_mono2_8bit_jpeg_baseline.dcm"), heatmap=False)
+    image = load_image(DICOM_DIR / "cr_mono1_tag_on_mono2_pixels_jpeg_baseline.dcm")
+    wrong = predictor.predict(image, heatmap=False)
+    assert wrong.rejected is None and NEGATIVE_WARNING in image.warnings
+    assert abs(wrong.probability - right.probability) <= 1e-3

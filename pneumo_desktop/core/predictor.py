@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,10 @@ from pneumo_desktop.core.preprocess import preprocess
 from pneumo_desktop.core.weights import build_model, ood_arrays, read_verified
 
 POSITIVE, NEGATIVE = "PNEUMONIA", "NORMAL"
+NEGATIVE_WARNING = (
+    "The image looks like a negative (bright air, dark bones): its photometric tag may be wrong. "
+    "It was scored inverted; check the display."
+)
 
 
 def calibrated_probability(logit: float, temperature: float) -> float:
@@ -69,6 +74,25 @@ class Predictor:
         )
 
     def predict(self, image: LoadedImage, *, heatmap: bool = True) -> Prediction:
+        result = self._predict_one(image, heatmap)
+        return self._retry_as_negative(image, result, heatmap)
+
+    def _retry_as_negative(self, image: LoadedImage, result: Prediction, heatmap: bool) -> Prediction:
+        """A film that is out of distribution only because its polarity is wrong is scored inverted, with a warning.
+
+        Real archives hold MONOCHROME2 pixels tagged MONOCHROME1 (and the reverse); the header gives no way to tell,
+        but the image statistics do. The warning goes on the image, so every display and record carries it.
+        """
+        if result.rejected is None or result.rejected.code != "out_of_distribution":
+            return result
+        flipped = replace(image, pixels=1.0 - image.pixels, warnings=list(image.warnings))
+        retry = self._predict_one(flipped, heatmap)
+        if retry.rejected is not None:
+            return result
+        image.warnings.append(NEGATIVE_WARNING)
+        return retry
+
+    def _predict_one(self, image: LoadedImage, heatmap: bool) -> Prediction:
         started = time.perf_counter()
         early = self.gate.check_image(image)
         if early is not None:
@@ -98,6 +122,9 @@ class Predictor:
                 logits, embeddings = self.model.logits_and_embedding(x)
             for j, i in enumerate(todo):
                 results[i] = self._result(images[i], float(logits[j]), embeddings[j], None, started)
+        for i, r in enumerate(results):
+            assert r is not None
+            results[i] = self._retry_as_negative(images[i], r, heatmap=False)
         per_image = (time.perf_counter() - started) * 1000.0 / max(len(images), 1)
         for r in results:
             assert r is not None

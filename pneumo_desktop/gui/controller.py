@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from pneumo_desktop.gui.workers import TaskWorker, Worker
 log = logging.getLogger(__name__)
 INTERACTIVE, BATCH = 10, 0
 BATCH_CHUNK = 4  # files per model-thread job: bounds cancel latency and the wait of an interactive request
+QUEUED_CHUNKS = 3  # batch jobs waiting on the model thread at any time
 SHUTDOWN_TIMEOUT_MS = 5000
 
 
@@ -71,6 +73,8 @@ class Controller(QObject):
         self._batch_done = 0
         self._batch_started_at = 0.0
         self._batch_seen: set[int] = set()
+        self._pending_chunks: deque[list[tuple[int, Path]]] = deque()
+        self._queued_chunks = 0
         self.input_folders: set[Path] = set()  # never written into (exports refuse them)
         self.current: DisplayImage | None = None
         self.current_result: PredictionResult | None = None
@@ -93,7 +97,7 @@ class Controller(QObject):
     @Slot()
     def _on_cancelled(self) -> None:
         self._task_callbacks.pop(self.sender(), None)
-        self._take()
+        self._chunk_ended(self._take())
 
     @Slot(str)
     def _on_generic_failed(self, message: str) -> None:
@@ -194,11 +198,24 @@ class Controller(QObject):
         self.batch_started.emit(list(files))
         self.batch_progress.emit(0, self._batch_total, -1.0)
         numbered = list(enumerate(files))
-        for start in range(0, len(numbered), BATCH_CHUNK):
-            worker = BatchChunkWorker(self.session, numbered[start:start + BATCH_CHUNK], self._batch_id,
+        self._pending_chunks = deque(numbered[i:i + BATCH_CHUNK] for i in range(0, len(numbered), BATCH_CHUNK))
+        self._feed_batch()
+
+    def _feed_batch(self) -> None:
+        """Keep a few chunks queued, not all: creating 250 workers at once froze the window for 0.3 s, and
+        a short queue lets a cancel drop the rest without running them."""
+        while self._pending_chunks and self._queued_chunks < QUEUED_CHUNKS:
+            worker = BatchChunkWorker(self.session, self._pending_chunks.popleft(), self._batch_id,
                                       self._batch_cancel)
             worker.signals.item.connect(self._on_batch_item)
+            self._queued_chunks += 1
             self._start(worker, self.model_pool, BATCH, self._on_chunk_done, self._on_chunk_failed)
+
+    def _chunk_ended(self, worker: Worker | None) -> None:
+        if isinstance(worker, BatchChunkWorker):
+            self._queued_chunks -= 1
+            if worker.request_id == self._batch_id:
+                self._feed_batch()
 
     def batch_running(self) -> bool:
         return self._batch_done < self._batch_total
@@ -207,6 +224,7 @@ class Controller(QObject):
         if not self.batch_running():
             return
         self._batch_cancel.set()
+        self._pending_chunks.clear()
         # From here on every signal of this batch carries a stale id and is dropped.
         self._batch_id += 1
         self._batch_total = self._batch_done = 0
@@ -223,12 +241,13 @@ class Controller(QObject):
 
     @Slot(object)
     def _on_chunk_done(self, _count: int) -> None:
-        self._take()
+        self._chunk_ended(self._take())
 
     @Slot(str)
     def _on_chunk_failed(self, message: str) -> None:
         # Only an internal fault gets here (bad files are results); list the chunk's unscored files as failed.
         worker = self._take()
+        self._chunk_ended(worker)
         if not isinstance(worker, BatchChunkWorker) or worker.request_id != self._batch_id:
             return
         from pneumo_desktop.core.records import record_from
@@ -277,6 +296,7 @@ class Controller(QObject):
         """Cancel everything, then wait; True when every worker stopped in time."""
         self._closing = True
         self._batch_cancel.set()
+        self._pending_chunks.clear()
         self._batch_id += 1
         self._request += 1
         for worker in list(self._workers.values()):

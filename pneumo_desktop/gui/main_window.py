@@ -23,7 +23,8 @@ from pneumo_desktop.gui.study_list import StudyList
 from pneumo_desktop.gui.viewer_pane import ViewerPane
 
 STATUS_TIMEOUT_MS = 8000
-STUDY_DOCK_WIDTH = 500
+STUDY_DOCK_WIDTH = 470
+RESULT_DOCK_WIDTH = 330
 
 
 def local_paths(mime: QMimeData) -> list[Path]:
@@ -136,6 +137,9 @@ class MainWindow(QMainWindow):
             self.resize(1400, 900)
         if not s.window_state.isEmpty():
             self.restoreState(s.window_state)
+        else:
+            # First run: wide enough for the metrics lines without wrapping every confidence interval.
+            self.resizeDocks([self.result_dock], [RESULT_DOCK_WIDTH], Qt.Orientation.Horizontal)
         self.pane.set_opacity(s.overlay_opacity)
         self.actions.heatmap.setChecked(s.heatmap_visible)
         self._set_heatmap_visible(s.heatmap_visible)
