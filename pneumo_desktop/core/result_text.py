@@ -26,6 +26,11 @@ def sentence(text: str) -> str:
 
 
 def percent(probability: float) -> str:
+    # "100.0 %" would claim certainty the model does not have.
+    if probability > 0.999:
+        return "> 99.9 %"
+    if probability < 0.001:
+        return "< 0.1 %"
     return f"{100.0 * probability:.1f} %"
 
 
@@ -39,8 +44,9 @@ def meaning(prediction: Prediction) -> str:
     side = "at or above" if p >= t else "below"
     return (
         f"The model estimates a {percent(p)} probability of pneumonia; this is {side} its decision "
-        f"threshold of {percent(t)}, so it is labelled {prediction.label}. Among test images given "
-        f"about this probability, roughly {round(100 * p)} in 100 had pneumonia."
+        f"threshold of {percent(t)}, so it is labelled {prediction.label}. The probability was calibrated on "
+        f"validation images from the training hospital; on the held-out test images it was less well calibrated, "
+        f"so read it as a ranking aid, not an exact risk."
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
+from pneumo_desktop.core.collect import input_folders
 from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.jobs import (
     BatchChunkWorker,
@@ -55,6 +56,7 @@ class Controller(QObject):
     batch_progress = Signal(int, int, float)  # done, total, seconds left (-1 unknown)
     batch_finished = Signal(bool)  # True when cancelled
     nothing_found = Signal(str)
+    opened = Signal(object)  # the folder the opened inputs live in: where the next Open dialog starts
     audit_failed = Signal()
 
     def __init__(self, session: ModelSession | None = None, parent: QObject | None = None) -> None:
@@ -67,6 +69,7 @@ class Controller(QObject):
         self._workers: dict[QObject, Worker] = {}
         self._task_callbacks: dict[QObject, tuple[Callable[[Any], None], Callable[[str], None]]] = {}
         self._request = 0
+        self._open_request = 0
         self._batch_id = 0
         self._batch_cancel = threading.Event()
         self._batch_total = 0
@@ -124,18 +127,24 @@ class Controller(QObject):
 
     # ----- opening: the one path for drop, File>Open, Open Folder, recent files and the command line -------
     def open_paths(self, paths: list[Path]) -> None:
-        paths = [Path(p) for p in paths]
-        for path in paths:
-            self.input_folders.add(_resolved(path if path.is_dir() else path.parent))
-        if len(paths) == 1 and not paths[0].is_dir():
-            self.show_file(paths[0])
-            return
-        self._start(CollectWorker(paths, self._request), self.image_pool, INTERACTIVE, self._on_collected)
+        """Everything that opens files comes here. Even telling a file from a folder is left to a worker:
+        a stat on a disconnected network share can block for seconds."""
+        self._open_request += 1
+        self._start(CollectWorker([Path(p) for p in paths], self._open_request), self.image_pool, INTERACTIVE,
+                    self._on_collected)
 
     @Slot(object)
     def _on_collected(self, collected: Any) -> None:
-        self._take()
+        worker = self._take()
+        if worker is None or worker.request_id != self._open_request:
+            return  # a newer open superseded this one while its folders were being walked
+        self.input_folders |= input_folders(collected)
         files = list(collected.files)
+        if collected.folders or files:
+            self.opened.emit(collected.folders[0] if collected.folders else files[0].parent)
+        if collected.missing and not files:
+            self.nothing_found.emit("What was opened no longer exists (moved, renamed or on a disconnected drive).")
+            return
         if not files:
             self.nothing_found.emit("No image files were found in what was opened.")
             return
@@ -304,9 +313,3 @@ class Controller(QObject):
         done = self.image_pool.waitForDone(timeout_ms)
         return self.model_pool.waitForDone(timeout_ms) and done
 
-
-def _resolved(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):
-        return path.absolute()

@@ -27,8 +27,7 @@ class FileCommands(QObject):
         self.rebuild_recent()
 
     def _start_folder(self) -> str:
-        folder = self._settings.last_folder
-        return folder if folder and Path(folder).is_dir() else str(Path.home())
+        return self._settings.last_folder or str(Path.home())
 
     def open_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self._window, "Open chest X-rays", self._start_folder(), IMAGE_FILTER)
@@ -51,7 +50,8 @@ class FileCommands(QObject):
             action = menu.addAction(f"{prefix}{path.name or text}")
             action.setToolTip(text)
             action.setStatusTip(text)
-            action.setEnabled(path.exists())
+            # No exists() here: a stat on a disconnected share would freeze the menu. A file that has gone
+            # is reported by the open itself.
             action.triggered.connect(lambda _=False, p=path: self._open_paths([p]))
         if recent:
             menu.addSeparator()

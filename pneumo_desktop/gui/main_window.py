@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         c.batch_progress.connect(self.study_list.set_progress)
         c.batch_finished.connect(self._on_batch_finished)
         c.nothing_found.connect(self.status)
+        c.opened.connect(self._remember_folder)
         c.audit_failed.connect(lambda: self.status("Warning: the audit log could not be written (see the log)."))
 
     def _restore(self) -> None:
@@ -160,9 +161,10 @@ class MainWindow(QMainWindow):
             return
         for path in clean:
             self.settings.add_recent(path)
-        first = clean[0]
-        self.settings.last_folder = str(first if first.is_dir() else first.parent)
         self.controller.open_paths(clean)
+
+    def _remember_folder(self, folder: Path) -> None:
+        self.settings.last_folder = str(folder)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         if local_paths(event.mimeData()):

@@ -7,6 +7,7 @@ message while images stay viewable.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -56,6 +57,7 @@ class ModelSession:
                     f"The model could not be loaded ({type(exc).__name__}); images can still be viewed."
                 )
                 raise self._error from exc
+            _warm_up(self._predictor)
             self.load_seconds = time.perf_counter() - started
             return self._predictor
 
@@ -65,3 +67,26 @@ def _leave_a_core_for_the_window() -> None:
     import torch
 
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+
+
+def _warm_up(predictor: Predictor) -> None:
+    """One throw-away prediction with heatmap while the model loads, so the one-time costs of the first
+    forward and backward pass (lazy initialisation inside torch, 0.3 s here) are not paid, with the
+    window stalling, when the first real image arrives. Not audited: it is no one's image."""
+    import numpy as np
+
+    # The readers pull in pydicom, GDCM and the JPEG plugins: importing them holds the GIL for a few
+    # hundred ms, which belongs here, in the start-up phase, not in the middle of the first batch.
+    import pneumo_desktop.core.audit
+    import pneumo_desktop.core.loader
+    import pneumo_desktop.core.records  # noqa: F401
+    from pneumo_desktop.core.image import LoadedImage
+
+    ramp = np.linspace(0.0, 1.0, 256 * 256, dtype=np.float32).reshape(256, 256)
+    image = LoadedImage(pixels=ramp, path=Path("warm-up"), kind="raster", file_sha256="0" * 64)
+    try:
+        prediction = predictor.predict(image, heatmap=True)
+        prediction.heatmap(image.shape)
+        predictor.predict_batch([image, image])
+    except Exception:  # noqa: BLE001 - a failed warm-up only costs speed; real requests report errors
+        logging.getLogger(__name__).warning("model warm-up failed", exc_info=True)

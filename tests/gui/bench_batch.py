@@ -81,15 +81,23 @@ class Watchdog:
         self.thread.start()
 
     def _run(self) -> None:
+        import threading
         import traceback
 
         while not self.stop.wait(0.05):
             if time.perf_counter() - self.meter.last > self.threshold:
-                frame = sys._current_frames().get(self.main_id)
+                frames = sys._current_frames()
+                frame = frames.get(self.main_id)
                 if frame is not None:
                     where = " < ".join(f"{Path(f.filename).name}:{f.lineno}:{f.name}"
                                        for f in traceback.extract_stack(frame)[-4:][::-1])
                     self.samples[where] = self.samples.get(where, 0) + 1
+                if "--threads" in sys.argv:
+                    for ident, other in frames.items():
+                        if ident not in (self.main_id, threading.get_ident()):
+                            top = traceback.extract_stack(other)[-3:][::-1]
+                            where = "worker: " + " < ".join(f"{Path(f.filename).name}:{f.lineno}:{f.name}" for f in top)
+                            self.samples[where] = self.samples.get(where, 0) + 1
 
 
 def spin(qapp: QApplication, condition, timeout: float) -> None:
@@ -156,7 +164,7 @@ def main() -> None:
         "files_per_second": round(count / elapsed, 1),
         "max_event_loop_stall_ms": round(meter.worst * 1000, 1),
         "stalls_over_100ms": meter.long[:20],
-        "gui_thread_during_stalls": dict(sorted(watchdog.samples.items(), key=lambda kv: -kv[1])[:5]),
+        "gui_thread_during_stalls": dict(sorted(watchdog.samples.items(), key=lambda kv: -kv[1])[:8]),
         "rss_growth_100_to_end_mb": round(rss["at_end_mb"] - rss.get("at_100_mb", float("nan")), 1),
         "rss_mb": {k: round(v, 1) for k, v in rss.items()},
         "every_good_file_scored": counts["done"] + counts["rejected"] == count - bad,

@@ -150,3 +150,26 @@ def test_window_without_a_model_still_shows_images(qtbot, monkeypatch, tmp_path:
     assert win.view.display is not None
     assert "model" in win.prediction_panel.meaning.text().lower()
     assert win.controller.shutdown(10_000)
+
+
+def test_a_path_that_no_longer_exists_is_explained(qtbot, window, tmp_path: Path) -> None:
+    with qtbot.waitSignal(window.controller.nothing_found, timeout=WAIT_MS) as blocker:
+        window.open_paths([tmp_path / "moved_away.dcm"])
+    assert "no longer exists" in blocker.args[0]
+    assert window.statusBar().currentMessage() == blocker.args[0]
+
+
+def test_opening_remembers_the_folder_and_a_newer_open_wins(qtbot, window, tmp_path: Path) -> None:
+    folder = study_folder(tmp_path, 3)
+    single = sample()
+    started = []
+    window.controller.batch_started.connect(started.append)
+    with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS):
+        window.open_paths([folder])  # superseded before its walk is handled
+        window.open_paths([single])
+    window.controller.image_pool.waitForDone(WAIT_MS)
+    qtbot.wait(50)
+    assert started == []
+    assert window.controller.current.image.path == single
+    assert window.settings.last_folder == str(single.parent)
+    assert window.settings.recent_files[:2] == [str(single), str(folder)]
