@@ -145,12 +145,28 @@ def write_json(path: str | None, payload: dict[str, Any]) -> None:
         Path(path).write_text(json.dumps(payload, indent=1, default=str) + "\n")
 
 
-def wait_quiet(max_load: float = 0.6, timeout_s: float = 120.0) -> float:
-    """Wait (bounded) until the 1-minute load average is low: timings on a busy 2-core box mean little."""
+def cpu_busy_fraction(seconds: float = 3.0) -> float:
+    """Share of all cores busy over a short window (from /proc/stat): other users of the machine."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        return sum(fields), idle
+
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    return 1.0 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_quiet(max_busy: float = 0.15, timeout_s: float = 300.0) -> float:
+    """Wait (bounded) until the machine is nearly idle: timings on a busy 2-core box mean little. A CPU
+    sample, not the load average, which stays high for a minute after the previous benchmark."""
     end = time.monotonic() + timeout_s
-    while os.getloadavg()[0] > max_load and time.monotonic() < end:
-        time.sleep(5)
-    return os.getloadavg()[0]
+    busy = cpu_busy_fraction()
+    while busy > max_busy and time.monotonic() < end:
+        busy = cpu_busy_fraction()
+    return busy
 
 
 # ----- input sets ------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 Each script writes its JSON into ``--out`` (default: a new temp folder); ``--table-only`` rebuilds the
 table from a folder already filled. The table is what docs/performance.md shows. Run it on a quiet
-machine: before each script it waits (at most two minutes) for the 1-minute load average to drop.
+machine: before each script it waits (at most five minutes) until the CPUs are at least 85 % idle.
 """
 
 from __future__ import annotations
@@ -45,11 +45,11 @@ def run_steps(out: Path, quick: bool, only: set[str] | None) -> None:
     for name, argv in STEPS:
         if only and name not in only:
             continue
-        load = common.wait_quiet()
+        busy = common.wait_quiet()
         command = [sys.executable, str(HERE / argv[0]), *argv[1:], "--json", str(out / f"{name}.json")]
         if quick:
             command += QUICK[argv[0]]
-        print(f"[run_all] {name} (load {load:.2f}): {' '.join(command[1:])}", flush=True)
+        print(f"[run_all] {name} (machine {100 * busy:.0f} % busy before): {' '.join(command[1:])}", flush=True)
         started = time.perf_counter()
         subprocess.run(command, check=True)
         print(f"[run_all] {name} took {time.perf_counter() - started:.0f} s", flush=True)

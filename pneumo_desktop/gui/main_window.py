@@ -11,6 +11,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEve
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
 from pneumo_desktop import APP_NAME
+from pneumo_desktop.core.result_text import percent
 from pneumo_desktop.gui.actions import Actions
 from pneumo_desktop.gui.controller import Controller
 from pneumo_desktop.gui.dicom_panel import DicomPanel
@@ -231,7 +232,7 @@ class MainWindow(QMainWindow):
         if p.rejected is not None:
             self.status(f"Not scored: {p.rejected.reason}")
         else:
-            self.status(f"{self._label()}: {100 * p.probability:.1f} % ({p.label}) in {p.elapsed_ms:.0f} ms")
+            self.status(f"{self._label()}: {percent(p.probability)} ({p.label}) in {p.elapsed_ms:.0f} ms")
 
     def _on_prediction_failed(self, message: str) -> None:
         self.prediction_panel.show_error(scrub(message, self._current_path, self.hide_phi()))

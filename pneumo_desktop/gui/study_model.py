@@ -12,6 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QPixmap
 
 from pneumo_desktop.core.records import triage_key
+from pneumo_desktop.core.result_text import percent
 from pneumo_desktop.gui.phi import file_label, scrub
 from pneumo_desktop.gui.qimage import gray_qimage
 
@@ -159,7 +160,7 @@ class StudyListModel(QAbstractTableModel):
             return file_label(row.path, row.record.get("file_sha256"), self.hide_phi, number)
         if column == PROBABILITY:
             p = row.probability
-            return "" if p is None else f"{100 * p:.1f} %"
+            return "" if p is None else percent(p)
         if column == LABEL:
             return row.record.get("label") or ""
         if row.state == "queued":

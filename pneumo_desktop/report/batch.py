@@ -17,7 +17,13 @@ from pneumo_desktop.core.heatmap_render import to_gray_uint8
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.records import Record, triage_key
-from pneumo_desktop.core.result_text import intended_population_text, metric_lines, metrics_heading, sentence
+from pneumo_desktop.core.result_text import (
+    intended_population_text,
+    metric_lines,
+    metrics_heading,
+    percent,
+    sentence,
+)
 from pneumo_desktop.report import fonts
 from pneumo_desktop.report.document import ReportDocument, box_fit, fit_within, now_text
 
@@ -165,7 +171,7 @@ def _row(doc: ReportDocument, index: int, entry: BatchEntry, name: str, detail: 
     probability = record.get("probability")
     doc.set_font(fonts.FAMILY, "B", 9)
     doc.set_xy(x, top + 2)
-    doc.cell(widths[3], 5, "" if probability is None else f"{100 * probability:.1f} %")
+    doc.cell(widths[3], 5, "" if probability is None else percent(probability))
     x += widths[3]
     doc.set_xy(x, top + 2)
     doc.cell(widths[4], 5, record.get("label") or "-")
