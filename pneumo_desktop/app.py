@@ -129,6 +129,8 @@ def main(paths_to_open: list[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setApplicationDisplayName(APP_NAME)
+    # Wayland matches windows to resources/pneumo-desktop.desktop by this name (X11 uses the window class).
+    QGuiApplication.setDesktopFileName("pneumo-desktop")
     _style(app)
     hook = ExceptionHook()
     hook.install()

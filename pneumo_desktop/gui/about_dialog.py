@@ -24,7 +24,7 @@ LICENCES = (
     ("pydicom", "MIT"),
     ("pylibjpeg, pylibjpeg-openjpeg, pylibjpeg-rle", "MIT (OpenJPEG: BSD-2-Clause)"),
     ("pyjpegls (CharLS)", "BSD-3-Clause"),
-    ("python-gdcm", "BSD-3-Clause"),
+    ("python-gdcm", "Apache-2.0 (wrapper); GDCM library BSD-3-Clause"),
     ("safetensors", "Apache-2.0"),
     ("platformdirs", "MIT"),
     ("fpdf2", "LGPL-3.0"),
