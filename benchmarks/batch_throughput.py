@@ -144,16 +144,27 @@ def gui(files: list[Path], rounds: int) -> dict[str, Any]:
         if r:
             rates.append(len(batch) / (time.perf_counter() - started))
     counts = window.study_list.model.counts()
+    threads = _model_thread_torch_threads(controller, spin)
     controller.shutdown()
     window.close()
-    return {"images": len(files), "counts": counts, "images_per_s": common.spread(rates),
-            "torch_threads": _torch_threads()}
+    return {"images": len(files), "counts": counts, "images_per_s": common.spread(rates), "torch_threads": threads}
 
 
-def _torch_threads() -> int:
+def _model_thread_torch_threads(controller: Any, spin: Any) -> int:
+    """torch's thread count as the model thread sees it (a thread that already ran torch code keeps its
+    own OpenMP setting, so asking from this thread could differ)."""
     import torch
+    from PySide6.QtCore import QRunnable
 
-    return torch.get_num_threads()
+    seen: dict[str, int] = {}
+
+    class Probe(QRunnable):
+        def run(self) -> None:
+            seen["threads"] = torch.get_num_threads()
+
+    controller.model_pool.start(Probe())
+    spin(lambda: "threads" in seen, 10)
+    return seen.get("threads", -1)
 
 
 # ----- forward pass options ------------------------------------------------------------------------------------
