@@ -99,6 +99,17 @@ class ImageLoadWorker(Worker):
         return DisplayImage.prepare(image, self.request_id)
 
 
+OVERLAY_MAX_SIDE = 512
+
+
+def overlay_shape(shape: tuple[int, int]) -> tuple[int, int]:
+    """The overlay's own resolution: the CAM is 7x7, so colouring 4 M pixels of a 2k film bought nothing but
+    ~180 ms; the view scales this pixmap onto the image's exact pixel grid (ImageView.set_heatmap)."""
+    rows, cols = shape
+    scale = min(1.0, OVERLAY_MAX_SIDE / max(rows, cols))
+    return max(1, round(rows * scale)), max(1, round(cols * scale))
+
+
 class PredictWorker(Worker):
     """Probability plus Grad-CAM for the image on screen, the heatmap colourised here, off the GUI thread."""
 
@@ -114,7 +125,7 @@ class PredictWorker(Worker):
         prediction = predictor.predict(self.image, heatmap=True)
         audited = _audit(self.image.file_sha256, prediction)
         self.checkpoint()
-        heat = prediction.heatmap(self.image.shape)
+        heat = prediction.heatmap(overlay_shape(self.image.shape))
         rgba = heatmap_rgba(heat) if heat is not None else None
         return PredictionResult(prediction, rgba, audited, self.request_id)
 

@@ -93,7 +93,12 @@ def test_predict_finishes_with_a_registered_heatmap(qtbot, pool, session, tiny_p
     (result,) = run(qtbot, pool, PredictWorker(session, image, request_id=3), "finished")
     assert isinstance(result, PredictionResult) and result.request_id == 3
     assert result.prediction.probability == pytest.approx(tiny_predictor.predict(image).probability, abs=1e-6)
-    assert result.heatmap.shape == (*image.shape, 4) and result.heatmap.dtype == np.uint8
+    from pneumo_desktop.gui.jobs import OVERLAY_MAX_SIDE, overlay_shape
+
+    rows, cols = overlay_shape(image.shape)
+    assert result.heatmap.shape == (rows, cols, 4) and result.heatmap.dtype == np.uint8
+    assert max(rows, cols) <= max(OVERLAY_MAX_SIDE, *image.shape)
+    assert abs(rows / cols - image.shape[0] / image.shape[1]) < 0.01  # same aspect: the view scales it onto the image
     assert result.audited
 
 
