@@ -41,7 +41,7 @@ REENCODE_QUALITIES = (70, 80, 88, 92, 96)
 TWO_K = 2048
 
 
-# ----- environment -----------------------------------------------------------------------------------------
+# ----- environment ----------
 def isolate_home() -> Path:
     """Point the app's per-user folders (audit log, settings) at a throw-away folder."""
     home = Path(tempfile.mkdtemp(prefix="pneumo_bench_home_"))
@@ -111,7 +111,7 @@ def _mem_total_bytes() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-# ----- statistics ---------------------------------------------------------------------------------------------
+# ----- statistics ----------
 def spread(samples: Sequence[float]) -> dict[str, float]:
     """Median and the 10th/90th percentiles (robust to the odd scheduler hiccup), plus n."""
     arr = np.asarray(samples, dtype=np.float64)
@@ -122,7 +122,9 @@ def spread(samples: Sequence[float]) -> dict[str, float]:
 
 
 def fmt_spread(s: dict[str, float], unit: str = "ms", digits: int = 1) -> str:
-    return f"{s['median']:.{digits}f} {unit} (p10 {s['p10']:.{digits}f}, p90 {s['p90']:.{digits}f}, n={s['n']})"
+    return (
+        f"{s['median']:.{digits}f} {unit} (p10 {s['p10']:.{digits}f}, p90 {s['p90']:.{digits}f}, n={s['n']})"
+    )
 
 
 class StageTimer:
@@ -169,7 +171,7 @@ def wait_quiet(max_busy: float = 0.15, timeout_s: float = 300.0) -> float:
     return busy
 
 
-# ----- input sets ------------------------------------------------------------------------------------------------
+# ----- input sets ----------
 def sample_files() -> list[Path]:
     return sorted(SAMPLES.glob("*/*.jpeg"))
 
@@ -230,8 +232,9 @@ def dicom16_set(count: int = 6) -> list[Path]:
     def build(folder: Path) -> None:
         for i, src in enumerate(sample_files()[:count]):
             with Image.open(src) as im:
-                gray = np.asarray(im.convert("L").resize((TWO_K, TWO_K), Image.Resampling.BICUBIC),
-                                  dtype=np.float64)
+                gray = np.asarray(
+                    im.convert("L").resize((TWO_K, TWO_K), Image.Resampling.BICUBIC), dtype=np.float64
+                )
             ramp = np.linspace(0.0, 255.0, TWO_K)[None, :]
             pixels = np.clip(gray * 257.0 * 0.9 + ramp * (i + 1), 0, 65535).astype(np.uint16)
             _write_dicom16(pixels, folder / f"{src.stem}_16bit.dcm")
@@ -280,4 +283,3 @@ def thousand_set(count: int = 1000) -> Path:
             shutil.copyfile(src, folder / f"{i:04d}_{src.parent.name}_{src.name}")
 
     return _cached(f"distinct_{count}_v1", build)
-

@@ -59,7 +59,7 @@ def score(model: Any, files: list[Path], batch: int) -> int:
 
     produced = 0
     for start in range(0, len(files), batch):
-        arrays = [load(p) for p in files[start:start + batch]]
+        arrays = [load(p) for p in files[start : start + batch]]
         x = torch.from_numpy(np.stack(arrays))[:, None].expand(-1, 3, -1, -1).contiguous()
         with torch.inference_mode():
             produced += int(model(x).shape[0])
@@ -126,21 +126,32 @@ def main() -> None:
         return
     import torch
 
-    result = {"machine": common.machine(), "threads": torch.get_num_threads(),
-              **run(args.set, [int(b) for b in args.batch.split(",")], args.limit, args.rounds, args.e2e_rounds)}
+    result = {
+        "machine": common.machine(),
+        "threads": torch.get_num_threads(),
+        **run(args.set, [int(b) for b in args.batch.split(",")], args.limit, args.rounds, args.e2e_rounds),
+    }
     report(result)
     common.write_json(args.json, result)
 
 
 def report(result: dict[str, Any]) -> None:
-    print(f"# DenseNet-121 baseline, {result['set']} set, {result['images']} images, "
-          f"torch threads {result['threads']}, pid {os.getpid()}")
+    print(
+        f"# DenseNet-121 baseline, {result['set']} set, {result['images']} images, "
+        f"torch threads {result['threads']}, pid {os.getpid()}"
+    )
     for key, value in result.items():
         if key.startswith("batch"):
             s, e = value["steady"], value["end_to_end"]
-            e2e = f"; end to end {common.fmt_spread(e['wall_s'], 's', 2)} = {e['images_per_s']:.1f} img/s" if e else ""
-            print(f"  {key}: steady {common.fmt_spread(s['images_per_s'], 'img/s')} "
-                  f"({s['ms_per_image']:.1f} ms/img){e2e}")
+            e2e = (
+                f"; end to end {common.fmt_spread(e['wall_s'], 's', 2)} = {e['images_per_s']:.1f} img/s"
+                if e
+                else ""
+            )
+            print(
+                f"  {key}: steady {common.fmt_spread(s['images_per_s'], 'img/s')} "
+                f"({s['ms_per_image']:.1f} ms/img){e2e}"
+            )
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def set_files(name: str, quick: bool) -> tuple[Path, list[Path]]:
     return folder, files
 
 
-# ----- CLI, fresh process --------------------------------------------------------------------------------
+# ----- CLI, fresh process ----------
 def cli(folder: Path, expected: int, rounds: int, python: Path, label: str) -> dict[str, Any]:
     env = dict(os.environ, PNEUMO_DESKTOP_HOME=str(common.isolate_home()), PYTHONPATH=str(common.CODE))
     command = [str(python), "-m", "pneumo_desktop", "predict", str(folder), "--format", "jsonl", "-q"]
@@ -68,18 +68,28 @@ def cli(folder: Path, expected: int, rounds: int, python: Path, label: str) -> d
         records = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
         lines = len(records)
         if out.returncode not in (0, 1) or lines != expected:
-            raise SystemExit(f"{label}: exit {out.returncode}, {lines}/{expected} records\n{out.stderr[-2000:]}")
+            raise SystemExit(
+                f"{label}: exit {out.returncode}, {lines}/{expected} records\n{out.stderr[-2000:]}"
+            )
     errors = sum(r["error"] is not None for r in records)
     wall = common.spread(walls)
-    return {"label": label, "command": " ".join(command[1:]), "images": lines, "errors": errors,
-            "wall_s": wall, "images_per_s": lines / wall["median"]}
+    return {
+        "label": label,
+        "command": " ".join(command[1:]),
+        "images": lines,
+        "errors": errors,
+        "wall_s": wall,
+        "images_per_s": lines / wall["median"],
+    }
 
 
 def startup_only(python: Path, rounds: int) -> dict[str, Any]:
     """Fresh-process cost before the first image: interpreter, package + torch import, model load."""
-    code = ("import time,sys; t=time.perf_counter(); from pneumo_desktop.core.predictor import Predictor; "
-            "import pneumo_desktop.core.batch_scoring, pneumo_desktop.core.loader; i=time.perf_counter(); "
-            "Predictor.load(); print(i-t, time.perf_counter()-i)")
+    code = (
+        "import time,sys; t=time.perf_counter(); from pneumo_desktop.core.predictor import Predictor; "
+        "import pneumo_desktop.core.batch_scoring, pneumo_desktop.core.loader; i=time.perf_counter(); "
+        "Predictor.load(); print(i-t, time.perf_counter()-i)"
+    )
     env = dict(os.environ, PYTHONPATH=str(common.CODE))
     walls, imports, loads = [], [], []
     for _ in range(rounds):
@@ -89,10 +99,14 @@ def startup_only(python: Path, rounds: int) -> dict[str, Any]:
         imp, load = (float(v) for v in out.stdout.split())
         imports.append(imp)
         loads.append(load)
-    return {"wall_s": common.spread(walls), "import_s": common.spread(imports), "model_load_s": common.spread(loads)}
+    return {
+        "wall_s": common.spread(walls),
+        "import_s": common.spread(imports),
+        "model_load_s": common.spread(loads),
+    }
 
 
-# ----- in-process steady state -------------------------------------------------------------------------------
+# ----- in-process steady state ----------
 def inprocess(files: list[Path], rounds: int, batch: int, prefetch: int | None) -> dict[str, Any]:
     from pneumo_desktop.core import batch_scoring
     from pneumo_desktop.core.predictor import Predictor
@@ -108,11 +122,16 @@ def inprocess(files: list[Path], rounds: int, batch: int, prefetch: int | None) 
         started = time.perf_counter()
         count = sum(1 for item in batch_scoring.iter_scored(predictor, files, **kwargs) if item.error is None)
         rates.append(len(files) / (time.perf_counter() - started))
-    return {"images": len(files), "scored": count, "batch": batch, "decode_threads": prefetch,
-            "images_per_s": common.spread(rates)}
+    return {
+        "images": len(files),
+        "scored": count,
+        "batch": batch,
+        "decode_threads": prefetch,
+        "images_per_s": common.spread(rates),
+    }
 
 
-# ----- GUI batch list -----------------------------------------------------------------------------------------
+# ----- GUI batch list ----------
 def gui(files: list[Path], rounds: int) -> dict[str, Any]:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
@@ -147,7 +166,12 @@ def gui(files: list[Path], rounds: int) -> dict[str, Any]:
     threads = _model_thread_torch_threads(controller, spin)
     controller.shutdown()
     window.close()
-    return {"images": len(files), "counts": counts, "images_per_s": common.spread(rates), "torch_threads": threads}
+    return {
+        "images": len(files),
+        "counts": counts,
+        "images_per_s": common.spread(rates),
+        "torch_threads": threads,
+    }
 
 
 def _model_thread_torch_threads(controller: Any, spin: Any) -> int:
@@ -167,7 +191,7 @@ def _model_thread_torch_threads(controller: Any, spin: Any) -> int:
     return seen.get("threads", -1)
 
 
-# ----- forward pass options ------------------------------------------------------------------------------------
+# ----- forward pass options ----------
 def forward_options(rounds: int) -> list[dict[str, Any]]:
     import torch
 
@@ -193,8 +217,14 @@ def forward_options(rounds: int) -> list[dict[str, Any]]:
                         started = time.perf_counter()
                         model.logits_and_embedding(x)
                         samples.append((time.perf_counter() - started) * 1000.0 / batch)
-                rows.append({"threads": threads, "channels_last": channels_last, "batch": batch,
-                             "ms_per_image": common.spread(samples)})
+                rows.append(
+                    {
+                        "threads": threads,
+                        "channels_last": channels_last,
+                        "batch": batch,
+                        "ms_per_image": common.spread(samples),
+                    }
+                )
             predictor.model.to(memory_format=torch.contiguous_format)
     torch.set_num_threads(os.cpu_count() or 2)
     return rows
@@ -206,8 +236,11 @@ def main() -> None:
     parser.add_argument("--sets", default="test,fullres")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--decode-threads", default="0,1,2",
-                        help="in-process prefetch settings to compare ('-' = the code's default)")
+    parser.add_argument(
+        "--decode-threads",
+        default="0,1,2",
+        help="in-process prefetch settings to compare ('-' = the code's default)",
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json")
     args = parser.parse_args()
@@ -219,9 +252,13 @@ def main() -> None:
         folder, files = set_files(name, args.quick)
         entry: dict[str, Any] = {"images": len(files)}
         if "cli" in parts:
-            entry["cli"] = [cli(folder, len(files), rounds, Path(sys.executable), "dev venv (torch CUDA wheel)")]
+            entry["cli"] = [
+                cli(folder, len(files), rounds, Path(sys.executable), "dev venv (torch CUDA wheel)")
+            ]
             if INSTALLER_PYTHON.exists():
-                entry["cli"].append(cli(folder, len(files), rounds, INSTALLER_PYTHON, "installer venv (torch CPU)"))
+                entry["cli"].append(
+                    cli(folder, len(files), rounds, INSTALLER_PYTHON, "installer venv (torch CPU)")
+                )
         if "inprocess" in parts:
             settings = [None if s == "-" else int(s) for s in args.decode_threads.split(",")]
             entry["inprocess"] = [inprocess(files, rounds, args.batch, s) for s in settings]
@@ -243,20 +280,31 @@ def report(result: dict[str, Any]) -> None:
     for name, entry in result["sets"].items():
         print(f"\n## {name}: {entry['images']} images")
         for c in entry.get("cli", []):
-            print(f"  CLI {c['label']}: {common.fmt_spread(c['wall_s'], 's', 2)} -> {c['images_per_s']:.1f} img/s "
-                  f"end to end ({c['errors']} errors)")
+            print(
+                f"  CLI {c['label']}: {common.fmt_spread(c['wall_s'], 's', 2)} "
+                f"-> {c['images_per_s']:.1f} img/s "
+                f"end to end ({c['errors']} errors)"
+            )
         for p in entry.get("inprocess", []):
-            print(f"  in-process batch {p['batch']} decode_threads {p['decode_threads']}: "
-                  f"{common.fmt_spread(p['images_per_s'], 'img/s')}")
+            print(
+                f"  in-process batch {p['batch']} decode_threads {p['decode_threads']}: "
+                f"{common.fmt_spread(p['images_per_s'], 'img/s')}"
+            )
         if "gui" in entry:
             g = entry["gui"]
             print(f"  GUI batch list: {common.fmt_spread(g['images_per_s'], 'img/s')} counts {g['counts']}")
     for label, s in result.get("startup", {}).items():
-        print(f"startup {label}: wall {common.fmt_spread(s['wall_s'], 's', 2)}; import "
-              f"{common.fmt_spread(s['import_s'], 's', 2)}; model load {common.fmt_spread(s['model_load_s'], 's', 3)}")
+        print(
+            f"startup {label}: wall {common.fmt_spread(s['wall_s'], 's', 2)}; import "
+            f"{common.fmt_spread(s['import_s'], 's', 2)}; "
+            f"model load {common.fmt_spread(s['model_load_s'], 's', 3)}"
+        )
     for row in result.get("forward", []):
-        print(f"forward threads {row['threads']} channels_last {row['channels_last']!s:5} batch {row['batch']:2d}: "
-              f"{common.fmt_spread(row['ms_per_image'], 'ms/img', 2)}")
+        print(
+            f"forward threads {row['threads']} channels_last {row['channels_last']!s:5} "
+            f"batch {row['batch']:2d}: "
+            f"{common.fmt_spread(row['ms_per_image'], 'ms/img', 2)}"
+        )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ def _now_mib() -> dict[str, float]:
     """Current RSS and this process image's peak. VmHWM, not ru_maxrss: Linux carries ru_maxrss across
     exec from the forked parent, so a child of a big parent would report the parent's size."""
     status = Path("/proc/self/status").read_text()
-    fields = {line.split(":")[0]: int(line.split()[1]) for line in status.splitlines() if line.startswith("Vm")}
+    fields = {
+        line.split(":")[0]: int(line.split()[1]) for line in status.splitlines() if line.startswith("Vm")
+    }
     return {"rss_mib": round(fields["VmRSS"] / 1024, 1), "peak_mib": round(fields["VmHWM"] / 1024, 1)}
 
 
@@ -50,7 +52,7 @@ def _limit_malloc_retention() -> None:
     ctypes.CDLL("libc.so.6").mallopt(m_mmap_threshold, 1 << 20)
 
 
-# ----- children ---------------------------------------------------------------------------------------------
+# ----- children ----------
 def child_cli_steps(folder: Path) -> dict[str, Any]:
     steps: dict[str, Any] = {"start": _now_mib()}
     from pneumo_desktop.core.batch_scoring import iter_scored
@@ -126,14 +128,32 @@ def child_gui(folder: Path, image: Path) -> dict[str, Any]:
     return steps
 
 
-# ----- parent -------------------------------------------------------------------------------------------------
-def run_child(python: Path, mode: str, folder: Path, image: Path, malloc_fix: bool = False,
-              overlay_512: bool = False) -> dict[str, Any]:
+# ----- parent ----------
+def run_child(
+    python: Path, mode: str, folder: Path, image: Path, malloc_fix: bool = False, overlay_512: bool = False
+) -> dict[str, Any]:
     out = Path(tempfile.mkstemp(suffix=".json")[1])
-    env = dict(os.environ, PNEUMO_DESKTOP_HOME=tempfile.mkdtemp(prefix="pneumo_bench_home_"),
-               PYTHONPATH=str(common.CODE))
-    command = [str(python), __file__, "--child", mode, "--folder", str(folder), "--image", str(image),
-               "--out", str(out)] + (["--malloc-fix"] if malloc_fix else []) + (["--overlay-512"] if overlay_512 else [])
+    env = dict(
+        os.environ,
+        PNEUMO_DESKTOP_HOME=tempfile.mkdtemp(prefix="pneumo_bench_home_"),
+        PYTHONPATH=str(common.CODE),
+    )
+    command = (
+        [
+            str(python),
+            __file__,
+            "--child",
+            mode,
+            "--folder",
+            str(folder),
+            "--image",
+            str(image),
+            "--out",
+            str(out),
+        ]
+        + (["--malloc-fix"] if malloc_fix else [])
+        + (["--overlay-512"] if overlay_512 else [])
+    )
     subprocess.run(command, check=True, env=env, capture_output=True)
     data = json.loads(out.read_text())
     out.unlink()
@@ -154,14 +174,19 @@ _PEAK_WRAPPER = (
 
 def cli_peak(python: Path, folder: Path, expected: int) -> dict[str, Any]:
     """``pneumo-desktop predict`` as launched, reporting its own VmHWM at exit (see _now_mib)."""
-    env = dict(os.environ, PNEUMO_DESKTOP_HOME=tempfile.mkdtemp(prefix="pneumo_bench_home_"),
-               PYTHONPATH=str(common.CODE))
+    env = dict(
+        os.environ,
+        PNEUMO_DESKTOP_HOME=tempfile.mkdtemp(prefix="pneumo_bench_home_"),
+        PYTHONPATH=str(common.CODE),
+    )
     command = [str(python), "-c", _PEAK_WRAPPER, "predict", str(folder), "--format", "jsonl", "-q"]
     proc = subprocess.run(command, capture_output=True, text=True, env=env)
     lines = sum(1 for line in proc.stdout.splitlines() if line.strip())
     marks = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("BENCH_VMHWM_KIB")]
     if lines != expected or not marks:
-        raise SystemExit(f"CLI produced {lines}/{expected} records (exit {proc.returncode}): {proc.stderr[-1500:]}")
+        raise SystemExit(
+            f"CLI produced {lines}/{expected} records (exit {proc.returncode}): {proc.stderr[-1500:]}"
+        )
     return {"peak_mib": round(int(marks[-1]) / 1024, 1), "records": lines}
 
 
@@ -200,15 +225,19 @@ def main() -> None:
         }
         variant["gui_steps"] = run_child(python, "gui", folder, image)
         variant["gui_steps_malloc_threshold_1mib"] = run_child(python, "gui", folder, image, malloc_fix=True)
-        variant["gui_steps_proposed"] = run_child(python, "gui", folder, image, malloc_fix=True, overlay_512=True)
+        variant["gui_steps_proposed"] = run_child(
+            python, "gui", folder, image, malloc_fix=True, overlay_512=True
+        )
     result["machine"] = common.machine()  # last: it imports torch, which would swell this parent
     report(result)
     common.write_json(args.json, result)
 
 
 def report(result: dict[str, Any]) -> None:
-    print(f"# peak RSS ({result['model']}), batch of {result['images']} distinct images\n"
-          f"machine: {result['machine']}")
+    print(
+        f"# peak RSS ({result['model']}), batch of {result['images']} distinct images\n"
+        f"machine: {result['machine']}"
+    )
     for label, variant in result["variants"].items():
         print(f"\n## {label}\n  CLI predict: peak {variant['cli_peak']['peak_mib']} MiB")
         for name in ("cli_steps", "gui_steps", "gui_steps_malloc_threshold_1mib", "gui_steps_proposed"):
@@ -217,7 +246,10 @@ def report(result: dict[str, Any]) -> None:
             print(f"  {name}:")
             for step, value in variant[name].items():
                 extra = f"  {value.get('counts') or value.get('scored')}" if "after" in step else ""
-                print(f"    {step:28s} rss {value['rss_mib']:7.1f} MiB  peak {value['peak_mib']:7.1f} MiB{extra}")
+                print(
+                    f"    {step:28s} rss {value['rss_mib']:7.1f} MiB  "
+                    f"peak {value['peak_mib']:7.1f} MiB{extra}"
+                )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import _common as common  # noqa: E402
 
 STAGES = (
-    "decode", "display_prep", "display_pixmap", "gate", "preprocess", "forward_gradcam", "ood_calibrate",
-    "heatmap_upsample", "overlay_rgba", "overlay_pixmap",
+    "decode",
+    "display_prep",
+    "display_pixmap",
+    "gate",
+    "preprocess",
+    "forward_gradcam",
+    "ood_calibrate",
+    "heatmap_upsample",
+    "overlay_rgba",
+    "overlay_pixmap",
 )
 EXTRA = ("forward_only", "gradcam_head_only", "blend_cli", "overlay_512_total", "proposed_total")
 OVERLAY_SIDE = 512  # the reduced-resolution overlay option (see docs/performance.md)
@@ -168,8 +176,9 @@ def proposed_pipeline(path: Path, predictor: Any) -> None:
     def display_worker() -> None:
         display = DisplayImage.prepare(image)
         preset = display.presets[0]
-        shown["qimage"] = gray_qimage(windowing.apply(display.quantised,
-                                                      windowing.lookup_table(preset.center, preset.width)))
+        shown["qimage"] = gray_qimage(
+            windowing.apply(display.quantised, windowing.lookup_table(preset.center, preset.width))
+        )
 
     worker = threading.Thread(target=display_worker)
     worker.start()
@@ -207,7 +216,9 @@ def headless(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
                     per_stage[key].append(value)
                 per_stage["total"].append(sum(stages.values()))
         out[name] = {
-            "files": len(files), "rounds": rounds, "scored_not_rejected": scored,
+            "files": len(files),
+            "rounds": rounds,
+            "scored_not_rejected": scored,
             "stages": {k: common.spread(v) for k, v in per_stage.items()},
         }
     return out
@@ -277,8 +288,12 @@ def main() -> None:
     threads = max(1, (os.cpu_count() or 2) - 1) if args.threads == "gui" else int(args.threads)
     torch.set_num_threads(threads)
     QApplication.instance() or QApplication(sys.argv[:1])
-    result: dict[str, Any] = {"machine": common.machine(), "model": common.model_identity(), "threads": threads,
-                              "headless": headless(sets, rounds)}
+    result: dict[str, Any] = {
+        "machine": common.machine(),
+        "model": common.model_identity(),
+        "threads": threads,
+        "headless": headless(sets, rounds),
+    }
     if args.gui:
         result["gui"] = gui_end_to_end(sets, rounds)
     report(result)
@@ -289,8 +304,10 @@ def report(result: dict[str, Any]) -> None:
     print(f"# single image, drop -> result + heatmap  (torch threads {result['threads']}, {result['model']})")
     print(f"machine: {result['machine']}")
     for name, data in result["headless"].items():
-        print(f"\n## {name}: {data['files']} files x {data['rounds']} rounds "
-              f"({data['scored_not_rejected']} runs scored, the rest rejected by the gate)")
+        print(
+            f"\n## {name}: {data['files']} files x {data['rounds']} rounds "
+            f"({data['scored_not_rejected']} runs scored, the rest rejected by the gate)"
+        )
         for stage, s in data["stages"].items():
             note = "  (not in total)" if stage in EXTRA else ""
             print(f"  {stage:18s} {common.fmt_spread(s, digits=2)}{note}")

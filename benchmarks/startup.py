@@ -33,8 +33,12 @@ INSTALLER_PYTHON = common.REPO / "build" / "venv-installer" / "bin" / "python"
 
 def one_launch(python: Path, file: Path | None) -> dict[str, Any]:
     out = Path(tempfile.mkstemp(suffix=".json")[1])
-    env = dict(os.environ, PNEUMO_BENCH_OUT=str(out), PYTHONPATH=str(common.CODE),
-               PNEUMO_DESKTOP_HOME=tempfile.mkdtemp(prefix="pneumo_bench_home_"))
+    env = dict(
+        os.environ,
+        PNEUMO_BENCH_OUT=str(out),
+        PYTHONPATH=str(common.CODE),
+        PNEUMO_DESKTOP_HOME=tempfile.mkdtemp(prefix="pneumo_bench_home_"),
+    )
     command = [str(python), str(DRIVER)] + ([str(file)] if file else [])
     launched = time.monotonic()
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
@@ -52,7 +56,9 @@ def one_launch(python: Path, file: Path | None) -> dict[str, Any]:
         "prediction_shown_s": rel.get("prediction_shown"),
         "torch_imported_at_first_paint": bool(stamps.get("torch_imported_at_first_paint")),
         "stall_ms_paint_to_model": _max_gap(ticks, stamps.get("first_paint"), stamps.get("model_ready")),
-        "stall_ms_model_to_prediction": _max_gap(ticks, stamps.get("model_ready"), stamps.get("prediction_shown")),
+        "stall_ms_model_to_prediction": _max_gap(
+            ticks, stamps.get("model_ready"), stamps.get("prediction_shown")
+        ),
     }
     return result
 
@@ -91,8 +97,12 @@ def main() -> None:
     pythons = {"dev venv (torch CUDA wheel)": Path(sys.executable)}
     if INSTALLER_PYTHON.exists() and not args.no_installer:
         pythons["installer venv (torch CPU)"] = INSTALLER_PYTHON
-    result: dict[str, Any] = {"machine": common.machine(), "model": common.model_identity(),
-                              "qt_platform": os.environ["QT_QPA_PLATFORM"], "variants": {}}
+    result: dict[str, Any] = {
+        "machine": common.machine(),
+        "model": common.model_identity(),
+        "qt_platform": os.environ["QT_QPA_PLATFORM"],
+        "variants": {},
+    }
     for label, python in pythons.items():
         one_launch(python, None)  # warm the OS file cache (shared libraries, .pyc): a not-first launch
         empty = [one_launch(python, None) for _ in range(rounds)]
@@ -103,16 +113,17 @@ def main() -> None:
 
 
 def report(result: dict[str, Any]) -> None:
-    print(f"# start-up ({result['model']}, Qt platform {result['qt_platform']})\nmachine: {result['machine']}")
+    print(
+        f"# start-up ({result['model']}, Qt platform {result['qt_platform']})\nmachine: {result['machine']}"
+    )
     for label, variant in result["variants"].items():
         print(f"\n## {label}")
         for mode, summary in variant.items():
             print(f"  {mode}: torch imported at first paint: {summary['torch_imported_at_first_paint']}")
             for key, value in summary.items():
                 if isinstance(value, dict):
-                    unit, scale = ("ms", 1.0) if key.startswith("stall") else ("s", 1.0)
-                    print(f"    {key:30s} {common.fmt_spread({**value}, unit, 3 if unit == 's' else 1)}"
-                          if scale else "")
+                    unit, digits = ("ms", 1) if key.startswith("stall") else ("s", 3)
+                    print(f"    {key:30s} {common.fmt_spread(value, unit, digits)}")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ class Predictor:
         self.card = card
         # Channels-last (NHWC) weights and inputs let oneDNN's CPU convolutions skip layout reorders: the
         # forward pass is markedly faster on two cores (docs/performance.md); results equal to float rounding.
-        self.model = model.to(memory_format=torch.channels_last)
+        # Frozen weights (inference never trains) let Grad-CAM stop its backward pass at the CAM layer.
+        self.model = model.to(memory_format=torch.channels_last).requires_grad_(False)
         self.gate = gate.Gate.from_card(card, ood)
 
     @classmethod

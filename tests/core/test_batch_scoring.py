@@ -9,8 +9,10 @@ import pytest
 from pneumo_desktop.core.batch_scoring import iter_scored
 from tests.conftest import KERMANY
 
-FILES = [*sorted((KERMANY / "test" / "NORMAL").glob("*.jpg"))[:7],
-         *sorted((KERMANY / "test" / "PNEUMONIA").glob("*.jpg"))[:6]]
+FILES = [
+    *sorted((KERMANY / "test" / "NORMAL").glob("*.jpg"))[:7],
+    *sorted((KERMANY / "test" / "PNEUMONIA").glob("*.jpg"))[:6],
+]
 
 
 @pytest.fixture()
@@ -21,15 +23,31 @@ def inputs(tmp_path: Path) -> list[Path]:
 
 
 def _summary(items: list) -> list[tuple[str, float | None, bool]]:
-    return [(item.path.name, None if item.prediction is None else round(item.prediction.probability, 6),
-             item.error is None) for item in items]
+    return [
+        (
+            item.path.name,
+            None if item.prediction is None else round(item.prediction.probability, 6),
+            item.error is None,
+        )
+        for item in items
+    ]
 
 
 @pytest.mark.parametrize("heatmap", [False, True])
-def test_prefetch_gives_the_same_results_in_input_order(tiny_predictor, inputs: list[Path], heatmap: bool) -> None:
+def test_prefetch_gives_the_same_results_in_input_order(
+    tiny_predictor, inputs: list[Path], heatmap: bool
+) -> None:
     runs = {
-        threads: list(iter_scored(tiny_predictor, inputs, batch_size=4, heatmap=heatmap, audit_source=None,
-                                  decode_threads=threads))
+        threads: list(
+            iter_scored(
+                tiny_predictor,
+                inputs,
+                batch_size=4,
+                heatmap=heatmap,
+                audit_source=None,
+                decode_threads=threads,
+            )
+        )
         for threads in (0, 1, 2)
     }
     expected = _summary(runs[0])
@@ -41,8 +59,14 @@ def test_prefetch_gives_the_same_results_in_input_order(tiny_predictor, inputs: 
 
 def test_should_stop_ends_the_prefetching_run(tiny_predictor, inputs: list[Path]) -> None:
     seen: list[Path] = []
-    results = iter_scored(tiny_predictor, inputs, batch_size=2, audit_source=None, decode_threads=1,
-                          should_stop=lambda: len(seen) >= 4)
+    results = iter_scored(
+        tiny_predictor,
+        inputs,
+        batch_size=2,
+        audit_source=None,
+        decode_threads=1,
+        should_stop=lambda: len(seen) >= 4,
+    )
     for item in results:
         seen.append(item.path)
     assert len(seen) == 4

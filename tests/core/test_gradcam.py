@@ -117,3 +117,15 @@ def test_upsample_keeps_cell_centres() -> None:
     up = upsample_cam(cam, (400, 800))
     # Cell (1, 2) of a 4x4 grid over 400x800 is centred on row 150, column 500.
     assert np.unravel_index(np.argmax(up), up.shape) in {(149, 499), (150, 500), (149, 500), (150, 499)}
+
+
+def test_head_only_backward_gives_the_same_map(tiny_predictor: Predictor) -> None:
+    import copy
+
+    x = torch.from_numpy(np.random.default_rng(3).random((2, 1, 64, 64), dtype=np.float32))
+    frozen = tiny_predictor.model  # the predictor freezes its weights
+    trainable = copy.deepcopy(frozen).requires_grad_(True)
+    a = grad_cam(frozen, x, tiny_predictor.card.cam_layer)
+    b = grad_cam(trainable, x, tiny_predictor.card.cam_layer)
+    np.testing.assert_allclose(a[2], b[2], atol=1e-5)
+    torch.testing.assert_close(a[0], b[0])
