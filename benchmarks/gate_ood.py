@@ -106,8 +106,9 @@ def main() -> int:
         freeze()
         return 0
     from pneumo_desktop import paths
-    from pneumo_desktop.core.model_card import CARD_FILENAME
+    from pneumo_desktop.core.model_card import CARD_FILENAME, ModelCard
     from pneumo_desktop.core.predictor import Predictor
+    from training.card_markdown import write_model_card_md
 
     predictor = Predictor.load()
     nonchest, undecodable = _load_nonchest()
@@ -128,12 +129,14 @@ def main() -> int:
               f"{np.mean(val_scores > threshold):.2%}; non-chest tuning half rejected by the whole gate "
               f"{np.mean([c is not None for c in tune_after]):.1%} of {len(tune)}")
         card_path = paths.models_dir() / CARD_FILENAME
-        card = json.loads(card_path.read_text())
-        card["ood"]["threshold"] = round(threshold, 4)
-        card["ood"]["threshold_rule"] = ("0.95 x the lowest distance of a non-chest image on half A of the frozen "
-                                         "list, floored at the 0.99 quantile of patient-level validation distances "
-                                         "(benchmarks/gate_ood.py --tune)")
-        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        card = ModelCard.read(card_path)
+        assert card.ood is not None
+        card.ood["threshold"] = round(threshold, 4)
+        card.ood["threshold_rule"] = ("0.95 x the lowest distance of a non-chest image on half A of the frozen "
+                                      "list, floored at the 0.99 quantile of patient-level validation distances "
+                                      "(benchmarks/gate_ood.py --tune)")
+        card.write(card_path)
+        write_model_card_md(paths.models_dir())
         predictor = Predictor.load()
     report = [(name, im) for name, im, half in nonchest if half == 1]
     codes, _ = _decisions(predictor, [im for _, im in report])

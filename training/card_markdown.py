@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 KEYS = (("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("accuracy", "Accuracy"), ("sensitivity", "Sensitivity"),
@@ -103,3 +105,24 @@ def render(card: dict[str, Any], training_minutes: float | None = None, extra: s
         extra,
     ]
     return "\n".join(parts).rstrip() + "\n"
+
+
+NOTES_FILENAME = "MODEL_CARD_NOTES.md"
+
+
+def write_model_card_md(model_dir: Path) -> Path:
+    """(Re)write MODEL_CARD.md from model_card.json plus the run's hand-written notes, if the folder has them.
+
+    Every step that changes the card (export, evaluate --write-card, the gate tuning) calls this, so the prose
+    never lags the JSON.
+    """
+    from pneumo_desktop.core.atomic import atomic_write_text
+    from pneumo_desktop.core.model_card import CARD_FILENAME
+
+    model_dir = Path(model_dir)
+    card = json.loads((model_dir / CARD_FILENAME).read_text(encoding="utf-8"))
+    notes = model_dir / NOTES_FILENAME
+    extra = notes.read_text(encoding="utf-8") if notes.exists() else ""
+    target = model_dir / "MODEL_CARD.md"
+    atomic_write_text(target, render(card, extra=extra))
+    return target

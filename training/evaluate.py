@@ -19,7 +19,7 @@ from pneumo_desktop.core.atomic import atomic_write_text
 from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.model_card import CARD_FILENAME, ModelCard
 from pneumo_desktop.core.predictor import Predictor
-from training.card_markdown import render
+from training.card_markdown import write_model_card_md
 from training.data import read_items
 from training.metrics import metrics_with_ci
 from training.plots import write_plots
@@ -70,7 +70,7 @@ def evaluate(card_path: Path, data_root: Path, split: str, out: Path | None, wri
         if write_card:
             card.metrics["test"] = metrics
             card.write(card_dir / CARD_FILENAME)
-            atomic_write_text(card_dir / "MODEL_CARD.md", render(card.to_dict()))
+            write_model_card_md(card_dir)
             print(f"test metrics written to {card_dir / CARD_FILENAME}", file=sys.stderr)
     return 0
 

@@ -6,10 +6,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from pneumo_desktop.core.atomic import atomic_write_text
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
 from pneumo_desktop.core.weights import read_verified
-from training.card_markdown import render
+from training.card_markdown import write_model_card_md
 
 
 def export(run_dir: Path, destination: Path, force: bool) -> int:
@@ -29,6 +28,6 @@ def export(run_dir: Path, destination: Path, force: bool) -> int:
         tmp = destination / f".{name}.part"
         shutil.copyfile(source / name, tmp)
         tmp.replace(destination / name)
-    atomic_write_text(destination / "MODEL_CARD.md", render(card.to_dict()))
+    write_model_card_md(destination)
     print(f"exported {card.display_name} (sha256 {card.weights_sha256[:12]}...) to {destination}")
     return 0
