@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import random
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -106,7 +107,8 @@ def decode_all(root: Path, items: list[Item], size: int, cache_dir: Path | None,
     hashes = [r[1] for r in results]
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
+        # Per-process temp name: under torchrun every rank decodes and writes the same cache at once.
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, pixels=pixels, sha256=np.array(hashes))
         tmp.replace(cache)
     return pixels, hashes
