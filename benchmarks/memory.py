@@ -7,10 +7,9 @@ Each figure comes from a fresh process, so nothing measured earlier inflates it:
   copies + 376 train copies); peak RSS from the kernel's ru_maxrss of that child (os.wait4).
 - CLI, in steps: the same work in one process that reports current and peak RSS after import, after the
   model load and after the batch.
-- GUI: the real window offscreen: after the first paint, after the model load, after one 2k x 2k JPEG with
-  its heatmap on screen, and after the 1,000-image batch in the study list (current and peak RSS); again
-  with glibc's mmap threshold fixed at 1 MiB, and again with that plus the heatmap rendered at <= 512 px
-  (both proposed in docs/performance.md, patched in here for the measurement only).
+- GUI: the real window offscreen, with the allocator set as ``app.main`` sets it (gui/allocator.py): after
+  the first paint, after the model load, after one 2k x 2k JPEG with its heatmap on screen, and after the
+  1,000-image batch in the study list (current and peak RSS); again with glibc's defaults, for comparison.
 """
 
 from __future__ import annotations
@@ -43,15 +42,6 @@ def _now_mib() -> dict[str, float]:
     return {"rss_mib": round(fields["VmRSS"] / 1024, 1), "peak_mib": round(fields["VmHWM"] / 1024, 1)}
 
 
-def _limit_malloc_retention() -> None:
-    """glibc raises its mmap threshold after big frees, so later 16 MB image buffers come from arenas that
-    are never given back. A fixed 1 MiB threshold keeps every image-sized buffer in its own mapping."""
-    import ctypes
-
-    m_mmap_threshold = -3
-    ctypes.CDLL("libc.so.6").mallopt(m_mmap_threshold, 1 << 20)
-
-
 # ----- children ----------
 def child_cli_steps(folder: Path) -> dict[str, Any]:
     steps: dict[str, Any] = {"start": _now_mib()}
@@ -68,32 +58,16 @@ def child_cli_steps(folder: Path) -> dict[str, Any]:
     return steps
 
 
-def _overlay_at_512() -> None:
-    """The proposed GUI change (docs/performance.md), patched in for this measurement only: the model worker
-    renders the heatmap at <= 512 px and the view scales it (ImageView.set_heatmap already does)."""
-    from pneumo_desktop.gui import jobs
-
-    def work(self: Any) -> Any:
-        predictor = self._session.get()
-        self.checkpoint()
-        prediction = predictor.predict(self.image, heatmap=True)
-        audited = jobs._audit(self.image.file_sha256, prediction)
-        rows, cols = self.image.shape
-        scale = min(1.0, 512 / max(rows, cols))
-        heat = prediction.heatmap((max(1, round(rows * scale)), max(1, round(cols * scale))))
-        rgba = jobs.heatmap_rgba(heat) if heat is not None else None
-        return jobs.PredictionResult(prediction, rgba, audited, self.request_id)
-
-    jobs.PredictWorker.work = work  # type: ignore[method-assign]
-
-
-def child_gui(folder: Path, image: Path) -> dict[str, Any]:
+def child_gui(folder: Path, image: Path, tune_allocator: bool = True) -> dict[str, Any]:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from pneumo_desktop import app
     from pneumo_desktop.core.collect import collect_inputs
+    from pneumo_desktop.gui import allocator
 
+    if tune_allocator:
+        allocator.tune_for_images()  # what app.main does first
     qapp = QApplication(sys.argv[:1])
     steps: dict[str, Any] = {}
 
@@ -129,9 +103,7 @@ def child_gui(folder: Path, image: Path) -> dict[str, Any]:
 
 
 # ----- parent ----------
-def run_child(
-    python: Path, mode: str, folder: Path, image: Path, malloc_fix: bool = False, overlay_512: bool = False
-) -> dict[str, Any]:
+def run_child(python: Path, mode: str, folder: Path, image: Path, default_allocator: bool = False) -> dict[str, Any]:
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     env = dict(
         os.environ,
@@ -151,8 +123,7 @@ def run_child(
             "--out",
             str(out),
         ]
-        + (["--malloc-fix"] if malloc_fix else [])
-        + (["--overlay-512"] if overlay_512 else [])
+        + (["--default-allocator"] if default_allocator else [])
     )
     subprocess.run(command, check=True, env=env, capture_output=True)
     data = json.loads(out.read_text())
@@ -199,16 +170,15 @@ def main() -> None:
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--image", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--malloc-fix", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--overlay-512", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--default-allocator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        if args.malloc_fix:
-            _limit_malloc_retention()
-        if args.overlay_512:
-            _overlay_at_512()
-        work = child_gui if args.child == "gui" else lambda f, _i: child_cli_steps(f)
-        Path(args.out).write_text(json.dumps(work(Path(args.folder), Path(args.image))))
+        folder, image = Path(args.folder), Path(args.image)
+        if args.child == "gui":
+            steps = child_gui(folder, image, tune_allocator=not args.default_allocator)
+        else:
+            steps = child_cli_steps(folder)
+        Path(args.out).write_text(json.dumps(steps))
         return
     count = 48 if args.quick else args.count
     folder = common.thousand_set(count)
@@ -224,10 +194,7 @@ def main() -> None:
             "cli_steps": run_child(python, "cli", folder, image),
         }
         variant["gui_steps"] = run_child(python, "gui", folder, image)
-        variant["gui_steps_malloc_threshold_1mib"] = run_child(python, "gui", folder, image, malloc_fix=True)
-        variant["gui_steps_proposed"] = run_child(
-            python, "gui", folder, image, malloc_fix=True, overlay_512=True
-        )
+        variant["gui_steps_glibc_defaults"] = run_child(python, "gui", folder, image, default_allocator=True)
     result["machine"] = common.machine()  # last: it imports torch, which would swell this parent
     report(result)
     common.write_json(args.json, result)
@@ -240,7 +207,7 @@ def report(result: dict[str, Any]) -> None:
     )
     for label, variant in result["variants"].items():
         print(f"\n## {label}\n  CLI predict: peak {variant['cli_peak']['peak_mib']} MiB")
-        for name in ("cli_steps", "gui_steps", "gui_steps_malloc_threshold_1mib", "gui_steps_proposed"):
+        for name in ("cli_steps", "gui_steps", "gui_steps_glibc_defaults"):
             if name not in variant:
                 continue
             print(f"  {name}:")

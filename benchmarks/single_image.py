@@ -1,17 +1,20 @@
 """Single image: drop -> probability + heatmap on screen, stage by stage, for 2k JPEGs and 16-bit DICOMs.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/single_image.py [--rounds 5] [--threads 1]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/single_image.py [--rounds 5] [--threads gui]
         [--sets two_k,originals,dicom16,dicom_j2k] [--gui] [--json OUT]
 
-Part 1 (headless, in this process) replays exactly what the window does for one file, timing each stage:
-the image worker's load (read + sha256 + decode at full resolution) and display preparation (12-bit
-quantisation, window presets), the first display (window LUT + QPixmap), then the model worker's gate,
-preprocess, one forward+backward pass (Grad-CAM), OOD score + calibration, the CAM upsampled to the image
-and colourised to RGBA, and the GUI thread's QPixmap of it. ``total`` is their sum per run. Rows marked
-"not in total" are alternatives (a forward pass without Grad-CAM, the CLI/PDF blend, a 512-px overlay).
+A drop starts two jobs at once (gui/controller.py): the image thread decodes the file at full resolution
+and prepares the display (12-bit levels, window presets, the first frame), the model thread reads the file
+the model's way (``Predictor.read_input``: JPEGs DCT-scaled), scores it with Grad-CAM and colours a
+<= 512 px overlay. The GUI thread then only makes two pixmaps and repaints.
 
-Part 2 (``--gui``) drives the real window offscreen: open the file through the controller and stop the clock
-when the prediction slot has put the heatmap on the view and the viewport has repainted.
+Part 1 (headless, in this process) times each stage of both paths one after the other, on one thread:
+``display_path`` and ``model_path`` are their sums, ``sequential`` is everything on one core (the upper
+bound; on two cores the paths overlap). Rows marked "not in total" are alternatives.
+
+Part 2 (``--gui``) is the figure that counts: it drives the real window offscreen. The clock starts at ``controller.show_file`` and stops when the prediction slot has
+put the heatmap on the view and the viewport has repainted (a synchronous repaint right after the slot).
+Both parts run with the allocator set as ``app.main`` sets it (gui/allocator.py).
 
 The torch thread count defaults to the GUI's rule (all cores but one); caches: none exist on this path.
 Every round visits every file of a set once, so no file is read twice in a row.
@@ -31,20 +34,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import _common as common  # noqa: E402
 
-STAGES = (
-    "decode",
-    "display_prep",
-    "display_pixmap",
+DISPLAY_STAGES = ("decode_full", "display_prep", "display_pixmap")
+MODEL_STAGES = (
+    "decode_model",
     "gate",
     "preprocess",
     "forward_gradcam",
     "ood_calibrate",
-    "heatmap_upsample",
     "overlay_rgba",
     "overlay_pixmap",
 )
-EXTRA = ("forward_only", "gradcam_head_only", "blend_cli", "overlay_512_total", "proposed_total")
-OVERLAY_SIDE = 512  # the reduced-resolution overlay option (see docs/performance.md)
+STAGES = (*DISPLAY_STAGES, *MODEL_STAGES)
+TOTALS = ("display_path", "model_path", "sequential")
+EXTRA = ("forward_only", "blend_cli_full_res")
 
 
 def input_sets(names: list[str], quick: bool) -> dict[str, list[Path]]:
@@ -64,69 +66,42 @@ def input_sets(names: list[str], quick: bool) -> dict[str, list[Path]]:
     return sets
 
 
-def grad_cam_head_only(model: Any, x: Any, layer_name: str) -> Any:
-    """The proposed Grad-CAM (not in the app yet): the trunk runs without autograd (weights frozen) and the
-    CAM layer's output becomes a leaf, so backward covers only pool + head instead of the whole network.
-    Same maps: d(logit)/d(activation) does not depend on anything below the layer."""
-    import torch
-
-    layer = model.get_submodule(layer_name)
-    store: dict[str, Any] = {}
-
-    def swap(_module: Any, _inputs: Any, output: Any) -> Any:
-        store["activation"] = output.detach().requires_grad_(True)
-        return store["activation"]
-
-    handle = layer.register_forward_hook(swap)
-    try:
-        with torch.enable_grad():
-            logits, _embedding = model.logits_and_embedding(x)
-            (gradient,) = torch.autograd.grad(logits.sum(), store["activation"])
-    finally:
-        handle.remove()
-    activation = store["activation"].detach()
-    cam = torch.relu((gradient.mean(dim=(2, 3), keepdim=True) * activation).sum(dim=1))
-    return cam / cam.flatten(1).amax(dim=1).clamp_min(1e-12)[:, None, None]
-
-
 def run_once(path: Path, predictor: Any) -> tuple[dict[str, float], dict[str, float], bool]:
-    """One drop, stage by stage, exactly as the GUI's workers and slots do it; returns (stages, extras,
-    scored)."""
-    import numpy as np
+    """One drop, stage by stage, as the GUI's workers and slots do it; returns (stages, extras, scored)."""
     import torch
     from PySide6.QtGui import QPixmap
 
-    from pneumo_desktop.core.gradcam import grad_cam, upsample_cam
+    from pneumo_desktop.core.gradcam import grad_cam
     from pneumo_desktop.core.heatmap_render import blend
     from pneumo_desktop.core.loader import load_image
     from pneumo_desktop.core.predictor import calibrated_probability
-    from pneumo_desktop.gui import windowing
     from pneumo_desktop.gui.display_image import DisplayImage
     from pneumo_desktop.gui.heatmap_overlay import heatmap_rgba
-    from pneumo_desktop.gui.qimage import gray_qimage, rgba_qimage
+    from pneumo_desktop.gui.jobs import overlay_shape
+    from pneumo_desktop.gui.qimage import rgba_qimage
 
     t = common.StageTimer()
-    with t("decode"):
+    with t("decode_full"):
         image = load_image(path)
     with t("display_prep"):
         display = DisplayImage.prepare(image)
     with t("display_pixmap"):
-        preset = display.presets[0]
-        lut = windowing.lookup_table(preset.center, preset.width)
-        QPixmap.fromImage(gray_qimage(windowing.apply(display.quantised, lut)))
+        QPixmap.fromImage(display.first_frame)
+    with t("decode_model"):
+        scored = predictor.read_input(path)
     with t("gate"):
-        early = predictor.gate.check_image(image)
+        early = predictor.gate.check_image(scored)
     with t("preprocess"):
-        x = predictor.input_tensor([image])
+        x = predictor.input_tensor([scored])
     with t("forward_gradcam"):
         logits, embeddings, cams = grad_cam(predictor.model, x, predictor.card.cam_layer)
     with t("ood_calibrate"):
-        rejection, _score = predictor.gate.check(image, embeddings[0])
+        rejection, _score = predictor.gate.check(scored, embeddings[0])
         calibrated_probability(float(logits[0]), predictor.card.temperature)
-    with t("heatmap_upsample"):
-        heat = upsample_cam(cams[0], image.shape)
     with t("overlay_rgba"):
-        rgba = heatmap_rgba(heat)
+        from pneumo_desktop.core.gradcam import upsample_cam
+
+        rgba = heatmap_rgba(upsample_cam(cams[0], overlay_shape(scored.shape)))
     with t("overlay_pixmap"):
         QPixmap.fromImage(rgba_qimage(rgba))
     stages = dict(t.ms)
@@ -134,68 +109,9 @@ def run_once(path: Path, predictor: Any) -> tuple[dict[str, float], dict[str, fl
     extra = common.StageTimer()
     with extra("forward_only"), torch.inference_mode():
         predictor.model.logits_and_embedding(x)
-    frozen = [p.requires_grad_(False) for p in predictor.model.parameters()]
-    try:
-        with extra("gradcam_head_only"):
-            fast = grad_cam_head_only(predictor.model, x, predictor.card.cam_layer)
-    finally:
-        for parameter in frozen:
-            parameter.requires_grad_(True)
-    if not np.allclose(fast.numpy(), cams[0:1], atol=1e-5):
-        raise SystemExit("the head-only Grad-CAM differs from core.gradcam's")
-    with extra("blend_cli"):
-        blend(image.pixels, heat)
-    with extra("overlay_512_total"):
-        rows, cols = image.shape
-        scale = min(1.0, OVERLAY_SIDE / max(rows, cols))
-        small = upsample_cam(cams[0], (max(1, round(rows * scale)), max(1, round(cols * scale))))
-        QPixmap.fromImage(rgba_qimage(heatmap_rgba(small)))
-    with extra("proposed_total"):
-        proposed_pipeline(path, predictor)
+    with extra("blend_cli_full_res"):
+        blend(image.pixels, upsample_cam(cams[0], image.shape))
     return stages, dict(extra.ms), early is None and rejection is None
-
-
-def proposed_pipeline(path: Path, predictor: Any) -> None:
-    """The same drop with the GUI-side changes proposed in docs/performance.md: the model worker starts as
-    soon as the file is decoded, in parallel with the display preparation (two cores, one torch thread);
-    Grad-CAM backpropagates through the head only; the overlay is rendered at <= 512 px and scaled by Qt."""
-    import threading
-
-    from PySide6.QtGui import QPixmap
-
-    from pneumo_desktop.core.gradcam import upsample_cam
-    from pneumo_desktop.core.loader import load_image
-    from pneumo_desktop.gui import windowing
-    from pneumo_desktop.gui.display_image import DisplayImage
-    from pneumo_desktop.gui.heatmap_overlay import heatmap_rgba
-    from pneumo_desktop.gui.qimage import gray_qimage, rgba_qimage
-
-    image = load_image(path)
-    shown: dict[str, Any] = {}
-
-    def display_worker() -> None:
-        display = DisplayImage.prepare(image)
-        preset = display.presets[0]
-        shown["qimage"] = gray_qimage(
-            windowing.apply(display.quantised, windowing.lookup_table(preset.center, preset.width))
-        )
-
-    worker = threading.Thread(target=display_worker)
-    worker.start()
-    predictor.gate.check_image(image)
-    x = predictor.input_tensor([image])
-    frozen = [p.requires_grad_(False) for p in predictor.model.parameters()]
-    try:
-        cam = grad_cam_head_only(predictor.model, x, predictor.card.cam_layer)[0].numpy()
-    finally:
-        for parameter in frozen:
-            parameter.requires_grad_(True)
-    rows, cols = image.shape
-    scale = min(1.0, OVERLAY_SIDE / max(rows, cols))
-    rgba = heatmap_rgba(upsample_cam(cam, (max(1, round(rows * scale)), max(1, round(cols * scale)))))
-    worker.join()
-    QPixmap.fromImage(shown["qimage"])  # the GUI thread's two pixmaps
-    QPixmap.fromImage(rgba_qimage(rgba))
 
 
 def headless(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
@@ -206,7 +122,7 @@ def headless(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
         run_once(path, predictor)
     out: dict[str, Any] = {}
     for name, files in sets.items():
-        per_stage: dict[str, list[float]] = {s: [] for s in (*STAGES, *EXTRA, "total")}
+        per_stage: dict[str, list[float]] = {s: [] for s in (*STAGES, *EXTRA, *TOTALS)}
         scored = 0
         for _ in range(rounds):
             for path in files:
@@ -214,7 +130,11 @@ def headless(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
                 scored += ok
                 for key, value in (*stages.items(), *extra.items()):
                     per_stage[key].append(value)
-                per_stage["total"].append(sum(stages.values()))
+                display_path = sum(stages[k] for k in DISPLAY_STAGES)
+                model_path = sum(stages[k] for k in MODEL_STAGES)
+                per_stage["display_path"].append(display_path)
+                per_stage["model_path"].append(model_path)
+                per_stage["sequential"].append(display_path + model_path)
         out[name] = {
             "files": len(files),
             "rounds": rounds,
@@ -240,9 +160,15 @@ def gui_end_to_end(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
     if controller.session.error is not None:
         return {"error": str(controller.session.error)}
     done: dict[str, float] = {}
-    controller.prediction_ready.connect(lambda _r: done.__setitem__("t", time.perf_counter()))
-    controller.prediction_failed.connect(lambda _m: done.__setitem__("t", time.perf_counter()))
-    controller.image_failed.connect(lambda _p, _m: done.__setitem__("t", time.perf_counter()))
+
+    def painted(*_args: Any) -> None:
+        # Connected after the window's own slots, so this runs once the heatmap is on the view.
+        window.view.viewport().repaint()
+        done["t"] = time.perf_counter()
+
+    controller.prediction_ready.connect(painted)
+    controller.prediction_failed.connect(painted)
+    controller.image_failed.connect(painted)
     out: dict[str, Any] = {}
     for name, files in sets.items():
         samples: list[float] = []
@@ -252,9 +178,8 @@ def gui_end_to_end(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
                 started = time.perf_counter()
                 controller.show_file(path)
                 _spin(qapp, lambda: "t" in done, 60)
-                window.view.viewport().repaint()  # the heatmap actually painted, not just set
                 if r:
-                    samples.append((time.perf_counter() - started) * 1000.0)
+                    samples.append((done["t"] - started) * 1000.0)
         out[name] = common.spread(samples)
     controller.shutdown()
     window.close()
@@ -279,6 +204,9 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     common.isolate_home()
+    from pneumo_desktop.gui import allocator
+
+    allocator.tune_for_images()  # as app.main does, first thing: both parts measure the window's process
     rounds = 1 if args.quick else args.rounds
     sets = input_sets(args.sets.split(","), args.quick)
 
@@ -309,7 +237,7 @@ def report(result: dict[str, Any]) -> None:
             f"({data['scored_not_rejected']} runs scored, the rest rejected by the gate)"
         )
         for stage, s in data["stages"].items():
-            note = "  (not in total)" if stage in EXTRA else ""
+            note = "  (not in a total)" if stage in EXTRA else ""
             print(f"  {stage:18s} {common.fmt_spread(s, digits=2)}{note}")
     for name, s in result.get("gui", {}).items():
         print(f"GUI end to end, {name}: {common.fmt_spread(s) if isinstance(s, dict) else s}")

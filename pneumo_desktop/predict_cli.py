@@ -16,9 +16,10 @@ from typing import IO
 from pneumo_desktop.core import records
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside
-from pneumo_desktop.core.errors import ModelLoadError
+from pneumo_desktop.core.errors import ModelLoadError, PneumoError
 from pneumo_desktop.core.heatmap_render import blend_image, png_bytes
 from pneumo_desktop.core.image import LoadedImage
+from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.prediction import Prediction
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,19 @@ def run_predict(
 
 
 def _write_heatmap(image: LoadedImage, prediction: Prediction, target: Path) -> str | None:
+    if prediction.cam is None:
+        return None
+    if "decoded_size" in image.metadata:
+        # The model read a DCT-scaled JPEG; the heatmap goes on the original pixels, decoded in full.
+        try:
+            full = load_image(image.path)
+        except PneumoError as exc:
+            log.error("%s: heatmap not written (%s)", target.name, exc)
+            return None
+        if full.file_sha256 != image.file_sha256:
+            log.error("%s: heatmap not written: the file changed while it was being read", image.path.name)
+            return None
+        image = full
     heatmap = prediction.heatmap(image.shape)
     if heatmap is None:
         return None

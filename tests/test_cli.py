@@ -198,6 +198,18 @@ def test_heatmaps_are_written_with_names_that_never_collide(tmp_path: Path, caps
         assert Path(record["heatmap"]).name.startswith("IM-0001")
 
 
+def test_heatmap_of_a_full_resolution_jpeg_fits_the_original_and_scores_the_same(tmp_path: Path, capsys) -> None:
+    """The model reads a 2k JPEG DCT-scaled (Predictor.read_input) with or without heatmaps; the heatmap PNG
+    is still drawn on the original pixels."""
+    source = sorted(SAMPLES.rglob("*.jpeg"))[0]
+    plain = jsonl(run(capsys, "predict", str(source), "--format", "jsonl")[1])[0]
+    code, out, _ = run(capsys, "predict", str(source), "--heatmap-dir", str(tmp_path / "maps"), "--format", "jsonl")
+    assert code == 0
+    with_map = jsonl(out)[0]
+    assert with_map["probability"] == plain["probability"]
+    assert Image.open(with_map["heatmap"]).size == Image.open(source).size
+
+
 def test_heatmaps_are_not_overwritten_without_force(tmp_path: Path, capsys) -> None:
     files = _same_stem_inputs(tmp_path)
     out_dir = tmp_path / "heatmaps"

@@ -15,7 +15,6 @@ from pneumo_desktop.core import audit
 from pneumo_desktop.core.errors import PneumoError
 from pneumo_desktop.core.hashing import sha256_file
 from pneumo_desktop.core.image import LoadedImage
-from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.prediction import Prediction
 
 if TYPE_CHECKING:
@@ -46,9 +45,9 @@ def _failure(path: Path, message: str) -> Scored:
     return Scored(path, None, None, message, digest)
 
 
-def _load(path: Path, draft_size: int | None) -> LoadedImage | Scored:
+def _load(read: Callable[[Path], LoadedImage], path: Path) -> LoadedImage | Scored:
     try:
-        return load_image(path, draft_size=draft_size)
+        return read(path)
     except PneumoError as exc:
         log.warning("%s", exc)
         return _failure(path, str(exc))
@@ -74,15 +73,14 @@ def iter_scored(
     should_stop: Callable[[], bool] = lambda: False,
     decode_threads: int = DEFAULT_DECODE_THREADS,
 ) -> Iterator[Scored]:
-    """Results in input order. Without ``heatmap`` images are decoded at draft size (what the model
-    needs, much faster for large JPEGs) and scored ``batch_size`` at a time; with it, each image is
-    loaded at full resolution and scored alone so its Grad-CAM is registered to the original.
+    """Results in input order. Files are read the model's way (``Predictor.read_input``); without
+    ``heatmap`` they are scored ``batch_size`` at a time, with it one by one (Grad-CAM needs a backward
+    pass per image). The heatmap is registered to the decoded image, whatever its size.
     ``decode_threads`` > 0 decodes the next batch (or image) while the current one is scored; 0 decodes
     in the caller's thread."""
     step = 1 if heatmap else max(1, int(batch_size))
-    draft = None if heatmap else predictor.size
     chunks = [files[start:start + step] for start in range(0, len(files), step)]
-    for chunk, loaded in _loaded_chunks(chunks, draft, decode_threads, should_stop):
+    for chunk, loaded in _loaded_chunks(chunks, predictor.read_input, decode_threads, should_stop):
         if heatmap:
             yield _score_one(predictor, chunk[0], loaded[0], audit_source)
         else:
@@ -90,14 +88,15 @@ def iter_scored(
 
 
 def _loaded_chunks(
-    chunks: Sequence[Sequence[Path]], draft: int | None, threads: int, should_stop: Callable[[], bool]
+    chunks: Sequence[Sequence[Path]], read: Callable[[Path], LoadedImage], threads: int,
+    should_stop: Callable[[], bool],
 ) -> Iterator[tuple[Sequence[Path], list[LoadedImage | Scored]]]:
     """Each chunk with its loaded images, in order; with threads, the next chunk is already decoding."""
     if threads <= 0:
         for chunk in chunks:
             if should_stop():
                 return
-            yield chunk, [_load(path, draft) for path in chunk]
+            yield chunk, [_load(read, path) for path in chunk]
         return
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pneumo-decode")
     ahead: deque[list[Future[LoadedImage | Scored]]] = deque()
@@ -111,7 +110,7 @@ def _loaded_chunks(
                 nxt = next(upcoming, None)
                 if nxt is None:
                     break
-                ahead.append([pool.submit(_load, path, draft) for path in nxt])
+                ahead.append([pool.submit(_load, read, path) for path in nxt])
             futures = ahead.popleft()
             yield chunk, [future.result() for future in futures]
     finally:

@@ -47,6 +47,13 @@ class LoadedImage:
     def shape(self) -> tuple[int, int]:
         return (int(self.pixels.shape[0]), int(self.pixels.shape[1]))
 
+    def adopt_warnings(self, other: LoadedImage) -> None:
+        """Take over the notes another decode of the same file gained (e.g. the model's polarity warning),
+        so the image on screen or in a report carries every warning about its file, each once."""
+        for warning in other.warnings:
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+
     @property
     def default_window(self) -> WindowPreset:
         # Pixels are already windowed into [0, 1]; "full range" shows them as they are.

@@ -15,6 +15,7 @@ from pneumo_desktop import paths
 from pneumo_desktop.core import gate
 from pneumo_desktop.core.gradcam import grad_cam
 from pneumo_desktop.core.image import LoadedImage
+from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
 from pneumo_desktop.core.network import PneumoNet
 from pneumo_desktop.core.prediction import Prediction
@@ -54,6 +55,16 @@ class Predictor:
     @property
     def size(self) -> int:
         return self.card.input_size
+
+    def read_input(self, path: str | Path) -> LoadedImage:
+        """THE decode whose pixels the model scores: the window, batch lists, CLI, reports and the test metrics
+        all read files through here, so one file gets one probability everywhere.
+
+        JPEGs are DCT-scaled while decoding to a short side of at least twice the input size (several times
+        faster for a 2k film; the input is a few hundred pixels, so nothing the model could use is lost);
+        every other format decodes in full. The viewer decodes the same file again at full resolution.
+        """
+        return load_image(path, draft_size=self.size)
 
     def input_tensor(self, images: Sequence[LoadedImage]) -> torch.Tensor:
         x = torch.from_numpy(np.stack([preprocess(im.pixels, self.size) for im in images]))

@@ -22,6 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from pneumo_desktop.core.collect import input_folders
+from pneumo_desktop.gui.allocator import release_free_memory
 from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.jobs import (
     BatchChunkWorker,
@@ -31,7 +32,6 @@ from pneumo_desktop.gui.jobs import (
     ModelLoadWorker,
     PredictionResult,
     PredictWorker,
-    release_free_memory,
 )
 from pneumo_desktop.gui.model_session import ModelSession
 from pneumo_desktop.gui.workers import TaskWorker, Worker
@@ -81,6 +81,7 @@ class Controller(QObject):
         self.input_folders: set[Path] = set()  # never written into (exports refuse them)
         self.current: DisplayImage | None = None
         self.current_result: PredictionResult | None = None
+        self._outcome: PredictionResult | str | None = None  # the model's answer, waiting for the image
         self._closing = False
 
     # ----- plumbing ---------------------------------------------------------------------------------
@@ -155,14 +156,20 @@ class Controller(QObject):
 
     # ----- the image on screen ---------------------------------------------------------------------------
     def show_file(self, path: Path) -> None:
+        """Decode for the viewer (image thread) and score (model thread) at the same time: on two cores the
+        model's answer is usually ready before the full-resolution image, and it waits here until the image
+        is on screen, so the window always shows the image first and never a result for another file."""
         self._request += 1
         for worker in list(self._workers.values()):
             if isinstance(worker, ImageLoadWorker | PredictWorker):
                 worker.cancel()
         self.current, self.current_result = None, None
+        self._outcome = None
         self.image_loading.emit(Path(path))
         self._start(ImageLoadWorker(Path(path), self._request), self.image_pool, INTERACTIVE,
                     self._on_image_loaded, self._on_image_failed)
+        self._start(PredictWorker(self.session, Path(path), self._request), self.model_pool, INTERACTIVE,
+                    self._on_predicted, self._on_predict_failed)
 
     @Slot(object)
     def _on_image_loaded(self, display: DisplayImage) -> None:
@@ -171,8 +178,7 @@ class Controller(QObject):
             return
         self.current = display
         self.image_ready.emit(display)
-        self._start(PredictWorker(self.session, display.image, self._request), self.model_pool, INTERACTIVE,
-                    self._on_predicted, self._on_predict_failed)
+        self._deliver_outcome()
 
     @Slot(str)
     def _on_image_failed(self, message: str) -> None:
@@ -183,18 +189,37 @@ class Controller(QObject):
     @Slot(object)
     def _on_predicted(self, result: PredictionResult) -> None:
         self._take()
-        if result.request_id != self._request:
-            return
-        self.current_result = result
-        if not result.audited:
-            self.audit_failed.emit()
-        self.prediction_ready.emit(result)
+        if result.request_id == self._request:
+            self._outcome = result
+            self._deliver_outcome()
 
     @Slot(str)
     def _on_predict_failed(self, message: str) -> None:
         worker = self._take()
         if worker is not None and worker.request_id == self._request:
-            self.prediction_failed.emit(message)
+            self._outcome = message
+            self._deliver_outcome()
+
+    def _deliver_outcome(self) -> None:
+        """Pass on the model's answer once both it and the image on screen are there."""
+        display, outcome = self.current, self._outcome
+        if display is None or outcome is None:
+            return
+        self._outcome = None
+        if isinstance(outcome, str):
+            self.prediction_failed.emit(outcome)
+            return
+        if outcome.image.file_sha256 != display.image.file_sha256:
+            self.prediction_failed.emit(
+                f"{display.image.path.name}: the file changed while it was being read; open it again"
+            )
+            return
+        outcome.new_warnings = [w for w in outcome.image.warnings if w not in display.image.warnings]
+        display.image.adopt_warnings(outcome.image)
+        self.current_result = outcome
+        if not outcome.audited:
+            self.audit_failed.emit()
+        self.prediction_ready.emit(outcome)
 
     # ----- batch ------------------------------------------------------------------------------------------
     def start_batch(self, files: list[Path]) -> None:

@@ -140,9 +140,17 @@ class ImageView(QGraphicsView):
     def _render(self) -> None:
         if self.display is None:
             return
-        lut = windowing.lookup_table(self._center, self._width, self._inverted)
-        self._buffer = windowing.apply(self.display.quantised, lut, self._buffer)
-        self.image_item.setPixmap(QPixmap.fromImage(gray_qimage(self._buffer)))
+        display = self.display
+        if self._buffer is None and display.first_frame is not None and not self._inverted \
+                and display.rendered_window == (self._center, self._width):
+            # The worker already drew this window (DisplayImage.prepare): no lookup, no conversion here.
+            self._buffer = display.rendered
+            self.image_item.setPixmap(QPixmap.fromImage(display.first_frame))
+        else:
+            lut = windowing.lookup_table(self._center, self._width, self._inverted)
+            reusable = self._buffer if self._buffer is not display.rendered else None  # never draw into it
+            self._buffer = windowing.apply(display.quantised, lut, reusable)
+            self.image_item.setPixmap(QPixmap.fromImage(gray_qimage(self._buffer)))
         self._update_item_transform()
 
     # ----- geometry ---------------------------------------------------------------------------------

@@ -7,9 +7,8 @@ are imported inside ``work()`` so that importing this module never pulls in torc
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from PIL import Image
 from PySide6.QtCore import Signal
 
 from pneumo_desktop.core.errors import PneumoError
+from pneumo_desktop.gui.allocator import release_free_memory
 from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.exception_hook import log_exception
 from pneumo_desktop.gui.heatmap_overlay import heatmap_rgba
@@ -42,13 +42,6 @@ def _audit(file_sha256: str, prediction: Any) -> bool:
     return bool(audit.record_prediction(file_sha256, prediction, source=AUDIT_SOURCE))
 
 
-def release_free_memory() -> None:
-    """Hand freed heap back to the OS (glibc keeps it per thread otherwise, and RSS creeps up by tens of MB
-    over a 1,000-file batch although nothing leaks). A no-op where there is no glibc."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 def thumbnail(pixels: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
     """A small uint8 copy for the study list; the full image is not kept (1,000-file batches)."""
     from pneumo_desktop.core.heatmap_render import to_gray_uint8
@@ -61,9 +54,11 @@ def thumbnail(pixels: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
 @dataclass
 class PredictionResult:
     prediction: Any  # core.prediction.Prediction
-    heatmap: np.ndarray | None  # RGBA overlay at the image's resolution
+    heatmap: np.ndarray | None  # RGBA overlay, at most OVERLAY_MAX_SIDE; the view scales it onto the image
     audited: bool
     request_id: int
+    image: Any = None  # the LoadedImage the model scored (Predictor.read_input), for its hash and warnings
+    new_warnings: list[str] = field(default_factory=list)  # what scoring added (polarity), for the status bar
 
 
 @dataclass
@@ -111,23 +106,29 @@ def overlay_shape(shape: tuple[int, int]) -> tuple[int, int]:
 
 
 class PredictWorker(Worker):
-    """Probability plus Grad-CAM for the image on screen, the heatmap colourised here, off the GUI thread."""
+    """Probability plus Grad-CAM for the file on screen, the heatmap colourised here, off the GUI thread.
 
-    def __init__(self, session: ModelSession, image: Any, request_id: int) -> None:
+    It reads the file itself, the model's way (``Predictor.read_input``), while the image thread decodes it
+    at full resolution for the viewer: the two run side by side on two cores, and the probability is the one
+    the CLI and a batch give for the same file."""
+
+    def __init__(self, session: ModelSession, path: Path, request_id: int) -> None:
         super().__init__(request_id)
         self._session = session
-        self.image = image
+        self.path = Path(path)
 
     def work(self) -> PredictionResult:
         predictor = self._session.get()
         self.checkpoint()
         self.report(0.1, "Analysing")
-        prediction = predictor.predict(self.image, heatmap=True)
-        audited = _audit(self.image.file_sha256, prediction)
+        image = predictor.read_input(self.path)
         self.checkpoint()
-        heat = prediction.heatmap(overlay_shape(self.image.shape))
+        prediction = predictor.predict(image, heatmap=True)
+        audited = _audit(image.file_sha256, prediction)
+        self.checkpoint()
+        heat = prediction.heatmap(overlay_shape(image.shape))
         rgba = heatmap_rgba(heat) if heat is not None else None
-        return PredictionResult(prediction, rgba, audited, self.request_id)
+        return PredictionResult(prediction, rgba, audited, self.request_id, image)
 
 
 class BatchSignals(WorkerSignals):
@@ -135,7 +136,7 @@ class BatchSignals(WorkerSignals):
 
 
 class BatchChunkWorker(Worker):
-    """A few files of a batch: each loaded at full resolution (so the list shows the very number the panel
+    """A few files of a batch: each read the model's way (so the list shows the very number the panel
     shows when the row is opened), one forward pass for the chunk, one audit line per prediction. A bad file
     is a result, not a failure: its row shows why and the batch goes on. Chunks keep the model thread free
     often enough for the image on screen to jump the queue, and bound how long a cancel takes."""
@@ -157,10 +158,11 @@ class BatchChunkWorker(Worker):
         super().checkpoint()
 
     def work(self) -> int:
+        read = self._reader()
         loaded: list[tuple[int, Path, Any]] = []
         for index, path in self.files:
             self.checkpoint()
-            loaded.append((index, path, _load_or_message(path)))
+            loaded.append((index, path, _load_or_message(read, path)))
         images = [item for _, _, item in loaded if not isinstance(item, str)]
         predictions = self._predict(images)
         self.checkpoint()
@@ -169,6 +171,14 @@ class BatchChunkWorker(Worker):
         if any(index % TRIM_EVERY < len(self.files) for index, _ in self.files):
             release_free_memory()
         return len(self.files)
+
+    def _reader(self) -> Callable[[Path], Any]:
+        """The model's way of reading files, so a row shows the number the panel shows for that file; without
+        a model, a full decode, so the list still shows each file's thumbnail and why it has no score."""
+        try:
+            return self._session.get().read_input  # type: ignore[no-any-return]
+        except PneumoError:
+            return _load
 
     def _predict(self, images: list[Any]) -> dict[int, Any]:
         """id(image) -> Prediction, or the message why that image has none."""
@@ -204,10 +214,10 @@ class BatchChunkWorker(Worker):
                                dict(item.metadata))
 
 
-def _load_or_message(path: Path) -> Any:
+def _load_or_message(read: Callable[[Path], Any], path: Path) -> Any:
     """The LoadedImage, or the sentence that explains why the file cannot be read."""
     try:
-        return _load(path)
+        return read(path)
     except PneumoError as exc:
         return str(exc)
     except Exception as exc:  # noqa: BLE001 - one odd file must not end a batch of thousands

@@ -232,7 +232,8 @@ class MainWindow(QMainWindow):
         if p.rejected is not None:
             self.status(f"Not scored: {p.rejected.reason}")
         else:
-            self.status(f"{self._label()}: {percent(p.probability)} ({p.label}) in {p.elapsed_ms:.0f} ms")
+            message = f"{self._label()}: {percent(p.probability)} ({p.label}) in {p.elapsed_ms:.0f} ms"
+            self.status("; ".join([message, *result.new_warnings]))
 
     def _on_prediction_failed(self, message: str) -> None:
         self.prediction_panel.show_error(scrub(message, self._current_path, self.hide_phi()))

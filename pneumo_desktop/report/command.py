@@ -92,7 +92,16 @@ def _single(source: Path, collected: Collected, out: Path | None, force: bool, h
     from pneumo_desktop.core import audit
 
     try:
-        prediction = predictor.predict(image, heatmap=True)
+        # The page shows the full-resolution image; the model reads the file its own way (read_input).
+        scored = predictor.read_input(source)
+        if scored.file_sha256 != image.file_sha256:
+            log.error("%s: the file changed while it was being read; try again", source.name)
+            return EXIT_SOME_FAILED
+        prediction = predictor.predict(scored, heatmap=True)
+        image.adopt_warnings(scored)
+    except PneumoError as exc:
+        log.error("%s", exc)
+        return EXIT_SOME_FAILED
     except Exception as exc:  # a traceback helps nobody at the command line; the log keeps it
         log.error("%s: the model could not score this image (%s)", source.name, type(exc).__name__)
         log.debug("model failure", exc_info=True)

@@ -105,7 +105,9 @@ def test_rejection_reason_replaces_the_score(qtbot) -> None:
     assert panel.headline.text() == "Not scored"
     assert "colour_image" in panel.label_line.text()
     assert "the image is in colour" in panel.meaning.text()
-    assert panel.bar.isHidden() and "%" not in panel.headline.text()
+    assert panel.bar.probability is None and "%" not in panel.headline.text()
+    drawn = panel.bar.grab().toImage()  # no number, so no bar: the widget paints nothing at all
+    assert len({drawn.pixel(x, y) for x in range(drawn.width()) for y in range(drawn.height())}) == 1
 
 
 def test_population_warning_is_visible_for_an_adult_or_lateral_view(qtbot) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from pneumo_desktop.core.loader import load_image
 from tests.conftest import DICOM_DIR
 from tests.gui.conftest import WAIT_MS, drag_enter_event, drop, kermany_files, sample, study_folder
 
@@ -24,7 +23,8 @@ def test_drop_on_the_image_shows_the_core_prediction(qtbot, window, tiny_predict
         # Dropped on the image viewport: the window, not the view, takes drops anywhere.
         assert drop(window.view.viewport(), [path])
     shown = blocker.args[0].prediction
-    expected = tiny_predictor.predict(load_image(path))
+    # The model's own reading of the file: the very number the CLI and a batch row give for it.
+    expected = tiny_predictor.predict(tiny_predictor.read_input(path))
     assert shown.probability == pytest.approx(expected.probability, abs=1e-6)
     assert shown.label == expected.label
     panel = window.prediction_panel
@@ -63,9 +63,10 @@ def test_folder_drop_fills_the_list_and_finishes(qtbot, window, tmp_path: Path, 
     assert model.counts() == {"done": 6, "rejected": 0, "error": 0, "queued": 0, "cancelled": 0}
     assert all(row.probability is not None and row.thumbnail_array is not None for row in model.rows)
     assert not model.index(0, 0).data(Qt.ItemDataRole.DecorationRole).isNull()
-    # The list shows the same number the panel shows when the row is opened (full-resolution decode).
+    # The list shows the same number the panel shows when the row is opened (the model's own decode).
     for row in model.rows:
-        assert row.probability == pytest.approx(tiny_predictor.predict(load_image(row.path)).probability, abs=1e-5)
+        expected = tiny_predictor.predict(tiny_predictor.read_input(row.path))
+        assert row.probability == pytest.approx(expected.probability, abs=1e-5)
     # The first result reached the list while the batch was still running.
     assert first_result[0] is True
     assert window.study_list.progress.value() == 6
@@ -173,3 +174,62 @@ def test_opening_remembers_the_folder_and_a_newer_open_wins(qtbot, window, tmp_p
     assert window.controller.current.image.path == single
     assert window.settings.last_folder == str(single.parent)
     assert window.settings.recent_files[:2] == [str(single), str(folder)]
+
+
+def test_a_result_that_is_ready_first_waits_for_its_image(qtbot, window, monkeypatch) -> None:
+    """Both jobs start at the drop; a slow full-resolution decode must still put the image on screen
+    before the probability and heatmap, and both must arrive."""
+    import time
+
+    from pneumo_desktop.gui import jobs
+
+    real_load = jobs._load
+
+    def slow_load(path: Path):
+        time.sleep(0.5)  # the model's own read finishes long before this
+        return real_load(path)
+
+    monkeypatch.setattr(jobs, "_load", slow_load)
+    order: list[str] = []
+    controller = window.controller
+    controller.image_ready.connect(lambda _d: order.append("image"))
+    controller.prediction_ready.connect(lambda _r: order.append("prediction"))
+    with qtbot.waitSignal(controller.prediction_ready, timeout=WAIT_MS):
+        window.open_paths([sample()])
+    assert order == ["image", "prediction"]
+    assert window.view.has_heatmap() and "%" in window.prediction_panel.headline.text()
+
+
+def test_a_file_that_changes_between_the_two_reads_gets_no_number(qtbot, window, monkeypatch) -> None:
+    from dataclasses import replace
+
+    from pneumo_desktop.core.predictor import Predictor
+
+    real_read = Predictor.read_input
+
+    def other_bytes(self, path):
+        return replace(real_read(self, path), file_sha256="0" * 64)
+
+    monkeypatch.setattr(Predictor, "read_input", other_bytes)
+    with qtbot.waitSignal(window.controller.prediction_failed, timeout=WAIT_MS) as blocker:
+        window.open_paths([sample()])
+    assert "changed while it was being read" in blocker.args[0]
+    assert window.controller.current_result is None
+    assert "%" not in window.prediction_panel.headline.text() and not window.view.has_heatmap()
+
+
+def test_a_warning_found_while_scoring_reaches_the_image_and_status(qtbot, window, monkeypatch) -> None:
+    from pneumo_desktop.core.predictor import Predictor
+
+    real_read = Predictor.read_input
+
+    def flagged(self, path):
+        image = real_read(self, path)
+        image.warnings.append("scored inverted (test)")
+        return image
+
+    monkeypatch.setattr(Predictor, "read_input", flagged)
+    with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS):
+        window.open_paths([sample()])
+    assert window.controller.current.image.warnings.count("scored inverted (test)") == 1
+    assert "scored inverted (test)" in window.statusBar().currentMessage()

@@ -11,7 +11,6 @@ import pytest
 from PySide6.QtCore import QThreadPool
 
 from pneumo_desktop.core.errors import ImageLoadError
-from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.jobs import (
     BatchChunkWorker,
@@ -89,10 +88,11 @@ def test_image_load_of_a_bad_file_fails_with_its_message(qtbot, pool, tmp_path) 
 
 
 def test_predict_finishes_with_a_registered_heatmap(qtbot, pool, session, tiny_predictor) -> None:
-    image = load_image(sample())
-    (result,) = run(qtbot, pool, PredictWorker(session, image, request_id=3), "finished")
+    image = tiny_predictor.read_input(sample())  # the worker reads the file the model's way itself
+    (result,) = run(qtbot, pool, PredictWorker(session, sample(), request_id=3), "finished")
     assert isinstance(result, PredictionResult) and result.request_id == 3
     assert result.prediction.probability == pytest.approx(tiny_predictor.predict(image).probability, abs=1e-6)
+    assert result.image.file_sha256 == image.file_sha256 and result.image.shape == image.shape
     from pneumo_desktop.gui.jobs import OVERLAY_MAX_SIDE, overlay_shape
 
     rows, cols = overlay_shape(image.shape)
@@ -103,7 +103,7 @@ def test_predict_finishes_with_a_registered_heatmap(qtbot, pool, session, tiny_p
 
 
 def test_predict_cancels(qtbot, pool, session) -> None:
-    worker = PredictWorker(session, load_image(sample()), request_id=1)
+    worker = PredictWorker(session, sample(), request_id=1)
     worker.cancel()
     run(qtbot, pool, worker, "cancelled")
 
