@@ -1,3 +1,3 @@
-from pneumo_desktop.launcher import main
+from pneumo_desktop.launcher import run
 
-raise SystemExit(main())
+run()

@@ -7,8 +7,12 @@ start without Qt, and the window can paint before torch is loaded.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from pneumo_desktop import __version__
 
@@ -61,3 +65,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pneumo_desktop import app  # imports Qt: only when the window is wanted
 
     return int(app.main(args) or 0)
+
+
+def run() -> NoReturn:
+    """What the console script, ``python -m pneumo_desktop`` and the frozen executables run.
+
+    A headless command ends with ``os._exit`` once the standard streams are flushed: everything it wrote is
+    closed by then (records go to stdout, audit lines are closed per write, reports and heatmaps are atomic
+    renames), and the interpreter's own teardown with torch loaded took ~0.4 s, 6 % of scoring the
+    624-image test split. The window exits normally (Qt objects must be torn down in order).
+    """
+    args = sys.argv[1:]
+    code = main(args)
+    if args and args[0] in HEADLESS_COMMANDS:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # a closed pipe ("| head") changes nothing now
+                stream.flush()
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)

@@ -268,6 +268,30 @@ def test_version_prints_app_and_model_without_torch(tiny_model_dir: Path) -> Non
     assert card.display_name in done.stdout and card.weights_sha256 in done.stdout
 
 
+def test_the_console_entry_point_flushes_everything_before_its_fast_exit(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """``launcher.run`` ends headless commands with os._exit: every record must still reach stdout (also through
+    a pipe), the exit code must survive, and a JPEG-only run never imports pydicom."""
+    files = [*NORMALS[:3], tmp_path / "missing.jpg"]
+    code = (
+        "import os, sys; sys.argv = ['pneumo-desktop', 'predict', *sys.argv[1:], '--format', 'jsonl']\n"
+        "real_exit = os._exit\n"
+        "def fast_exit(status):\n"
+        "    print('FAST EXIT, pydicom imported:', 'pydicom' in sys.modules, file=sys.stderr, flush=True)\n"
+        "    real_exit(status)\n"
+        "os._exit = fast_exit\n"
+        "from pneumo_desktop.launcher import run; run()"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO), **{paths.MODELS_ENV: str(tiny_model_dir)},
+               PNEUMO_DESKTOP_HOME=str(tmp_path / "home"))
+    done = subprocess.run([sys.executable, "-c", code, *map(str, files)], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 1, done.stderr  # the missing file
+    records = jsonl(done.stdout)
+    assert len(records) == 4 and sum(r["error"] is not None for r in records) == 1
+    assert "FAST EXIT, pydicom imported: False" in done.stderr
+    assert (tmp_path / "home").exists()
+
+
 def test_version_without_a_model_still_works(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path))
     code, out, _ = run(capsys, "--version")

@@ -76,7 +76,7 @@ def test_the_spec_is_valid_python_and_bundles_models_and_resources() -> None:
     assert '"resources")' in text and '"models")' in text
     assert "model.safetensors" in text and "model_card.json" in text
     assert 'APP = "pneumo-desktop"' in text and 'CLI = "pneumo-desktop-cli"' in text
-    assert "entry.py" in text and (INSTALLER / "entry.py").read_text().count("launcher import main") == 1
+    assert "entry.py" in text and (INSTALLER / "entry.py").read_text().count("launcher import run") == 1
 
 
 def test_paths_find_the_bundled_folders_where_the_spec_puts_them(monkeypatch, tmp_path: Path) -> None:

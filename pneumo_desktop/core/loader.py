@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pneumo_desktop.core.dicom_reader import read_dicom
 from pneumo_desktop.core.errors import ImageLoadError
 from pneumo_desktop.core.hashing import sha256_bytes
 from pneumo_desktop.core.image import LoadedImage
@@ -105,6 +104,9 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _read_dicom(data: bytes, path: Path, digest: str, fmt: Format, draft_size: int | None) -> LoadedImage:
+    # pydicom and its codecs load on the first DICOM: a folder of JPEGs never pays the ~0.25 s.
+    from pneumo_desktop.core.dicom_reader import read_dicom
+
     # pydicom may warn anywhere from parsing to decoding, so a DICOM read holds the capture throughout.
     with library_warnings_logged(path.name):
         return read_dicom(data, path, digest, has_magic=fmt.detail == "DICM")

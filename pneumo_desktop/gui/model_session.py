@@ -78,6 +78,7 @@ def _warm_up(predictor: Predictor) -> None:
     # The readers pull in pydicom, GDCM and the JPEG plugins: importing them holds the GIL for a few
     # hundred ms, which belongs here, in the start-up phase, not in the middle of the first batch.
     import pneumo_desktop.core.audit
+    import pneumo_desktop.core.dicom_reader
     import pneumo_desktop.core.loader
     import pneumo_desktop.core.records  # noqa: F401
     from pneumo_desktop.core.image import LoadedImage
