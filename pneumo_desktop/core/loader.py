@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # Whole files are read into memory; anything this big is not a single radiograph.
 MAX_FILE_BYTES = 1 << 30
 _DICOM_MAGIC_OFFSET = 128
+_SNIFF_BYTES = 4096  # enough for every magic number below
 _RASTER_MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "PNG"),
     (b"\xff\xd8\xff", "JPEG"),
@@ -57,6 +58,19 @@ def load_image(path: str | Path, *, draft_size: int | None = None) -> LoadedImag
     image = _READERS[fmt.kind](data, path, sha256_bytes(data), fmt, draft_size)
     log.debug("%s: loaded %s %s %dx%d", path.name, fmt.kind, fmt.detail, image.shape[1], image.shape[0])
     return image
+
+
+def may_decode_smaller(path: str | Path) -> bool:
+    """Whether ``load_image(path, draft_size=...)`` can give other pixels than ``load_image(path)``: only
+    JPEGs are DCT-scaled. Reads the first bytes only; a file that cannot be read counts as "may"."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except OSError:
+        return True
+    fmt = sniff(head, path.name)
+    return fmt is not None and fmt.detail == "JPEG"
 
 
 def sniff(data: bytes, name: str = "") -> Format | None:

@@ -15,7 +15,7 @@ from pneumo_desktop import paths
 from pneumo_desktop.core import gate
 from pneumo_desktop.core.gradcam import grad_cam
 from pneumo_desktop.core.image import LoadedImage
-from pneumo_desktop.core.loader import load_image
+from pneumo_desktop.core.loader import load_image, may_decode_smaller
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
 from pneumo_desktop.core.network import PneumoNet
 from pneumo_desktop.core.prediction import Prediction
@@ -65,6 +65,11 @@ class Predictor:
         every other format decodes in full. The viewer decodes the same file again at full resolution.
         """
         return load_image(path, draft_size=self.size)
+
+    def reads_in_full(self, path: str | Path) -> bool:
+        """True when ``read_input(path)`` is exactly ``load_image(path)``, so a full-resolution decode made
+        for display can be scored as it is (every format but JPEG)."""
+        return not may_decode_smaller(path)
 
     def input_tensor(self, images: Sequence[LoadedImage]) -> torch.Tensor:
         x = torch.from_numpy(np.stack([preprocess(im.pixels, self.size) for im in images]))

@@ -28,6 +28,7 @@ from pneumo_desktop.gui.jobs import (
     BatchChunkWorker,
     BatchItemResult,
     CollectWorker,
+    DecodeHandoff,
     ImageLoadWorker,
     ModelLoadWorker,
     PredictionResult,
@@ -156,9 +157,10 @@ class Controller(QObject):
 
     # ----- the image on screen ---------------------------------------------------------------------------
     def show_file(self, path: Path) -> None:
-        """Decode for the viewer (image thread) and score (model thread) at the same time: on two cores the
-        model's answer is usually ready before the full-resolution image, and it waits here until the image
-        is on screen, so the window always shows the image first and never a result for another file."""
+        """Decode for the viewer (image thread) and score (model thread) at the same time (a DICOM is decoded
+        once and handed over, see DecodeHandoff). The model's answer is often ready first; it waits here until
+        the image is on screen, so the window always shows the image first and never a result for another
+        file."""
         self._request += 1
         for worker in list(self._workers.values()):
             if isinstance(worker, ImageLoadWorker | PredictWorker):
@@ -166,10 +168,11 @@ class Controller(QObject):
         self.current, self.current_result = None, None
         self._outcome = None
         self.image_loading.emit(Path(path))
-        self._start(ImageLoadWorker(Path(path), self._request), self.image_pool, INTERACTIVE,
+        handoff = DecodeHandoff()
+        self._start(ImageLoadWorker(Path(path), self._request, handoff), self.image_pool, INTERACTIVE,
                     self._on_image_loaded, self._on_image_failed)
-        self._start(PredictWorker(self.session, Path(path), self._request), self.model_pool, INTERACTIVE,
-                    self._on_predicted, self._on_predict_failed)
+        self._start(PredictWorker(self.session, Path(path), self._request, handoff), self.model_pool,
+                    INTERACTIVE, self._on_predicted, self._on_predict_failed)
 
     @Slot(object)
     def _on_image_loaded(self, display: DisplayImage) -> None:
@@ -179,6 +182,8 @@ class Controller(QObject):
         self.current = display
         self.image_ready.emit(display)
         self._deliver_outcome()
+        # What the first window/level change will need, made on the image thread while the user looks.
+        self.run_task(display.levels, lambda _levels: None, lambda message: log.warning("levels: %s", message))
 
     @Slot(str)
     def _on_image_failed(self, message: str) -> None:

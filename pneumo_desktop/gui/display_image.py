@@ -15,26 +15,32 @@ from pneumo_desktop.gui.qimage import gray_qimage
 @dataclass
 class DisplayImage:
     image: LoadedImage
-    quantised: np.ndarray  # uint16 (rows, cols), see windowing.quantise
     presets: list[WindowPreset] = field(default_factory=list)  # default, DICOM ones, full range
     request_id: int = 0
-    # The first frame, presets[0] applied: a 2k film's lookup costs ~12 ms, better spent here than on the
-    # GUI thread while the image is being shown. ``rendered_window`` is the (center, width) it shows.
-    rendered: np.ndarray | None = None
-    rendered_window: tuple[float, float] | None = None
-    # ``rendered`` already in the pixmap's own format, so the GUI thread's QPixmap shares it (a 2k film's
-    # conversion is ~3 ms). QImage, unlike QPixmap, may be made on any thread.
+    # The first frame (presets[0]), drawn on the worker in the pixmap's own format, so the GUI thread's
+    # QPixmap shares it instead of converting 4 MP (QImage, unlike QPixmap, may be made on any thread).
     first_frame: QImage | None = None
+    first_window: tuple[float, float] | None = None  # the (center, width) it shows
+    _levels: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def prepare(cls, image: LoadedImage, request_id: int = 0) -> DisplayImage:
-        quantised = windowing.quantise(image.pixels)
-        presets = [image.default_window, *image.presets, windowing.full_range(quantised)]
+        presets = [image.default_window, *image.presets, windowing.full_range(image.pixels)]
         window = windowing.clamp(presets[0].center, presets[0].width)
-        rendered = windowing.apply(quantised, windowing.lookup_table(*window))
-        first_frame = gray_qimage(rendered).convertToFormat(QImage.Format.Format_RGB32)
-        return cls(image=image, quantised=quantised, presets=presets, request_id=request_id,
-                   rendered=rendered, rendered_window=window, first_frame=first_frame)
+        frame = windowing.render(image.pixels, *window)
+        first_frame = gray_qimage(frame).convertToFormat(QImage.Format.Format_RGB32)
+        return cls(image=image, presets=presets, request_id=request_id, first_frame=first_frame,
+                   first_window=window)
+
+    def levels(self) -> np.ndarray:
+        """The 12-bit display levels every other window is drawn from (windowing.quantise), made on first use.
+
+        Not part of ``prepare``: they are not needed to show the image, and making them there delayed it.
+        The controller makes them on the image thread right after the image is shown; a window change that
+        comes sooner makes them itself."""
+        if self._levels is None:
+            self._levels = windowing.quantise(self.image.pixels)
+        return self._levels
 
     def value_at(self, row: int, col: int) -> float | None:
         rows, cols = self.image.shape

@@ -142,14 +142,12 @@ class ImageView(QGraphicsView):
             return
         display = self.display
         if self._buffer is None and display.first_frame is not None and not self._inverted \
-                and display.rendered_window == (self._center, self._width):
+                and display.first_window == (self._center, self._width):
             # The worker already drew this window (DisplayImage.prepare): no lookup, no conversion here.
-            self._buffer = display.rendered
             self.image_item.setPixmap(QPixmap.fromImage(display.first_frame))
         else:
             lut = windowing.lookup_table(self._center, self._width, self._inverted)
-            reusable = self._buffer if self._buffer is not display.rendered else None  # never draw into it
-            self._buffer = windowing.apply(display.quantised, lut, reusable)
+            self._buffer = windowing.apply(display.levels(), lut, self._buffer)
             self.image_item.setPixmap(QPixmap.fromImage(gray_qimage(self._buffer)))
         self._update_item_transform()
 

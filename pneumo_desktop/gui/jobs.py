@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.exception_hook import log_exception
 from pneumo_desktop.gui.heatmap_overlay import heatmap_rgba
 from pneumo_desktop.gui.model_session import ModelSession
-from pneumo_desktop.gui.workers import Worker, WorkerSignals
+from pneumo_desktop.gui.workers import Cancelled, Worker, WorkerSignals
 
 TRIM_EVERY = 100  # files between returns of freed heap to the OS during a batch
 THUMBNAIL_SIZE = 96  # kept per file for the batch PDF; the list shows it at 48 px
@@ -82,14 +82,52 @@ class ModelLoadWorker(Worker):
         return self._session.get().card
 
 
+class DecodeHandoff:
+    """The image thread's full-resolution decode, passed to the model thread for files the model reads in
+    full anyway (``Predictor.reads_in_full``: every format but JPEG), so a DICOM is decoded once, not twice.
+    The model thread gets it as soon as it is decoded, while the display is still being prepared."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self._image: Any = None
+
+    def put(self, image: Any) -> None:
+        if not self._ready.is_set():
+            self._image = image
+            self._ready.set()
+
+    def withdraw(self) -> None:
+        """No decode is coming (it failed or was cancelled): the image thread reports why, if anyone asks."""
+        self.put(None)
+
+    def take(self, should_stop: Callable[[], bool]) -> Any:
+        """A copy of the LoadedImage that shares its pixels (scoring may add warnings, never change pixels)."""
+        while not self._ready.wait(0.05):
+            if should_stop():
+                raise Cancelled
+        if self._image is None:
+            raise Cancelled
+        return replace(self._image, warnings=list(self._image.warnings), metadata=dict(self._image.metadata))
+
+
 class ImageLoadWorker(Worker):
-    def __init__(self, path: Path, request_id: int) -> None:
+    def __init__(self, path: Path, request_id: int, handoff: DecodeHandoff | None = None) -> None:
         super().__init__(request_id)
         self.path = Path(path)
+        self.handoff = handoff or DecodeHandoff()
+
+    def cancel(self) -> None:
+        super().cancel()
+        self.handoff.withdraw()
 
     def work(self) -> DisplayImage:
         self.report(0.0, "Loading image")
-        image = _load(self.path)
+        try:
+            image = _load(self.path)
+        except BaseException:
+            self.handoff.withdraw()
+            raise
+        self.handoff.put(image)
         self.checkpoint()
         return DisplayImage.prepare(image, self.request_id)
 
@@ -108,20 +146,26 @@ def overlay_shape(shape: tuple[int, int]) -> tuple[int, int]:
 class PredictWorker(Worker):
     """Probability plus Grad-CAM for the file on screen, the heatmap colourised here, off the GUI thread.
 
-    It reads the file itself, the model's way (``Predictor.read_input``), while the image thread decodes it
-    at full resolution for the viewer: the two run side by side on two cores, and the probability is the one
-    the CLI and a batch give for the same file."""
+    A JPEG it reads itself, the model's way (``Predictor.read_input``: DCT-scaled), while the image thread
+    decodes it at full resolution for the viewer; any other file it takes from the image thread's decode,
+    which is exactly what ``read_input`` would give. Either way the probability is the one the CLI and a
+    batch give for the same file."""
 
-    def __init__(self, session: ModelSession, path: Path, request_id: int) -> None:
+    def __init__(self, session: ModelSession, path: Path, request_id: int,
+                 handoff: DecodeHandoff | None = None) -> None:
         super().__init__(request_id)
         self._session = session
         self.path = Path(path)
+        self._handoff = handoff
 
     def work(self) -> PredictionResult:
         predictor = self._session.get()
         self.checkpoint()
         self.report(0.1, "Analysing")
-        image = predictor.read_input(self.path)
+        if self._handoff is not None and predictor.reads_in_full(self.path):
+            image = self._handoff.take(self.should_stop)
+        else:
+            image = predictor.read_input(self.path)
         self.checkpoint()
         prediction = predictor.predict(image, heatmap=True)
         audited = _audit(image.file_sha256, prediction)

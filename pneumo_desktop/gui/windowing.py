@@ -42,14 +42,35 @@ def quantise(pixels: np.ndarray) -> np.ndarray:
     return levels.reshape(pixels.shape)
 
 
-def full_range(quantised: np.ndarray) -> WindowPreset:
-    """The window that spans the data's min..max (Inobitec's "Full dynamic"), from the display levels."""
-    if quantised.size == 0:
-        lo, hi = 0.0, 1.0
-    else:
-        lo, hi = int(quantised.min()) / (LEVELS - 1), int(quantised.max()) / (LEVELS - 1)
+def full_range(pixels: np.ndarray) -> WindowPreset:
+    """The window that spans the data's min..max (Inobitec's "Full dynamic")."""
+    lo, hi = (float(np.min(pixels)), float(np.max(pixels))) if pixels.size else (0.0, 1.0)
+    if not (np.isfinite(lo) and np.isfinite(hi)):  # only then pay for a filtered copy
+        finite = pixels[np.isfinite(pixels)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     width = max(hi - lo, MIN_WIDTH)
     return WindowPreset(FULL_RANGE, (lo + hi) / 2.0, width)
+
+
+def render(pixels: np.ndarray, center: float, width: float) -> np.ndarray:
+    """uint8 display image of a window, straight from the [0, 1] float pixels.
+
+    For the first frame of an image, drawn on the worker before the 12-bit levels exist (they are only
+    needed once the user changes the window). Agrees with ``apply(quantise(p), lookup_table(c, w))`` to
+    within one gray level."""
+    center, width = clamp(center, width)
+    low, gain = center - width / 2.0, 255.0 / width
+    source = np.ascontiguousarray(pixels, dtype=np.float32).reshape(-1)
+    out = np.empty(source.size, dtype=np.uint8)
+    scratch = np.empty(min(_CHUNK, source.size), dtype=np.float32)
+    for part in _chunks(source.size):
+        scaled = scratch[: part.stop - part.start]
+        np.subtract(source[part], low, out=scaled)
+        scaled *= gain
+        np.clip(scaled, 0.0, 255.0, out=scaled)
+        scaled += 0.5
+        out[part] = scaled
+    return out.reshape(pixels.shape)
 
 
 def clamp(center: float, width: float) -> tuple[float, float]:

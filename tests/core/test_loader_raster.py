@@ -280,3 +280,13 @@ def test_samples_match_their_256px_copies(path: Path) -> None:
     copy = KERMANY / "test" / path.parent.name / f"{path.stem}.jpg"
     full, small = preprocess(load_image(path).pixels), preprocess(load_image(copy).pixels)
     assert np.corrcoef(full.ravel(), small.ravel())[0, 1] > 0.99
+
+
+def test_only_jpegs_may_decode_smaller(tmp_path: Path) -> None:
+    from pneumo_desktop.core.loader import may_decode_smaller
+
+    arr = np.zeros((600, 700), dtype=np.uint8)
+    jpeg = _save(Image.fromarray(arr), tmp_path / "film.png", "JPEG")  # the bytes decide, not the name
+    png = _save(Image.fromarray(arr), tmp_path / "film.jpg", "PNG")
+    assert may_decode_smaller(jpeg) and not may_decode_smaller(png)
+    assert may_decode_smaller(tmp_path / "missing.dcm")  # unreadable: let the real read report it

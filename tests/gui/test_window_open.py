@@ -233,3 +233,35 @@ def test_a_warning_found_while_scoring_reaches_the_image_and_status(qtbot, windo
         window.open_paths([sample()])
     assert window.controller.current.image.warnings.count("scored inverted (test)") == 1
     assert "scored inverted (test)" in window.statusBar().currentMessage()
+
+
+def test_a_dicom_is_decoded_once_and_scores_as_the_cli_would(qtbot, window, tiny_predictor, monkeypatch) -> None:
+    """Every format but JPEG is read by the model in full, so the model thread takes the image thread's decode
+    (DecodeHandoff) instead of decoding the file a second time."""
+    from pneumo_desktop.core import dicom_reader
+
+    path = DICOM_DIR / "dx_mono2_8bit_implicit_vr_uncompressed.dcm"
+    expected = tiny_predictor.predict(tiny_predictor.read_input(path))
+    real_read = dicom_reader.read_dicom
+    calls: list[str] = []
+
+    def counted(*args, **kwargs):
+        calls.append("decode")
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(dicom_reader, "read_dicom", counted)
+    with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS) as blocker:
+        window.open_paths([path])
+    assert calls == ["decode"]
+    assert blocker.args[0].prediction.probability == pytest.approx(expected.probability, abs=1e-6)
+    assert window.view.has_heatmap()
+
+
+def test_a_jpeg_is_read_the_models_way_beside_the_full_decode(qtbot, window, tiny_predictor) -> None:
+    path = sample()
+    assert not tiny_predictor.reads_in_full(path)
+    with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS) as blocker:
+        window.open_paths([path])
+    scored = blocker.args[0].image
+    assert scored.shape == tiny_predictor.read_input(path).shape
+    assert "decoded_size" in scored.metadata and scored.shape != window.controller.current.image.shape

@@ -24,10 +24,19 @@ def test_narrow_window_saturates_outside_and_invert_flips() -> None:
     assert inverted.tolist() == [[255, 255, 127, 0, 0]]
 
 
+@pytest.mark.parametrize(("center", "width", "invert"), [(0.5, 1.0, False), (0.3, 0.2, False)])
+def test_first_frame_from_floats_matches_the_lookup_path(center: float, width: float, invert: bool) -> None:
+    pixels = np.random.default_rng(3).random((301, 517), dtype=np.float32)
+    direct = windowing.render(pixels, center, width)
+    looked_up = windowing.apply(windowing.quantise(pixels), windowing.lookup_table(center, width, invert))
+    assert direct.dtype == np.uint8 and direct.shape == pixels.shape
+    assert np.abs(direct.astype(int) - looked_up.astype(int)).max() <= 1
+
+
 def test_full_range_spans_the_data_and_clamp_keeps_inside() -> None:
-    preset = windowing.full_range(windowing.quantise(np.array([[0.2, 0.6]], dtype=np.float32)))
+    preset = windowing.full_range(np.array([[0.2, 0.6]], dtype=np.float32))
     assert preset.name == "Full range"
-    assert (preset.center, preset.width) == pytest.approx((0.4, 0.4), abs=1 / windowing.LEVELS)
+    assert (preset.center, preset.width) == pytest.approx((0.4, 0.4))
     assert windowing.clamp(-1.0, 0.0) == (0.0, windowing.MIN_WIDTH)
     assert windowing.drag_to_window(0.5, 0.5, dx=100, dy=50, span=100) == (1.0, 1.0)
 
