@@ -9,7 +9,7 @@ batch list, and the forward pass alone under the tuning options.
   also with the installer's CPU-only torch (build/venv-installer) when that venv exists.
 - inprocess: ``iter_scored`` over the set with the model loaded and warm (decode at draft size, gate,
   forward, audit log), images/s per pass; for each decode-prefetch setting.
-- gui: the real window offscreen (allocator set as app.main sets it), the controller's batch (the model's
+- gui: the real window offscreen, the controller's batch (the model's
   read of each file, thumbnail, forward in chunks of 4 on the model thread, list rows), from start_batch
   to batch_finished.
 - forward: ms/image of the forward pass alone for threads x channels-last x batch size.
@@ -138,9 +138,6 @@ def gui(files: list[Path], rounds: int) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication
 
     from pneumo_desktop import app
-    from pneumo_desktop.gui import allocator
-
-    allocator.tune_for_images()  # what app.main does first
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     window = app.build()
     window.resize(1400, 900)

@@ -7,9 +7,8 @@ Each figure comes from a fresh process, so nothing measured earlier inflates it:
   copies + 376 train copies); peak RSS from the kernel's ru_maxrss of that child (os.wait4).
 - CLI, in steps: the same work in one process that reports current and peak RSS after import, after the
   model load and after the batch.
-- GUI: the real window offscreen, with the allocator set as ``app.main`` sets it (gui/allocator.py): after
-  the first paint, after the model load, after one 2k x 2k JPEG with its heatmap on screen, and after the
-  1,000-image batch in the study list (current and peak RSS); again with glibc's defaults, for comparison.
+- GUI: the real window offscreen: after the first paint, after the model load, after one 2k x 2k JPEG with
+  its heatmap on screen, and after the 1,000-image batch in the study list (current and peak RSS).
 """
 
 from __future__ import annotations
@@ -58,16 +57,12 @@ def child_cli_steps(folder: Path) -> dict[str, Any]:
     return steps
 
 
-def child_gui(folder: Path, image: Path, tune_allocator: bool = True) -> dict[str, Any]:
+def child_gui(folder: Path, image: Path) -> dict[str, Any]:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from pneumo_desktop import app
     from pneumo_desktop.core.collect import collect_inputs
-    from pneumo_desktop.gui import allocator
-
-    if tune_allocator:
-        allocator.tune_for_images()  # what app.main does first
     qapp = QApplication(sys.argv[:1])
     steps: dict[str, Any] = {}
 
@@ -103,7 +98,7 @@ def child_gui(folder: Path, image: Path, tune_allocator: bool = True) -> dict[st
 
 
 # ----- parent ----------
-def run_child(python: Path, mode: str, folder: Path, image: Path, default_allocator: bool = False) -> dict[str, Any]:
+def run_child(python: Path, mode: str, folder: Path, image: Path) -> dict[str, Any]:
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     env = dict(
         os.environ,
@@ -123,7 +118,6 @@ def run_child(python: Path, mode: str, folder: Path, image: Path, default_alloca
             "--out",
             str(out),
         ]
-        + (["--default-allocator"] if default_allocator else [])
     )
     subprocess.run(command, check=True, env=env, capture_output=True)
     data = json.loads(out.read_text())
@@ -170,14 +164,10 @@ def main() -> None:
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--image", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--default-allocator", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         folder, image = Path(args.folder), Path(args.image)
-        if args.child == "gui":
-            steps = child_gui(folder, image, tune_allocator=not args.default_allocator)
-        else:
-            steps = child_cli_steps(folder)
+        steps = child_gui(folder, image) if args.child == "gui" else child_cli_steps(folder)
         Path(args.out).write_text(json.dumps(steps))
         return
     count = 48 if args.quick else args.count
@@ -194,7 +184,6 @@ def main() -> None:
             "cli_steps": run_child(python, "cli", folder, image),
         }
         variant["gui_steps"] = run_child(python, "gui", folder, image)
-        variant["gui_steps_glibc_defaults"] = run_child(python, "gui", folder, image, default_allocator=True)
     result["machine"] = common.machine()  # last: it imports torch, which would swell this parent
     report(result)
     common.write_json(args.json, result)
@@ -207,7 +196,7 @@ def report(result: dict[str, Any]) -> None:
     )
     for label, variant in result["variants"].items():
         print(f"\n## {label}\n  CLI predict: peak {variant['cli_peak']['peak_mib']} MiB")
-        for name in ("cli_steps", "gui_steps", "gui_steps_glibc_defaults"):
+        for name in ("cli_steps", "gui_steps"):
             if name not in variant:
                 continue
             print(f"  {name}:")

@@ -265,18 +265,6 @@ def table(out: Path) -> str:
                         ),
                     )
                 )
-            if "gui_steps_glibc_defaults" in variant:
-                peak = variant["gui_steps_glibc_defaults"]["after_batch"]["peak_mib"]
-                rows.append(
-                    (
-                        f"peak RSS, GUI, same run with glibc's default allocator settings, {label}",
-                        "GUI process (comparison)",
-                        f"{peak:.0f} MiB peak",
-                        "",
-                        "",
-                        _verdict(peak <= MB500, f"{peak - MB500:+.0f} MiB"),
-                    )
-                )
     head = (
         "| figure | stages, process | ours: median (p10–p90) | DenseNet-121 baseline | ratio | target |\n"
         "|---|---|---|---|---|---|\n"

@@ -15,7 +15,6 @@ bound; on two cores the paths overlap). Rows marked "not in total" are alternati
 Part 2 (``--gui``) is the figure that counts: it drives the real window offscreen. The clock starts at ``controller.show_file`` and stops when the prediction slot has
 put the heatmap on the view and the viewport has repainted (a synchronous repaint right after the slot);
 meanwhile the GUI thread waits in an event loop, as it does in the app.
-Both parts run with the allocator set as ``app.main`` sets it (gui/allocator.py).
 
 The torch thread count defaults to the GUI's rule (all cores but one); caches: none exist on this path.
 Every round visits every file of a set once, so no file is read twice in a row.
@@ -218,9 +217,6 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     common.isolate_home()
-    from pneumo_desktop.gui import allocator
-
-    allocator.tune_for_images()  # as app.main does, first thing: both parts measure the window's process
     rounds = 1 if args.quick else args.rounds
     sets = input_sets(args.sets.split(","), args.quick)
 

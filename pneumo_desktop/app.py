@@ -18,7 +18,6 @@ from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 from pneumo_desktop import APP_NAME, __version__, paths
-from pneumo_desktop.gui import allocator
 from pneumo_desktop.gui.controller import Controller
 from pneumo_desktop.gui.exception_hook import ExceptionHook
 from pneumo_desktop.gui.export_flow import Exporter
@@ -121,7 +120,6 @@ def _style(app: QApplication) -> None:
 
 
 def main(paths_to_open: list[str] | None = None) -> int:
-    allocator.tune_for_images()  # before any thread starts: arenas are made per thread
     configure_logging()
     # Fractional scaling (150 %) renders crisply instead of being rounded to 100 % or 200 %.
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
