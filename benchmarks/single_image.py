@@ -68,8 +68,6 @@ def input_sets(names: list[str], quick: bool) -> dict[str, list[Path]]:
 
 def run_once(path: Path, predictor: Any) -> tuple[dict[str, float], dict[str, float], bool]:
     """One drop, stage by stage, as the GUI's workers and slots do it; returns (stages, extras, scored)."""
-    from dataclasses import replace
-
     import torch
     from PySide6.QtGui import QPixmap
 
@@ -90,11 +88,7 @@ def run_once(path: Path, predictor: Any) -> tuple[dict[str, float], dict[str, fl
     with t("display_pixmap"):
         QPixmap.fromImage(display.first_frame)
     with t("decode_model"):
-        # As PredictWorker: a JPEG is read again the model's way, anything else is the display decode handed over.
-        if predictor.reads_in_full(path):
-            scored = replace(image, warnings=list(image.warnings), metadata=dict(image.metadata))
-        else:
-            scored = predictor.read_input(path)
+        scored = predictor.input_for(image)  # as PredictWorker: a JPEG read again, anything else handed over
     with t("gate"):
         early = predictor.gate.check_image(scored)
     with t("preprocess"):

@@ -16,7 +16,7 @@ from typing import IO
 from pneumo_desktop.core import records
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside
-from pneumo_desktop.core.errors import ModelLoadError, PneumoError
+from pneumo_desktop.core.errors import FILE_CHANGED, ModelLoadError, PneumoError
 from pneumo_desktop.core.heatmap_render import blend_image, png_bytes
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.loader import load_image
@@ -155,7 +155,7 @@ def _write_heatmap(image: LoadedImage, prediction: Prediction, target: Path) -> 
             log.error("%s: heatmap not written (%s)", target.name, exc)
             return None
         if full.file_sha256 != image.file_sha256:
-            log.error("%s: heatmap not written: the file changed while it was being read", image.path.name)
+            log.error("%s: heatmap not written: %s", image.path.name, FILE_CHANGED)
             return None
         image = full
     heatmap = prediction.heatmap(image.shape)

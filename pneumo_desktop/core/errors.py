@@ -7,6 +7,9 @@ class PneumoError(Exception):
     """Base class; ``str(exc)`` is always a complete, user-facing sentence."""
 
 
+FILE_CHANGED = "the file changed while it was being read; open it again"
+
+
 class ImageLoadError(PneumoError):
     """A file could not be turned into an image (not an image, truncated, no pixel data, too large...)."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,11 @@ class LoadedImage:
     @property
     def shape(self) -> tuple[int, int]:
         return (int(self.pixels.shape[0]), int(self.pixels.shape[1]))
+
+    def sharing_pixels(self) -> LoadedImage:
+        """A second LoadedImage over the same pixel array, with its own warnings and metadata: what scoring may
+        add (the polarity warning) stays on it until the caller adopts it (pixels are never changed in place)."""
+        return replace(self, warnings=list(self.warnings), metadata=dict(self.metadata))
 
     def adopt_warnings(self, other: LoadedImage) -> None:
         """Take over the notes another decode of the same file gained (e.g. the model's polarity warning),

@@ -13,6 +13,7 @@ import torch
 
 from pneumo_desktop import paths
 from pneumo_desktop.core import gate
+from pneumo_desktop.core.errors import FILE_CHANGED, ImageLoadError
 from pneumo_desktop.core.gradcam import grad_cam
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.loader import load_image, may_decode_smaller
@@ -70,6 +71,17 @@ class Predictor:
         """True when ``read_input(path)`` is exactly ``load_image(path)``, so a full-resolution decode made
         for display can be scored as it is (every format but JPEG)."""
         return not may_decode_smaller(path)
+
+    def input_for(self, shown: LoadedImage) -> LoadedImage:
+        """The model's reading of the file ``shown`` was decoded from in full (for a page or a screen): that
+        very decode when ``read_input`` would give the same pixels, else ``read_input`` of its path. Raises
+        ImageLoadError when the file changed between the two reads."""
+        if self.reads_in_full(shown.path):
+            return shown.sharing_pixels()
+        scored = self.read_input(shown.path)
+        if scored.file_sha256 != shown.file_sha256:
+            raise ImageLoadError(FILE_CHANGED, shown.path.name)
+        return scored
 
     def input_tensor(self, images: Sequence[LoadedImage]) -> torch.Tensor:
         x = torch.from_numpy(np.stack([preprocess(im.pixels, self.size) for im in images]))

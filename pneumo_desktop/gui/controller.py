@@ -22,6 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from pneumo_desktop.core.collect import input_folders
+from pneumo_desktop.core.errors import FILE_CHANGED, ImageLoadError
 from pneumo_desktop.gui.allocator import release_free_memory
 from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.jobs import (
@@ -215,11 +216,8 @@ class Controller(QObject):
             self.prediction_failed.emit(outcome)
             return
         if outcome.image.file_sha256 != display.image.file_sha256:
-            self.prediction_failed.emit(
-                f"{display.image.path.name}: the file changed while it was being read; open it again"
-            )
+            self.prediction_failed.emit(str(ImageLoadError(FILE_CHANGED, display.image.path.name)))
             return
-        outcome.new_warnings = [w for w in outcome.image.warnings if w not in display.image.warnings]
         display.image.adopt_warnings(outcome.image)
         self.current_result = outcome
         if not outcome.audited:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,6 @@ class PredictionResult:
     audited: bool
     request_id: int
     image: Any = None  # the LoadedImage the model scored (Predictor.read_input), for its hash and warnings
-    new_warnings: list[str] = field(default_factory=list)  # what scoring added (polarity), for the status bar
 
 
 @dataclass
@@ -107,7 +106,7 @@ class DecodeHandoff:
                 raise Cancelled
         if self._image is None:
             raise Cancelled
-        return replace(self._image, warnings=list(self._image.warnings), metadata=dict(self._image.metadata))
+        return self._image.sharing_pixels()
 
 
 class ImageLoadWorker(Worker):

@@ -230,10 +230,12 @@ class MainWindow(QMainWindow):
         self.view.set_heatmap(result.heatmap)
         p = result.prediction
         if p.rejected is not None:
-            self.status(f"Not scored: {p.rejected.reason}")
+            message = f"Not scored: {p.rejected.reason}"
         else:
             message = f"{self._label()}: {percent(p.probability)} ({p.label}) in {p.elapsed_ms:.0f} ms"
-            self.status("; ".join([message, *result.new_warnings]))
+        # The image's warnings again, with any scoring added (polarity): the result usually arrives right after
+        # the image, so the status line the image set is replaced at once.
+        self.status("; ".join([message, *(display.image.warnings if display else [])]))
 
     def _on_prediction_failed(self, message: str) -> None:
         self.prediction_panel.show_error(scrub(message, self._current_path, self.hide_phi()))

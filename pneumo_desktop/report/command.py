@@ -92,11 +92,8 @@ def _single(source: Path, collected: Collected, out: Path | None, force: bool, h
     from pneumo_desktop.core import audit
 
     try:
-        # The page shows the full-resolution image; the model reads the file its own way (read_input).
-        scored = predictor.read_input(source)
-        if scored.file_sha256 != image.file_sha256:
-            log.error("%s: the file changed while it was being read; try again", source.name)
-            return EXIT_SOME_FAILED
+        # The page shows the full-resolution image; the model reads the file its own way.
+        scored = predictor.input_for(image)
         prediction = predictor.predict(scored, heatmap=True)
         image.adopt_warnings(scored)
     except PneumoError as exc:
