@@ -14,9 +14,16 @@ def nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
     return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
 
 
+# Bounds on the temperature. On separable outputs (clean validation of the training hospital) the NLL keeps
+# falling as T -> 0, which made the first model's recipe fit T = 0.05: every output 0 or 1. A temperature
+# below 0.5 (sharpening a network trained with cross-entropy by more than 2x) is never credible here.
+T_MIN, T_MAX = 0.5, 20.0
+
+
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """1-D minimisation of the validation NLL over log T (a grid then a refinement: robust, no optimiser state)."""
-    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 400))
+    """1-D minimisation of the NLL over log T within [T_MIN, T_MAX] (a grid then a refinement: robust, no
+    optimiser state). Fit it on outputs that are not separable (the shifted validation), else it sits at T_MIN."""
+    grid = np.exp(np.linspace(np.log(T_MIN), np.log(T_MAX), 400))
     losses = [nll(logits, labels, t) for t in grid]
     best = int(np.argmin(losses))
     lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]

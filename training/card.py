@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import logging
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
 
 from pneumo_desktop.core.model_card import ModelCard
-from pneumo_desktop.core.network import CAM_LAYER, PneumoNet
+from pneumo_desktop.core.network import ENSEMBLE, PneumoEnsemble, cam_layers_of
 from pneumo_desktop.core.preprocess import NORMALISATION, RESAMPLE
 from pneumo_desktop.core.weights import save_model
-from training.calibration import fit_temperature, threshold_for_sensitivity
+from training.calibration import expected_calibration_error, fit_temperature, threshold_for_sensitivity
 from training.data import Item
-from training.engine import forward_cached
+from training.engine import forward_all
+from training.gate_fit import augmented_embeddings, fit_gate, gate_half
 from training.metrics import metrics_with_ci
+from training.selection import Shifted
+from training.shifted import HELD_OUT
 
 log = logging.getLogger("pneumo_train")
 
@@ -29,9 +34,6 @@ INTENDED_POPULATION = {
     "modalities": ["CR", "DX"],
     "not_for": ["adults", "lateral views", "CT or other modalities", "images from other sites without local validation"],
 }
-# Quantile of validation Mahalanobis distances above which an input is called out-of-distribution,
-# and a margin: validation chest films sit well inside; non-chest images land far outside.
-OOD_QUANTILE, OOD_MARGIN = 0.995, 1.5
 
 
 def git_commit() -> str:
@@ -42,76 +44,93 @@ def git_commit() -> str:
         return "unknown"
 
 
-def fit_ood(train_embed: np.ndarray, val_embed: np.ndarray) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Gaussian fit of pooled CNN features with Ledoit-Wolf shrinkage; threshold from held-out images."""
-    from sklearn.covariance import LedoitWolf
+@dataclass
+class Validation:
+    """The patient-level validation films, clean, and the shifted variants of its originals."""
 
-    lw = LedoitWolf().fit(train_embed.astype(np.float64))
-    mean, precision = lw.location_, lw.precision_
-    d = val_embed - mean
-    val_dist = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", d, precision, d), 0))
-    threshold = float(np.quantile(val_dist, OOD_QUANTILE) * OOD_MARGIN)
-    arrays = {"mean": torch.from_numpy(mean).float(), "precision": torch.from_numpy(precision).float()}
-    params = {"method": "mahalanobis_stage2_channel_means", "threshold": threshold, "fitted_on": "training split minus the patient-level validation patients",
-              "threshold_rule": f"{OOD_QUANTILE} quantile of validation distances x {OOD_MARGIN}",
-              "val_distance_median": float(np.median(val_dist)), "arrays": ["ood.mean", "ood.precision"]}
-    return arrays, params
+    pixels: np.ndarray
+    labels: np.ndarray
+    items: list[Item]
+    shifted: Shifted  # built on ``originals`` (training/selection.build_shifted)
+    originals: list[Item]
 
 
-def finalise_model(model: PneumoNet, config: dict[str, Any], run_dir: Path, train_px: np.ndarray,
-                   val_px: np.ndarray, y_val: np.ndarray, val_items: list[Item], fingerprint: str,
-                   history: list[dict[str, Any]], channels_last: bool) -> ModelCard:
-    model.eval()
-    val_logits, val_embed = forward_cached(model, val_px, channels_last=channels_last)
-    _, train_embed = forward_cached(model, train_px, channels_last=channels_last)
-    kinds = np.array([i.source_kind for i in val_items])
-    calib = kinds == config["calibrate_on"]
-    if config["calibrate_on"] == "all" or calib.sum() < 50 or len(set(y_val[calib].tolist())) < 2:
-        calib = np.ones(len(y_val), bool)
-    temperature = fit_temperature(val_logits[calib], y_val[calib])
-    probs = 1.0 / (1.0 + np.exp(-val_logits / temperature))
-    threshold = threshold_for_sensitivity(probs[calib], y_val[calib], float(config["target_sensitivity"]))
-    validation: dict[str, Any] = {"all": metrics_with_ci(probs, y_val, threshold)}
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+
+
+def calibrate(model: torch.nn.Module, val: Validation, target_sensitivity: float
+              ) -> tuple[float, float, dict[str, Any]]:
+    """Temperature and threshold fitted on outputs that are not separable: the clean validation originals
+    pooled with their HELD_OUT shifted variants (clean validation alone is separable and drove T to 0.05).
+    The threshold keeps ``target_sensitivity`` on that pool, so the floor holds under the simulated shifts."""
+    logits, _, _ = forward_all(model, val.pixels)
+    original = np.array([i.source_kind == "original" for i in val.items])
+    shifted = {k: forward_all(model, px)[0] for k, (px, _) in val.shifted.items()}
+    y_shift = np.array([i.label for i in val.originals])
+    held = [k for k in shifted if k in HELD_OUT]
+    pool_z = np.concatenate([logits[original], *(shifted[k] for k in held)])
+    pool_y = np.concatenate([val.labels[original], *([y_shift] * len(held))])
+    temperature = fit_temperature(pool_z, pool_y)
+    threshold = threshold_for_sensitivity(_sigmoid(pool_z / temperature), pool_y, target_sensitivity)
+    probs = _sigmoid(logits / temperature)
+    kinds = np.array([i.source_kind for i in val.items])
+    validation: dict[str, Any] = {"all": metrics_with_ci(probs, val.labels, threshold)}
     for kind in sorted(set(kinds.tolist())):
         m = kinds == kind
-        if len(set(y_val[m].tolist())) == 2:
-            validation[kind] = metrics_with_ci(probs[m], y_val[m], threshold)
-    validation["calibrated_on"] = f"{int(calib.sum())} validation images ({config['calibrate_on']})"
-    ood_arrays, ood_params = fit_ood(train_embed, val_embed)
+        if len(set(val.labels[m].tolist())) == 2:
+            validation[kind] = metrics_with_ci(probs[m], val.labels[m], threshold)
+    held_z = np.concatenate([shifted[k] for k in held])
+    validation["shifted_held_out"] = metrics_with_ci(_sigmoid(held_z / temperature), np.tile(y_shift, len(held)),
+                                                     threshold)
+    validation["calibrated_on"] = (f"{int(original.sum())} clean validation originals + their {len(held)} held-out "
+                                   f"shifted variants ({len(pool_y)} outputs)")
+    variants = {}
+    for name, z in shifted.items():
+        p = _sigmoid(z / temperature)
+        pred = p >= threshold
+        variants[name] = {"family": "held_out" if name in HELD_OUT else "everyday",
+                          "roc_auc": round(float(roc_auc_score(y_shift, z)), 4),
+                          "sensitivity": round(float(pred[y_shift == 1].mean()), 4),
+                          "specificity": round(float((~pred[y_shift == 0]).mean()), 4),
+                          "ece": round(expected_calibration_error(p, y_shift), 4)}
+    validation["shifted_variants"] = variants
+    return temperature, threshold, validation
+
+
+def architecture_of(model: torch.nn.Module, config: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(model, PneumoEnsemble):
+        members = [dict(m) for m in config["members"]]
+        return {"name": ENSEMBLE, "arguments": {"members": members}}
+    return dict(config["architecture"])
+
+
+def finalise_model(model: torch.nn.Module, config: dict[str, Any], run_dir: Path, train_px: np.ndarray,
+                   val: Validation, fingerprint: str, history: list[dict[str, Any]]) -> ModelCard:
+    """Calibration, the gate and the card for a selected network (or ensemble); writes ``run_dir/model``."""
+    model = model.to(memory_format=torch.contiguous_format).eval()
+    temperature, threshold, validation = calibrate(model, val, float(config["target_sensitivity"]))
+    _, train_embed, _ = forward_all(model, train_px)
+    train_embed = np.concatenate([train_embed, augmented_embeddings(model, train_px, 2, int(config["seed"]))])
+    _, clean_embed, _ = forward_all(model, val.pixels)
+    tune = np.array([gate_half(i.patient_id) == 0 for i in val.originals])
+    shifted_embed = np.concatenate([forward_all(model, px[tune])[1] for px, _ in val.shifted.values()])
+    ood_arrays, ood_params = fit_gate(train_embed, clean_embed, shifted_embed)
     card = ModelCard(
-        name=config["name"], version=config["version"], architecture=dict(config["architecture"]),
+        name=config["name"], version=config["version"], architecture=architecture_of(model, config),
         preprocess={"size": int(config["size"]), "resample": RESAMPLE, "normalisation": NORMALISATION},
         output={"temperature": round(temperature, 5), "threshold": round(threshold, 5),
                 "positive_if": "p >= threshold"},
-        cam_layer=CAM_LAYER, intended_population=INTENDED_POPULATION,
+        cam_layer=(lambda layers: layers[0] if len(layers) == 1 else layers)(cam_layers_of(model)),
+        intended_population=INTENDED_POPULATION,
         metrics={"validation": validation, "test": None, "training_history": history},
         ood=ood_params, data_fingerprint=fingerprint, config=config, git_commit=git_commit(),
     )
-    # Save a plain contiguous copy: channels-last strides are an in-memory layout, not part of the weights.
-    model = model.to(memory_format=torch.contiguous_format)
     save_model(run_dir / "model", model, card, ood_arrays)
-    v = validation["all"]
-    log.info("validation: AUC %.4f sens %.3f spec %.3f ECE %.3f at threshold %.3f, T=%.3f",
-             v["roc_auc"]["value"], v["sensitivity"]["value"], v["specificity"]["value"], v["ece"]["value"],
-             threshold, temperature)
+    v, h = validation["all"], validation["shifted_held_out"]
+    log.info("validation: AUC %.4f spec %.3f ECE %.3f | held-out shifted: AUC %.4f sens %.3f spec %.3f ECE %.3f "
+             "| threshold %.4f T=%.3f | gate warn %.1f refuse %.1f", v["roc_auc"]["value"],
+             v["specificity"]["value"], v["ece"]["value"], h["roc_auc"]["value"], h["sensitivity"]["value"],
+             h["specificity"]["value"], h["ece"]["value"], threshold, temperature,
+             ood_params["warn_threshold"], ood_params["threshold"])
     return card
-
-
-def refit_ood(model_dir: Path, data_root: Path, cache_dir: Path | None) -> ModelCard:
-    """Recompute the gate's Gaussian for an existing model (after a change of OOD embedding); weights unchanged."""
-    from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME
-    from pneumo_desktop.core.weights import build_model, read_verified
-    from training import data as data_mod
-
-    card = ModelCard.read(model_dir / CARD_FILENAME)
-    model = build_model(card, read_verified(model_dir / WEIGHTS_FILENAME, card))
-    cfg = card.config
-    items = data_mod.read_items(data_root, "train")
-    train_items, val_items, _ = data_mod.patient_split(items, float(cfg["val_fraction"]), int(cfg["seed"]))
-    size = int(cfg["size"])
-    _, train_embed = forward_cached(model, data_mod.decode_all(data_root, train_items, size, cache_dir)[0])
-    _, val_embed = forward_cached(model, data_mod.decode_all(data_root, val_items, size, cache_dir)[0])
-    arrays, params = fit_ood(train_embed, val_embed)
-    card.ood = params
-    card.cam_layer = CAM_LAYER
-    return save_model(model_dir, model, card, arrays)

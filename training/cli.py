@@ -35,6 +35,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     fit.add_argument("--cache-dir", type=Path, help="decoded-image cache (default: <out>/../cache)")
     fit.add_argument("--epochs", type=int)
     fit.add_argument("--limit", type=int, help="use a label-balanced sample of N training images (smoke runs)")
+    fit.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                     help="auto: CUDA when present, else CPU")
     fit.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
     ev = sub.add_parser("evaluate", help="evaluate a model card's weights on a split")
     ev.add_argument("--card", type=Path, required=True, help="model_card.json (weights beside it)")
@@ -44,6 +46,19 @@ def get_args_parser() -> argparse.ArgumentParser:
     ev.add_argument("--write-card", action="store_true", help="store the test metrics in the card (test split)")
     ev.add_argument("--ledger", type=Path, default=Path("models/test_ledger.csv"),
                     help="append (date, weights sha256, metrics) here for every test-split read")
+    asm = sub.add_parser("assemble", help="build one ensemble model from members trained by training/sweep.py")
+    asm.add_argument("--sweep", type=Path, required=True, help="folder with states*.pt and summaries.json")
+    asm.add_argument("--members", required=True, help="comma-separated candidate names")
+    asm.add_argument("--data", type=Path, required=True)
+    asm.add_argument("--out", type=Path, required=True, help="run folder; the model goes to <out>/model")
+    asm.add_argument("--cache-dir", type=Path)
+    asm.add_argument("--version", default="2.0.0")
+    cal = sub.add_parser("calibrate", help="refit temperature and threshold on a site's labelled films")
+    cal.add_argument("--card", type=Path, required=True, help="model_card.json (weights beside it)")
+    cal.add_argument("--data", type=Path, required=True, help="site folder: <DIR>/{NORMAL,PNEUMONIA}/ (DICOM or raster)")
+    cal.add_argument("--out", type=Path, required=True, help="empty folder for the site card and its weights file")
+    cal.add_argument("--site-name", required=True)
+    cal.add_argument("--target-sensitivity", type=float, default=0.95)
     ex = sub.add_parser("export", help="copy a finished run's model into models/")
     ex.add_argument("run_dir", type=Path)
     ex.add_argument("--to", type=Path, required=True)
@@ -65,12 +80,21 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config, {"epochs": args.epochs, "limit": args.limit})
         out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
         cache = args.cache_dir or out.parent / "cache"
-        fit(args.data, config, out, cache, stop_after_epoch=args.stop_after_epoch)
+        fit(args.data, config, out, cache, stop_after_epoch=args.stop_after_epoch, device_name=args.device)
         return 0
     if args.command == "evaluate":
         from training.evaluate import evaluate
 
         return evaluate(args.card, args.data, args.split, args.out, args.write_card, args.ledger)
+    if args.command == "calibrate":
+        from training.site_calibration import main as calibrate_main
+
+        return calibrate_main(args.card, args.data, args.out, args.site_name, args.target_sensitivity)
+    if args.command == "assemble":
+        from training.assemble import assemble
+
+        assemble(args.sweep, args.members.split(","), args.data, args.out, args.cache_dir, args.version)
+        return 0
     from training.export import export
 
     return export(args.run_dir, args.to, args.force)

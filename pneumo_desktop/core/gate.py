@@ -1,8 +1,10 @@
-"""The "not a chest X-ray" gate: cheap, honest checks before a probability is shown.
+"""The gate: what the model must not score, decided before a probability is shown.
 
-Order: DICOM tags (a *missing* tag never rejects), colour, size, then a learned out-of-distribution score
-on the CNN's pooled features (Mahalanobis distance to the training split, parameters stored with the
-weights). Codes are stable strings for the CLI, the GUI and the audit log.
+Order: DICOM tags (a *missing* or empty tag never refuses), colour, size; then what the network itself says
+of the pixels: its orientation head (upright / rotated / mirrored) and a learned out-of-distribution distance
+on its stage-2 features (Mahalanobis distance to the training films, parameters stored with the weights).
+The distance has two thresholds: past ``warn`` a film is scored with an "unusual image" warning, past
+``refuse`` it is refused. Codes are stable strings for the CLI, the GUI and the audit log.
 """
 
 from __future__ import annotations
@@ -13,43 +15,93 @@ from typing import Any
 import torch
 
 from pneumo_desktop.core.image import LoadedImage
+from pneumo_desktop.core.network import ORIENTATIONS
 from pneumo_desktop.core.prediction import Rejection
 
 MIN_SIDE = 64
 # Modalities that produce projection chest radiographs. "OT"/secondary capture is common for converted
-# files, so only modalities that are clearly something else are rejected.
+# files, so only modalities that are clearly something else are refused.
 ACCEPTED_MODALITIES = {"CR", "DX", "DR", "RG", "OT", "SC", "XC"}
 LATERAL_VIEWS = {"LL", "RL", "LATERAL", "LAT", "LLD", "RLD"}
+# BodyPartExamined values (DICOM defined terms and common free text) that are clearly not the chest. Anything
+# else, including an empty or unknown value, is left to the pixels.
+NOT_CHEST_PARTS = {
+    "SKULL", "HEAD", "BRAIN", "FACE", "SINUS", "JAW", "TMJ", "NECK", "CSPINE", "LSPINE", "SSPINE", "TLSPINE",
+    "SACRUM", "COCCYX", "PELVIS", "HIP", "ABDOMEN", "KIDNEY", "BLADDER", "PROSTATE", "KNEE", "LEG", "FEMUR",
+    "TIBIA", "FIBULA", "ANKLE", "FOOT", "HEEL", "TOE", "SHOULDER", "HUMERUS", "ARM", "ELBOW", "FOREARM",
+    "WRIST", "HAND", "FINGER", "EXTREMITY", "BREAST", "EYE", "EAR", "ORBIT", "UTERUS", "OVARY", "TESTIS",
+}
 COLOURFULNESS_LIMIT = 0.08  # mean chroma (0..1) above which a photo is not a radiograph
 
-__all__ = ["Gate", "Rejection"]
+DEGREES = {"rot90": 90, "rot180": 180, "rot270": 270}
+
+__all__ = ["Gate", "Rejection", "OrientationCall"]
+
+
+@dataclass(frozen=True)
+class OrientationCall:
+    """What the orientation head says of a film: ``index`` into ORIENTATIONS and how sure it is."""
+
+    index: int
+    probability: float
+
+    @property
+    def name(self) -> str:
+        return ORIENTATIONS[self.index]
+
+    def describe(self) -> str:
+        if self.name in DEGREES:
+            return f"rotated by {DEGREES[self.name]}° (counter-clockwise)"
+        return {"upside_down": "upside down", "transposed": "rotated and mirrored",
+                "antitransposed": "rotated and mirrored", "mirrored": "mirrored left-right"}.get(self.name, self.name)
+
+
+def _body_part(meta: dict[str, Any]) -> str:
+    return str(meta.get("body_part") or "").strip().upper().replace(" ", "")
 
 
 @dataclass
 class Gate:
     ood_mean: torch.Tensor | None = None
     ood_precision: torch.Tensor | None = None
-    ood_threshold: float | None = None
+    refuse_threshold: float | None = None
+    warn_threshold: float | None = None
+    # An inverted retry is scored only if its distance is below this fraction of ``warn_threshold``.
+    inversion_margin: float = 0.8
+    # Orientation: below ``upright_min`` on "upright" the film is not taken as upright; a correction is applied
+    # only when one other orientation has at least ``correct_min``; else the film is refused (not_upright).
+    upright_min: float = 0.5
+    correct_min: float = 0.9
 
     @classmethod
     def from_card(cls, card: Any, ood: dict[str, torch.Tensor]) -> Gate:
         params = card.ood or {}
+        orientation = params.get("orientation") or {}
+        gate = cls(upright_min=float(orientation.get("upright_min", 0.5)),
+                   correct_min=float(orientation.get("correct_min", 0.9)),
+                   inversion_margin=float(params.get("inversion_margin", 0.8)))
         if "mean" in ood and "precision" in ood and params.get("threshold") is not None:
-            return cls(ood["mean"].float(), ood["precision"].float(), float(params["threshold"]))
-        return cls()
+            gate.ood_mean, gate.ood_precision = ood["mean"].float(), ood["precision"].float()
+            gate.refuse_threshold = float(params["threshold"])
+            gate.warn_threshold = float(params.get("warn_threshold", params["threshold"]))
+        return gate
 
     def check_image(self, image: LoadedImage) -> Rejection | None:
         """Checks that need no model."""
         meta = image.metadata
-        modality = str(meta.get("modality") or "").upper()
+        modality = str(meta.get("modality") or "").strip().upper()
         if modality and modality not in ACCEPTED_MODALITIES:
             return Rejection(
-                "modality_not_cr_dx",
+                "not_radiograph",
                 f"DICOM modality is {modality}; the model reads only projection radiographs (CR/DX).",
             )
-        view = str(meta.get("view_position") or "").upper()
+        view = str(meta.get("view_position") or "").strip().upper()
         if view in LATERAL_VIEWS:
             return Rejection("not_frontal", f"DICOM view position is {view}; the model reads frontal (PA/AP) views only.")
+        part = _body_part(meta)
+        if part in NOT_CHEST_PARTS:
+            return Rejection("body_part_not_chest",
+                             f"DICOM body part examined is {part}; the model reads chest radiographs only.")
         rows, cols = image.shape
         if min(rows, cols) < MIN_SIDE:
             return Rejection("too_small", f"image is {cols}x{rows} pixels; at least {MIN_SIDE} px per side is needed.")
@@ -67,15 +119,37 @@ class Gate:
         d = embedding.float() - self.ood_mean
         return float(torch.sqrt(torch.clamp(d @ self.ood_precision @ d, min=0.0)))
 
-    def check(self, image: LoadedImage, embedding: torch.Tensor) -> tuple[Rejection | None, float | None]:
-        score = self.ood_score(embedding)
-        if score is not None and self.ood_threshold is not None and score > self.ood_threshold:
-            return (
-                Rejection(
-                    "out_of_distribution",
-                    f"the image does not look like the frontal chest X-rays the model was trained on "
-                    f"(distance {score:.1f} > {self.ood_threshold:.1f}).",
-                ),
-                score,
-            )
-        return None, score
+    def orientation(self, orientation_logits: torch.Tensor | None) -> OrientationCall | None:
+        """None when the film reads as upright (or the model has no orientation head)."""
+        if orientation_logits is None:
+            return None
+        probs = torch.softmax(orientation_logits.float(), dim=-1)
+        if float(probs[0]) >= self.upright_min:
+            return None
+        best = int(torch.argmax(probs[1:])) + 1
+        return OrientationCall(best, float(probs[best]))
+
+    def not_upright(self, call: OrientationCall) -> Rejection:
+        return Rejection(
+            "not_upright",
+            f"the film appears {call.describe()}; rotate or flip it in the viewer until it is upright and "
+            "score it as displayed.",
+        )
+
+    def distance_check(self, score: float | None) -> tuple[Rejection | None, bool]:
+        """(refusal, unusual): refused past the refuse threshold, scored with a warning past the warn one."""
+        if score is None or self.refuse_threshold is None:
+            return None, False
+        if score > self.refuse_threshold:
+            return Rejection(
+                "out_of_distribution",
+                "the image does not look like a frontal chest radiograph (it may be a lateral view, a CT/MR "
+                f"slice, a screenshot or a photo; distance {score:.1f} > {self.refuse_threshold:.1f}).",
+            ), False
+        return None, self.warn_threshold is not None and score > self.warn_threshold
+
+    def clearly_in_distribution(self, score: float | None) -> bool:
+        """For the inverted retry: far enough inside, never at the threshold's edge."""
+        if score is None or self.warn_threshold is None:
+            return False
+        return score <= self.inversion_margin * self.warn_threshold

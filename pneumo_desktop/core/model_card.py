@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -9,9 +10,14 @@ from typing import Any
 
 from pneumo_desktop.core.errors import ModelLoadError
 
-FORMAT_VERSION = 1
+# 2: the decision fields are pinned by the weights file (tamper-evident card), orientation head, ensembles.
+FORMAT_VERSION = 2
 CARD_FILENAME = "model_card.json"
 WEIGHTS_FILENAME = "model.safetensors"
+# Every field that changes what the app decides for an image. Their canonical JSON's sha256 is stored inside
+# the weights file, whose own sha256 the card pins, so editing any of them (or the weights) is detected on load.
+DECISION_FIELDS = ("format_version", "name", "version", "architecture", "preprocess", "output", "class_names",
+                   "cam_layer", "ood", "site_calibration")
 REQUIRED_KEYS = (
     "format_version", "name", "version", "architecture", "preprocess", "output", "class_names",
     "cam_layer", "intended_population", "metrics", "ood", "data_fingerprint", "config", "git_commit",
@@ -27,7 +33,7 @@ class ModelCard:
     preprocess: dict[str, Any]  # {"size", "resample", "normalisation"}
     output: dict[str, Any]  # {"temperature", "threshold", "positive_if": "p >= threshold"}
     class_names: list[str] = field(default_factory=lambda: ["NORMAL", "PNEUMONIA"])
-    cam_layer: str = "features.4"
+    cam_layer: str | list[str] = "features.4"  # a list for an ensemble: one CAM layer per member
     intended_population: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=lambda: {"validation": None, "test": None})
     ood: dict[str, Any] | None = None
@@ -36,6 +42,23 @@ class ModelCard:
     git_commit: str = ""
     weights_sha256: str = ""
     format_version: int = FORMAT_VERSION
+    site_calibration: dict[str, Any] | None = None  # set by `pneumo-train calibrate`
+
+    @property
+    def fingerprint(self) -> str:
+        """THE model fingerprint shown everywhere (--version, audit log, reports): the weights file's sha256,
+        which covers the weights and, through the digest stored in the file, every decision field of the card."""
+        return self.weights_sha256
+
+    @property
+    def cam_layers(self) -> list[str]:
+        return [self.cam_layer] if isinstance(self.cam_layer, str) else list(self.cam_layer)
+
+    def decision_digest(self) -> str:
+        data = self.to_dict()
+        canonical = json.dumps({k: data.get(k) for k in DECISION_FIELDS}, sort_keys=True, separators=(",", ":"),
+                               ensure_ascii=True, allow_nan=False)
+        return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
     @property
     def display_name(self) -> str:

@@ -6,14 +6,32 @@ a forward pass at 224 px takes about 5 ms at batch 1 on two CPU cores.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
 ARCHITECTURE = "pneumo_resnet"
+ENSEMBLE = "pneumo_ensemble"
 OOD_STAGE = 2  # index into PneumoNet.features whose channel means feed the out-of-distribution gate
 CAM_LAYER = "features.4"
+# The eight ways a film can be flipped/rotated (the dihedral group of the square), as applied to an upright
+# film; the orientation head predicts the index. Index 0 is upright, 4 is a left-right mirror.
+ORIENTATIONS = ("upright", "rot90", "rot180", "rot270", "mirrored", "upside_down", "transposed",
+                "antitransposed")
+
+
+def orient(x: torch.Tensor, index: int) -> torch.Tensor:
+    """Apply ORIENTATIONS[index] to (..., H, W); rot90 turns counter-clockwise as numpy.rot90 does."""
+    if index < 4:
+        return torch.rot90(x, index, dims=(-2, -1))
+    mirrored = x.flip(-1)
+    return torch.rot90(mirrored, {4: 0, 5: 2, 6: 1, 7: 3}[index], dims=(-2, -1))
+
+
+def inverse_orientation(index: int) -> int:
+    """The index that undoes ORIENTATIONS[index] (rotations invert to the opposite turn; flips to themselves)."""
+    return {1: 3, 3: 1}.get(index, index)
 
 
 def _conv_bn(c_in: int, c_out: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
@@ -40,12 +58,16 @@ class BasicBlock(nn.Module):
 
 
 class PneumoNet(nn.Module):
-    """Stem (stride 4) + one residual block per stage (stride 2 each) + global average pool + linear.
+    """Stem (stride 4) + residual stages (stride 2 each) + global average pool + linear heads.
 
-    ``features.4`` (the last stage, 7x7 at 224 px) is the Grad-CAM layer.
+    ``features.4`` (the last stage, 7x7 at 224 px) is the Grad-CAM layer. With ``orientation_classes`` = 8 a
+    second linear head on the same pooled features predicts which of the eight flips/rotations (ORIENTATIONS)
+    turns the input upright; it is trained self-supervised beside the classifier, so it costs one matrix-vector
+    product at inference.
     """
 
-    def __init__(self, widths: tuple[int, ...] = (24, 48, 96, 192), dropout: float = 0.2) -> None:
+    def __init__(self, widths: tuple[int, ...] = (24, 48, 96, 192), dropout: float = 0.2,
+                 blocks: tuple[int, ...] | None = None, orientation_classes: int = 0) -> None:
         super().__init__()
         # A 4x4 stride-4 "patchify" stem: on 2 CPU cores a full-resolution 5x5 stem plus max-pool made a
         # training step 1.8x slower for no validation gain worth that time.
@@ -57,12 +79,30 @@ class PneumoNet(nn.Module):
         stages: list[nn.Module] = []
         c_in = widths[0]
         for i, width in enumerate(widths):
-            stages.append(BasicBlock(c_in, width, stride=1 if i == 0 else 2))
+            depth = blocks[i] if blocks is not None else 1
+            stage = [BasicBlock(c_in, width, stride=1 if i == 0 else 2)]
+            stage += [BasicBlock(width, width, stride=1) for _ in range(depth - 1)]
+            # One block stays a bare BasicBlock so that v1 weights (features.N.conv1...) keep their names.
+            stages.append(stage[0] if depth == 1 else nn.Sequential(*stage))
             c_in = width
         self.features = nn.Sequential(stem, *stages)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(c_in, 1)
+        self.orientation = nn.Linear(c_in, orientation_classes) if orientation_classes else None
+
+    def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(pneumonia logits (N,), gate embedding (N, C), orientation logits (N, 8) or None), one pass."""
+        h = x
+        embedding = x.new_zeros(0)
+        for index, layer in enumerate(self.features):
+            h = layer(h)
+            if index == OOD_STAGE:
+                embedding = h.mean(dim=(2, 3))
+        pooled = torch.flatten(self.pool(h), 1)
+        logits = self.head(self.dropout(pooled)).squeeze(1)
+        orientation = self.orientation(pooled) if self.orientation is not None else None
+        return logits, embedding, orientation
 
     def logits_and_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits (N,) and the out-of-distribution embedding (N, C) from one forward pass.
@@ -71,22 +111,61 @@ class PneumoNet(nn.Module):
         non-chest images from chest films far better than the final pooled features (non-chest rejection 100 %
         vs 47 % on the tuning half at the same 1 % validation budget; benchmarks/gate_ood.py).
         """
-        h = x
-        embedding = x.new_zeros(0)
-        for index, layer in enumerate(self.features):
-            h = layer(h)
-            if index == OOD_STAGE:
-                embedding = h.mean(dim=(2, 3))
-        logits = self.head(self.dropout(torch.flatten(self.pool(h), 1))).squeeze(1)
+        logits, embedding, _ = self.outputs(x)
         return logits, embedding
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits_and_embedding(x)[0]
+    def forward(self, x: torch.Tensor, all_outputs: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        # ``all_outputs`` goes through forward() so that DistributedDataParallel sees the heads' gradients.
+        return self.outputs(x) if all_outputs else self.outputs(x)[0]
 
 
-def build_network(architecture: str = ARCHITECTURE, **arguments: Any) -> PneumoNet:
-    if architecture != ARCHITECTURE:
-        raise ValueError(f"unknown architecture {architecture!r}")
-    if "widths" in arguments:
-        arguments["widths"] = tuple(arguments["widths"])
+class PneumoEnsemble(nn.Module):
+    """Members' outputs combined: the mean logit, the mean orientation logits, and the members' gate
+    embeddings side by side (a richer description of the film for the out-of-distribution distance).
+    Grad-CAM is the mean of the members' maps (ModelCard.cam_layers names one layer per member)."""
+
+    def __init__(self, members: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(_pneumo_net(**dict(m)) for m in members)
+
+    def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        outs = [cast(PneumoNet, member).outputs(x) for member in self.members]
+        logits = torch.stack([o[0] for o in outs]).mean(dim=0)
+        embedding = torch.cat([o[1] for o in outs], dim=1)
+        turned = [o[2] for o in outs if o[2] is not None]
+        orientation = torch.stack(turned).mean(dim=0) if len(turned) == len(outs) else None
+        return logits, embedding, orientation
+
+    def logits_and_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, embedding, _ = self.outputs(x)
+        return logits, embedding
+
+    def forward(self, x: torch.Tensor, all_outputs: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        return self.outputs(x) if all_outputs else self.outputs(x)[0]
+
+
+def _pneumo_net(**arguments: Any) -> PneumoNet:
+    for key in ("widths", "blocks"):
+        if arguments.get(key) is not None:
+            arguments[key] = tuple(arguments[key])
     return PneumoNet(**arguments)
+
+
+Network = PneumoNet | PneumoEnsemble
+
+
+def build_network(architecture: str = ARCHITECTURE, **arguments: Any) -> Network:
+    if architecture == ARCHITECTURE:
+        return _pneumo_net(**arguments)
+    if architecture == ENSEMBLE:
+        return PneumoEnsemble(list(arguments["members"]))
+    raise ValueError(f"unknown architecture {architecture!r}")
+
+
+def cam_layers_of(model: nn.Module) -> list[str]:
+    """The Grad-CAM layer of each member (the last stage)."""
+    if isinstance(model, PneumoEnsemble):
+        return [f"members.{i}.{CAM_LAYER}" for i in range(len(model.members))]
+    return [CAM_LAYER]

@@ -29,6 +29,7 @@ class Prediction:
     rejected: Rejection | None = None
     cam: np.ndarray | None = None  # low-resolution Grad-CAM in [0, 1]; see gradcam.upsample_cam
     ood_score: float | None = None
+    logit: float | None = None  # before temperature; what a site calibration refits
 
     def heatmap(self, shape: tuple[int, int]) -> np.ndarray | None:
         """The Grad-CAM registered to an image of ``shape`` (rows, cols)."""

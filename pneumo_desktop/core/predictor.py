@@ -18,12 +18,21 @@ from pneumo_desktop.core.gradcam import grad_cam
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.loader import load_image, may_decode_smaller
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
-from pneumo_desktop.core.network import PneumoNet
+from pneumo_desktop.core.network import Network, inverse_orientation, orient
 from pneumo_desktop.core.prediction import Prediction
 from pneumo_desktop.core.preprocess import preprocess
 from pneumo_desktop.core.weights import build_model, ood_arrays, read_verified
 
 POSITIVE, NEGATIVE = "PNEUMONIA", "NORMAL"
+# (logits (N,), gate embeddings (N, C), orientation logits (N, 8) or None, Grad-CAMs (N, h, w) or None)
+Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, np.ndarray | None]
+MIRRORED_WARNING = (
+    "Possibly mirrored: the film reads as flipped left-right (wrong side marker, or dextrocardia). It was scored "
+    "as displayed; check the side marker."
+)
+UNUSUAL_WARNING = (
+    "Unusual image: quality or positioning differs from the training films; interpret the score with extra care."
+)
 NEGATIVE_WARNING = (
     "The image looks like a negative (bright air, dark bones): its photometric tag may be wrong. "
     "It was scored inverted; check the display."
@@ -38,7 +47,7 @@ def calibrated_probability(logit: float, temperature: float) -> float:
 class Predictor:
     """Not thread-safe: the GUI serialises access on one worker thread."""
 
-    def __init__(self, card: ModelCard, model: PneumoNet, ood: dict[str, torch.Tensor]) -> None:
+    def __init__(self, card: ModelCard, model: Network, ood: dict[str, torch.Tensor]) -> None:
         self.card = card
         # Channels-last (NHWC) weights and inputs let oneDNN's CPU convolutions skip layout reorders: the
         # forward pass is markedly faster on two cores (docs/performance.md); results equal to float rounding.
@@ -87,19 +96,53 @@ class Predictor:
         x = torch.from_numpy(np.stack([preprocess(im.pixels, self.size) for im in images]))
         return x.contiguous(memory_format=torch.channels_last)
 
-    def _result(self, image: LoadedImage, logit: float, embedding: torch.Tensor,
-                cam: np.ndarray | None, started: float) -> Prediction:
-        card = self.card
-        rejection, ood_score = self.gate.check(image, embedding)
+    def _forward(self, x: torch.Tensor, heatmap: bool) -> Outputs:
+        if heatmap:
+            return grad_cam(self.model, x, self.card.cam_layers)
+        with torch.inference_mode():
+            logits, embeddings, orientation = self.model.outputs(x)
+        return logits, embeddings, orientation, None
+
+    def _result(self, image: LoadedImage, out: Outputs, row: int, started: float, heatmap: bool
+                ) -> Prediction:
+        """The gate's decision and, when it lets the film through, the calibrated probability.
+
+        A film the orientation head confidently reads as rotated or upside down is scored once more, turned
+        upright, with a warning that says so (its heatmap is turned back onto the film as shown); an uncertain
+        call is refused as not upright. A left-right mirror is scored as it is, with a warning: it may be a
+        wrong side marker or dextrocardia, which the clinician must judge.
+        """
+        logits, embeddings, orientations, cams = out
+        call = self.gate.orientation(orientations[row] if orientations is not None else None)
+        notes: list[str] = []
+        cam = cams[row] if cams is not None else None
+        if call is not None and call.name == "mirrored":
+            notes.append(MIRRORED_WARNING)
+        elif call is not None and call.probability < self.gate.correct_min:
+            return self._rejected(self.gate.not_upright(call), started)
+        elif call is not None:
+            upright = orient(self.input_tensor([image]), inverse_orientation(call.index))
+            fixed = self._forward(upright.contiguous(memory_format=torch.channels_last), heatmap)
+            logits, embeddings, row = fixed[0], fixed[1], 0
+            cam = None if fixed[3] is None else orient(torch.from_numpy(fixed[3][0]), call.index).numpy()
+            notes.append(f"Orientation corrected: the film appeared {call.describe()} and was scored turned "
+                         "upright. Check the orientation of the film as displayed.")
+        score = self.gate.ood_score(embeddings[row])
+        rejection, unusual = self.gate.distance_check(score)
         if rejection is not None:
-            probability, label, cam = None, None, None
-        else:
-            probability = calibrated_probability(logit, card.temperature)
-            label = POSITIVE if probability >= card.threshold else NEGATIVE
+            return self._rejected(rejection, started, score)
+        if unusual:
+            notes.append(UNUSUAL_WARNING)
+        for note in notes:
+            if note not in image.warnings:
+                image.warnings.append(note)
+        card = self.card
+        logit = float(logits[row])
+        probability = calibrated_probability(logit, card.temperature)
         return Prediction(
-            probability=probability, label=label, threshold=card.threshold, model=card.display_name,
-            model_sha256=card.weights_sha256, elapsed_ms=(time.perf_counter() - started) * 1000.0,
-            rejected=rejection, cam=cam, ood_score=ood_score,
+            probability=probability, label=POSITIVE if probability >= card.threshold else NEGATIVE,
+            threshold=card.threshold, model=card.display_name, model_sha256=card.fingerprint,
+            elapsed_ms=(time.perf_counter() - started) * 1000.0, cam=cam, ood_score=score, logit=logit,
         )
 
     def predict(self, image: LoadedImage, *, heatmap: bool = True) -> Prediction:
@@ -110,15 +153,19 @@ class Predictor:
         """A film that is out of distribution only because its polarity is wrong is scored inverted, with a warning.
 
         Real archives hold MONOCHROME2 pixels tagged MONOCHROME1 (and the reverse); the header gives no way to tell,
-        but the image statistics do. The warning goes on the image, so every display and record carries it.
+        but the image statistics do. Only an inverted image that lands clearly inside the training films (a
+        margin below the warning threshold) is scored: a terrain map or a document that merely scrapes past
+        the threshold once inverted stays refused. The warning goes on the image, so every record carries it.
         """
         if result.rejected is None or result.rejected.code != "out_of_distribution":
             return result
         flipped = replace(image, pixels=1.0 - image.pixels, warnings=list(image.warnings))
         retry = self._predict_one(flipped, heatmap)
-        if retry.rejected is not None:
+        if retry.rejected is not None or not self.gate.clearly_in_distribution(retry.ood_score):
             return result
-        image.warnings.append(NEGATIVE_WARNING)
+        for warning in [NEGATIVE_WARNING, *flipped.warnings]:
+            if warning not in image.warnings:
+                image.warnings.append(warning)
         return retry
 
     def _predict_one(self, image: LoadedImage, heatmap: bool) -> Prediction:
@@ -126,13 +173,7 @@ class Predictor:
         early = self.gate.check_image(image)
         if early is not None:
             return self._rejected(early, started)
-        x = self.input_tensor([image])
-        if heatmap:
-            logits, embeddings, cams = grad_cam(self.model, x, self.card.cam_layer)
-            return self._result(image, float(logits[0]), embeddings[0], cams[0], started)
-        with torch.inference_mode():
-            logits, embeddings = self.model.logits_and_embedding(x)
-        return self._result(image, float(logits[0]), embeddings[0], None, started)
+        return self._result(image, self._forward(self.input_tensor([image]), heatmap), 0, started, heatmap)
 
     def predict_batch(self, images: Sequence[LoadedImage]) -> list[Prediction]:
         """Scores without heatmaps, one forward pass for the whole batch (folder mode)."""
@@ -146,11 +187,9 @@ class Predictor:
             else:
                 todo.append(i)
         if todo:
-            x = self.input_tensor([images[i] for i in todo])
-            with torch.inference_mode():
-                logits, embeddings = self.model.logits_and_embedding(x)
+            out = self._forward(self.input_tensor([images[i] for i in todo]), heatmap=False)
             for j, i in enumerate(todo):
-                results[i] = self._result(images[i], float(logits[j]), embeddings[j], None, started)
+                results[i] = self._result(images[i], out, j, started, heatmap=False)
         for i, r in enumerate(results):
             assert r is not None
             results[i] = self._retry_as_negative(images[i], r, heatmap=False)
@@ -160,9 +199,9 @@ class Predictor:
             r.elapsed_ms = per_image
         return [r for r in results if r is not None]
 
-    def _rejected(self, rejection: gate.Rejection, started: float) -> Prediction:
+    def _rejected(self, rejection: gate.Rejection, started: float, ood_score: float | None = None) -> Prediction:
         return Prediction(
             probability=None, label=None, threshold=self.card.threshold, model=self.card.display_name,
-            model_sha256=self.card.weights_sha256, elapsed_ms=(time.perf_counter() - started) * 1000.0,
-            rejected=rejection,
+            model_sha256=self.card.fingerprint, elapsed_ms=(time.perf_counter() - started) * 1000.0,
+            rejected=rejection, ood_score=ood_score,
         )

@@ -12,9 +12,10 @@ from safetensors.torch import save as st_save
 from pneumo_desktop.core.errors import ModelLoadError
 from pneumo_desktop.core.hashing import sha256_bytes
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
-from pneumo_desktop.core.network import PneumoNet, build_network
+from pneumo_desktop.core.network import Network, build_network
 
 OOD_PREFIX = "ood."
+DECISION_KEY = "card_decision_sha256"
 
 
 def read_verified(weights_path: Path, card: ModelCard) -> dict[str, torch.Tensor]:
@@ -31,14 +32,34 @@ def read_verified(weights_path: Path, card: ModelCard) -> dict[str, torch.Tensor
             "Reinstall the application; images can still be viewed."
         )
     try:
-        return st_load(data)
+        tensors = st_load(data)
+        metadata = safe_open_metadata(data)
     except (SafetensorError, ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"weights file {Path(weights_path).name} is not a valid safetensors file") from exc
+    if metadata.get(DECISION_KEY) != card.decision_digest():
+        raise ModelLoadError(
+            f"model card {CARD_FILENAME} does not match its weights file: a decision field (threshold, "
+            "temperature, gate or preprocessing) was edited. Reinstall the application, or recreate a site card "
+            "with `pneumo-train calibrate`; images can still be viewed."
+        )
+    return tensors
 
 
-def build_model(card: ModelCard, tensors: dict[str, torch.Tensor]) -> PneumoNet:
+def safe_open_metadata(data: bytes) -> dict[str, str]:
+    """The safetensors header's ``__metadata__`` (the format: 8-byte little-endian length, then JSON)."""
+    import json
+
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + length])
+    return dict(header.get("__metadata__") or {})
+
+
+def build_model(card: ModelCard, tensors: dict[str, torch.Tensor]) -> Network:
     arch = card.architecture
-    model = build_network(arch["name"], **dict(arch.get("arguments", {})))
+    try:
+        model = build_network(arch["name"], **dict(arch.get("arguments", {})))
+    except (TypeError, ValueError) as exc:
+        raise ModelLoadError(f"model card describes an unknown network: {exc}") from exc
     state = {k: v for k, v in tensors.items() if not k.startswith(OOD_PREFIX)}
     try:
         model.load_state_dict(state, strict=True)
@@ -52,7 +73,7 @@ def ood_arrays(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def save_model(
-    directory: Path, model: PneumoNet, card: ModelCard, ood: dict[str, torch.Tensor] | None = None
+    directory: Path, model: torch.nn.Module, card: ModelCard, ood: dict[str, torch.Tensor] | None = None
 ) -> ModelCard:
     """Write weights + card into ``directory``; the card's weights_sha256 is filled in here."""
     directory = Path(directory)
@@ -60,7 +81,8 @@ def save_model(
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     for key, value in (ood or {}).items():
         tensors[OOD_PREFIX + key] = value.detach().cpu().float().contiguous()
-    data = st_save(tensors, metadata={"format": "pt", "name": card.name, "version": card.version})
+    data = st_save(tensors, metadata={"format": "pt", "name": card.name, "version": card.version,
+                                      DECISION_KEY: card.decision_digest()})
     from pneumo_desktop.core.atomic import atomic_write_bytes
 
     atomic_write_bytes(directory / WEIGHTS_FILENAME, data)

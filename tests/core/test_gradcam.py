@@ -39,9 +39,12 @@ class EvidenceNet(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return torch.flatten(self.pool(self.features(x)), 1)
 
-    def logits_and_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
         embedding = self.embed(x)
-        return self.head(embedding).squeeze(1), embedding
+        return self.head(embedding).squeeze(1), embedding, None
+
+    def logits_and_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.outputs(x)[:2]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits_and_embedding(x)[0]
@@ -127,5 +130,5 @@ def test_head_only_backward_gives_the_same_map(tiny_predictor: Predictor) -> Non
     trainable = copy.deepcopy(frozen).requires_grad_(True)
     a = grad_cam(frozen, x, tiny_predictor.card.cam_layer)
     b = grad_cam(trainable, x, tiny_predictor.card.cam_layer)
-    np.testing.assert_allclose(a[2], b[2], atol=1e-5)
+    np.testing.assert_allclose(a[3], b[3], atol=1e-5)
     torch.testing.assert_close(a[0], b[0])

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.skipif(not KERMANY.exists(), reason="needs ../shared/da
 
 TINY = {
     "size": 64, "epochs": 2, "batch_size": 8, "limit": 40, "val_fraction": 0.25, "threads": 1,
-    "architecture": {"name": "pneumo_resnet", "arguments": {"widths": [8, 16, 16, 16], "dropout": 0.1}},
+    "architecture": {"name": "pneumo_resnet",
+                     "arguments": {"widths": [8, 16, 16, 16], "dropout": 0.1, "orientation_classes": 8}},
 }
 
 
@@ -58,7 +59,7 @@ def test_fit_export_and_app_loader_round_trip(tmp_path: Path) -> None:
     from training.cli import main
 
     run = tmp_path / "run"
-    _fit(tmp_path, run)
+    _fit(tmp_path, run, "--device", "cpu")
     assert (run / "config.yaml").exists() and (run / "split.json").exists()
     models = tmp_path / "models"
     assert main(["export", str(run), "--to", str(models)]) == 0
@@ -66,7 +67,10 @@ def test_fit_export_and_app_loader_round_trip(tmp_path: Path) -> None:
     assert main(["export", str(run), "--to", str(models), "--force"]) == 0
     predictor = Predictor.load(models)
     assert predictor.card.metrics["validation"]["all"]["roc_auc"]["ci95"]
-    assert predictor.card.ood and predictor.card.ood["threshold"] > 0
+    assert predictor.card.ood and predictor.card.ood["threshold"] > predictor.card.ood["warn_threshold"] > 0
+    assert 0.5 <= predictor.card.temperature <= 20.0  # bounded, even on a separable handful
+    assert predictor.card.metrics["validation"]["shifted_variants"]
+    assert predictor.model.orientation is not None
     sample = next((KERMANY / "test" / "PNEUMONIA").glob("*.jpg"))
     pred = predictor.predict(load_image(sample))
     assert pred.probability is None or 0.0 <= pred.probability <= 1.0
