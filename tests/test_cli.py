@@ -154,6 +154,19 @@ def test_tampered_weights_exit_3_with_a_clear_message(tiny_model_dir: Path, tmp_
     assert audit.read_lines() == []
 
 
+def test_edited_card_exits_3_naming_the_card(tiny_model_dir: Path, tmp_path: Path, folder: Path,
+                                             capsys, monkeypatch) -> None:
+    edited = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, edited)
+    card = json.loads((edited / "model_card.json").read_text())
+    card["output"]["threshold"] = 0.105
+    (edited / "model_card.json").write_text(json.dumps(card))
+    monkeypatch.setenv(paths.MODELS_ENV, str(edited))
+    code, out, err = run(capsys, "predict", str(folder))
+    assert code == 3 and out == ""
+    assert "model_card.json does not match its weights file" in err and "Traceback" not in err
+
+
 def test_missing_model_exits_3(tmp_path: Path, folder: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path / "no_model"))
     code, _, err = run(capsys, "predict", str(folder))

@@ -43,18 +43,20 @@ def score_site(predictor: Predictor, site: Path) -> tuple[np.ndarray, np.ndarray
         raise SiteDataError(f"{site}: expected sub-folders {', '.join(LABELS)} (missing: {', '.join(missing)})")
     logits, labels, left_out = [], [], {"unreadable": 0, "refused_by_gate": 0}
     for label_index, label in enumerate(LABELS):
-        for path in collect_inputs([site / label]).files:
-            try:
-                image = predictor.read_input(path)
-            except PneumoError:
-                left_out["unreadable"] += 1
-                continue
-            prediction = predictor.predict_batch([image])[0]
-            if prediction.logit is None:
-                left_out["refused_by_gate"] += 1
-                continue
-            logits.append(prediction.logit)
-            labels.append(label_index)
+        files = collect_inputs([site / label]).files
+        for start in range(0, len(files), 32):
+            images = []
+            for path in files[start:start + 32]:
+                try:
+                    images.append(predictor.read_input(path))
+                except PneumoError:
+                    left_out["unreadable"] += 1
+            for prediction in predictor.predict_batch(images) if images else []:
+                if prediction.logit is None:
+                    left_out["refused_by_gate"] += 1
+                    continue
+                logits.append(prediction.logit)
+                labels.append(label_index)
     y = np.array(labels, np.int64)
     counts = {label: int((y == i).sum()) for i, label in enumerate(LABELS)}
     short = [f"{label}: {n}" for label, n in counts.items() if n < MIN_PER_CLASS]

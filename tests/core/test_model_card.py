@@ -64,6 +64,30 @@ def test_tampered_weights_are_refused(tiny_model_dir: Path, tmp_path: Path) -> N
         Predictor.load(directory)
 
 
+@pytest.mark.parametrize("mutate", [
+    lambda d: d["output"].update(threshold=0.105),
+    lambda d: d["output"].update(temperature=3.0),
+    lambda d: d.update(ood={"threshold": 1e9}),
+    lambda d: d["preprocess"].update(size=32),
+])
+def test_edited_decision_fields_are_refused(tiny_model_dir: Path, tmp_path: Path, mutate) -> None:
+    directory = _copy(tiny_model_dir, tmp_path / "m")
+    data = json.loads((directory / CARD_FILENAME).read_text())
+    mutate(data)
+    (directory / CARD_FILENAME).write_text(json.dumps(data))
+    with pytest.raises(ModelLoadError, match="model_card.json does not match its weights file: a decision field"):
+        Predictor.load(directory)
+
+
+def test_documentation_fields_may_change(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """Metrics are written after the test read; they are not decisions, so they are not pinned."""
+    directory = _copy(tiny_model_dir, tmp_path / "m")
+    data = json.loads((directory / CARD_FILENAME).read_text())
+    data["metrics"]["test"] = {"note": "added after evaluation"}
+    (directory / CARD_FILENAME).write_text(json.dumps(data))
+    assert Predictor.load(directory).card.fingerprint == data["weights_sha256"]
+
+
 def test_truncated_weights_are_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
     directory = _copy(tiny_model_dir, tmp_path / "m")
     weights = directory / WEIGHTS_FILENAME
