@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,8 @@ def heatmap_name(path: Path) -> str:
 def report_inputs(collected: Collected) -> None:
     for path in collected.missing:
         log.error("%s: no such file or folder", path.name or str(path))
+    for path, kind in collected.special:
+        log.warning("%s: skipped: this is %s, not a regular file", path.name, kind)
     if collected.skipped:
         log.info("skipped %d file%s that are not images (hidden files, DICOMDIR, other types)",
                  collected.skipped, "" if collected.skipped == 1 else "s")
@@ -76,11 +79,12 @@ def _prepare_heatmap_dir(heatmap_dir: Path, collected: Collected, force: bool) -
     if is_inside(heatmap_dir, input_folders(collected)):
         log.error("the heatmap folder must not be an input folder or inside one (inputs are never written to)")
         return None
-    if heatmap_dir.exists() and not heatmap_dir.is_dir():
+    # os.path, not Path: Path.exists() raises on a name too long instead of answering.
+    if os.path.exists(heatmap_dir) and not os.path.isdir(heatmap_dir):
         log.error("%s exists and is not a folder", heatmap_dir.name)
         return None
     targets = {path: heatmap_dir / heatmap_name(path) for path in collected.files}
-    existing = [t for t in targets.values() if t.exists()]
+    existing = [t for t in targets.values() if os.path.lexists(t)]
     if existing and not force:
         log.error("%d heatmap file%s already exist in the heatmap folder (e.g. %s); use --force to overwrite",
                   len(existing), "" if len(existing) == 1 else "s", existing[0].name)

@@ -17,6 +17,13 @@ from pneumo_desktop.core.hashing import sha256_bytes
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.library_warnings import library_warnings_logged
 from pneumo_desktop.core.raster_reader import read_raster
+from pneumo_desktop.core.regular_file import (
+    FileTooLargeError,
+    NotRegularFileError,
+    os_error_reason,
+    read_capped,
+    read_head,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +72,7 @@ def may_decode_smaller(path: str | Path) -> bool:
     JPEGs are DCT-scaled. Reads the first bytes only; a file that cannot be read counts as "may"."""
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
+        head = read_head(path, _SNIFF_BYTES)
     except OSError:
         return True
     fmt = sniff(head, path.name)
@@ -99,19 +105,19 @@ def _looks_like_bare_dicom(data: bytes, name: str) -> bool:
 def _read_bytes(path: Path) -> bytes:
     name = path.name
     try:
-        if path.is_dir():
-            raise ImageLoadError("this is a folder, not an image file", name)
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ImageLoadError(f"file too large ({size / 2**30:.1f} GB) to be a single radiograph", name)
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = read_capped(path, MAX_FILE_BYTES)
+    except NotRegularFileError as exc:
+        if exc.kind == "a folder":
+            raise ImageLoadError("this is a folder, not an image file", name) from exc
+        raise ImageLoadError(f"this is {exc.kind}, not an image file (only regular files are read)", name) from exc
+    except FileTooLargeError as exc:
+        raise ImageLoadError(f"file too large ({exc.size / 2**30:.1f} GB) to be a single radiograph", name) from exc
     except FileNotFoundError as exc:
         raise ImageLoadError("file not found", name) from exc
     except PermissionError as exc:
         raise ImageLoadError("cannot read file: permission denied", name) from exc
     except OSError as exc:
-        raise ImageLoadError(f"cannot read file: {exc.strerror or 'input/output error'}", name) from exc
+        raise ImageLoadError(os_error_reason(exc, path), name) from exc
     if not data:
         raise ImageLoadError("empty file (0 bytes)", name)
     return data

@@ -40,14 +40,20 @@ def unreadable(corpus: tuple[Path, list[Case]], monkeypatch: pytest.MonkeyPatch)
     root, cases = corpus
     if os.geteuid() == 0:
         locked = {os.path.realpath(root / c.rel) for c in cases if c.unreadable}
-        real_open = builtins.open
+        real_open, real_os_open = builtins.open, os.open
 
         def refusing_open(file: object, *args: object, **kwargs: object) -> object:
             if isinstance(file, str | bytes | os.PathLike) and os.path.realpath(os.fsdecode(file)) in locked:
                 raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(file))
             return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
 
+        def refusing_os_open(file: object, *args: object, **kwargs: object) -> int:
+            if isinstance(file, str | bytes | os.PathLike) and os.path.realpath(os.fsdecode(file)) in locked:
+                raise PermissionError(errno.EACCES, "Permission denied", os.fsdecode(file))
+            return real_os_open(file, *args, **kwargs)  # type: ignore[arg-type]
+
         monkeypatch.setattr(builtins, "open", refusing_open)
+        monkeypatch.setattr(os, "open", refusing_os_open)
     yield
 
 
