@@ -15,8 +15,6 @@ import stat
 from typing import BinaryIO
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
-# Bytes in one path component on every common Linux and macOS file system.
-_NAME_MAX = 255
 _SPECIAL_KINDS = (
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
@@ -105,13 +103,3 @@ def read_head(path: str | os.PathLike[str], count: int) -> bytes:
     with open_regular(path) as fh:
         return fh.read(count)
 
-
-def os_error_reason(exc: OSError, path: str | os.PathLike[str]) -> str:
-    """A sentence for an OSError from opening ``path``, never quoting the path itself (it may be huge)."""
-    if exc.errno == errno.ENAMETOOLONG:
-        raw = os.fsencode(path)
-        longest = max((len(part) for part in raw.split(os.fsencode(os.sep))), default=0)
-        if longest > _NAME_MAX:
-            return f"cannot read file: its name is too long ({longest} bytes; the limit is {_NAME_MAX})"
-        return f"cannot read file: its path is too long ({len(raw)} bytes)"
-    return f"cannot read file: {exc.strerror or 'input/output error'}"

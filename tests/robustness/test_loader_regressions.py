@@ -203,7 +203,7 @@ def test_pillow_warnings_are_logged_not_shown(tmp_path: Path, caplog: pytest.Log
                                               name: str, build: object) -> None:
     target = tmp_path / name
     target.write_bytes(build())  # type: ignore[operator]
-    caplog.set_level(logging.INFO, logger="pneumo_desktop")
+    caplog.set_level(logging.DEBUG, logger="pneumo_desktop")
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")
         image = load_image(target)
