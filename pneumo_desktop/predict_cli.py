@@ -56,8 +56,13 @@ class _Sink:
         self.out = out
         self.rows: list[records.Record] = []
         self._header = True
+        isatty = getattr(out, "isatty", None)
+        # CSV read on a terminal gets the table's escaping; CSV into a file or pipe stays exact.
+        self._terminal = bool(isatty()) if callable(isatty) else False
 
     def add(self, record: records.Record) -> None:
+        if self._terminal and self.fmt == "csv":
+            record = {k: records.terminal_text(v) if isinstance(v, str) else v for k, v in record.items()}
         if self.fmt == "jsonl":
             records.write_jsonl([record], self.out)
         elif self.fmt == "csv":

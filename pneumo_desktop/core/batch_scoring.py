@@ -96,12 +96,15 @@ def _nbytes(item: LoadedImage | Scored) -> int:
 
 class _Budget:
     """Bounds decoded pixels by bytes, not by count: sixteen 2k films are 270 MB, sixteen 100-MP PNGs
-    (200 KB each on disk) 6.4 GB. A decode waits while the bytes held reach the limit, except the one the
-    consumer is waiting for, which always proceeds (so a batch can always be finished and released)."""
+    (200 KB each on disk) 6.4 GB. A read-ahead decode waits until what is held plus twice the largest
+    image seen so far (its likely size, and the decoder's working copy) fits the limit; the decode the
+    consumer is waiting for always proceeds, so a batch can always be finished and released. Huge images
+    are thus decoded one at a time, never beside the scoring of another."""
 
     def __init__(self, max_bytes: int, ahead: int) -> None:
         self.max_bytes, self.ahead = max_bytes, ahead
         self.held = 0
+        self.largest = 0
         self.wanted = 0
         self.closed = False
         self._cond = threading.Condition()
@@ -110,12 +113,14 @@ class _Budget:
         """In a decode thread, before decoding input ``index``; False when the consumer has gone."""
         with self._cond:
             self._cond.wait_for(lambda: self.closed or index <= self.wanted
-                                or (self.held < self.max_bytes and index < self.wanted + self.ahead))
+                                or (self.held + 2 * self.largest <= self.max_bytes
+                                    and index < self.wanted + self.ahead))
             return not self.closed
 
     def add(self, count: int) -> None:
         with self._cond:
             self.held += count
+            self.largest = max(self.largest, count)
 
     def release(self, count: int) -> None:
         with self._cond:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -28,6 +29,30 @@ def display_text(text: str) -> str:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
+
+
+# C0 and C1 controls and DEL, plus the bidirectional overrides that reorder what a terminal shows.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to print on a terminal: a file name holding a newline cannot forge a line, and ESC or
+    OSC sequences cannot clear the screen or retitle the window. Controls are shown escaped (\\n, \\x1b)."""
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                                             else f"\\u{ord(m.group()):04x}"), text)
+
+
+def csv_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe. So does
+    one already made of apostrophes before such a start, which keeps the escape reversible (read_csv)."""
+    return "'" + text if text.lstrip("'").startswith(_FORMULA_START) else text
+
+
+def _csv_unescaped(text: str) -> str:
+    return text[1:] if text.startswith("'") and text.lstrip("'").startswith(_FORMULA_START) else text
 
 
 def record_from(
@@ -86,7 +111,9 @@ def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
+        return csv_safe(json.dumps(value, ensure_ascii=False))
+    if isinstance(value, str):
+        return csv_safe(value)
     return value
 
 
@@ -105,7 +132,7 @@ def read_csv(stream: IO[str]) -> list[Record]:
     for row in csv.DictReader(stream):
         record: Record = {}
         for key in FIELDS:
-            cell = row.get(key, "")
+            cell = _csv_unescaped(row.get(key, ""))
             if cell == "":
                 record[key] = [] if key == "warnings" else None
             elif key in ("warnings", "rejected"):
@@ -126,7 +153,8 @@ def format_table(records: Iterable[Record]) -> str:
         detail = r.get("error") or (r["rejected"]["reason"] if r.get("rejected") else "")
         if not detail and r.get("warnings"):
             detail = "; ".join(r["warnings"])
-        rows.append((str(r.get("path")), probability, r.get("label") or "", status_of(r), detail))
+        cells = (str(r.get("path")), probability, r.get("label") or "", status_of(r), detail)
+        rows.append(tuple(terminal_text(cell) for cell in cells))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
     return "\n".join(line.rstrip() for line in lines) + "\n"
