@@ -67,18 +67,19 @@ def main() -> None:
     parser.add_argument("--only", help="run only files whose name contains this")
     parser.add_argument("--no-folder", action="store_true")
     parser.add_argument("--no-special", action="store_true")
+    parser.add_argument("--folder-only", action="store_true")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="hostile_"))
     folder = root / "corpus"
     if not folder.exists():
         build_hostile(folder)
     result: dict[str, Any] = {"code": str(common.CODE), "files": {}}
-    for path in sorted(folder.iterdir()):
+    for path in sorted(folder.iterdir()) if not args.folder_only else []:
         if args.only and args.only not in path.name:
             continue
         result["files"][path.name] = run_predict(path, TIME_LIMIT_S)
         _print(path.name, result["files"][path.name])
-    if not args.no_special and os.name == "posix" and not args.only:
+    if not args.no_special and os.name == "posix" and not args.only and not args.folder_only:
         specials = special_files(root / f"special-{os.getpid()}")
         # /dev/zero with the old loader is read until memory runs out; only the FIFO is safe to time out.
         for label, path in specials.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -166,14 +167,15 @@ def _loaded_batches(
         return item
 
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pneumo-decode")
-    futures = [pool.submit(task, index, path) for index, path in enumerate(files)]
+    # Taken from the left as consumed: a finished future holds its image until dropped.
+    futures = deque(pool.submit(task, index, path) for index, path in enumerate(files))
     try:
         start, loaded, held = 0, [], 0
-        for index, future in enumerate(futures):
+        for index in range(len(files)):
             if should_stop():
                 return
             budget.want(index)
-            item = future.result()
+            item = futures.popleft().result()
             if item is None:
                 return
             loaded.append(item)
