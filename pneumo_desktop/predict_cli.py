@@ -147,6 +147,7 @@ def run_predict(
         failed += record["error"] is not None
         rejected += record["rejected"] is not None
         sink.add(record)
+        del item  # the image may be 400 MB: not kept while the next one decodes
     sink.close()
     total = len(collected.files) + len(collected.missing)
     log.info("%d scored, %d not scored (rejected), %d failed", total - failed - rejected, rejected, failed)

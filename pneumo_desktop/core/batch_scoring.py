@@ -89,6 +89,8 @@ def iter_scored(
             yield _score_one(predictor, chunk[0], loaded[0], audit_source)
         else:
             yield from _score_chunk(predictor, chunk, loaded, audit_source)
+        # Dropped before the next batch is decoded, or a 400-MB image would outlive its turn.
+        del loaded
 
 
 def _nbytes(item: LoadedImage | Scored) -> int:
@@ -180,6 +182,7 @@ def _loaded_batches(
                 return
             loaded.append(item)
             held += _nbytes(item)
+            del item  # the batch list is the only owner, so releasing the batch frees it
             if len(loaded) == step or held >= max_bytes // 2 or index == len(files) - 1:
                 yield files[start:index + 1], loaded
                 loaded = []

@@ -139,6 +139,7 @@ def _batch(collected: Collected, out: Path | None, force: bool, hide_phi: bool, 
                              file_sha256=item.file_sha256)
         failed += item.error is not None
         entries.append(BatchEntry(record, thumbnail_of(item.image) if item.image is not None else None))
+        del item  # only the thumbnail is kept; the image may be 400 MB
     try:
         write_batch_report(target, entries, predictor.card, hide_phi=hide_phi, overwrite=force)
     except ReportError as exc:
