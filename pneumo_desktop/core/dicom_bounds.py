@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from typing import BinaryIO, cast
 
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import _read_file_meta_info, read_preamble
@@ -31,10 +32,10 @@ _SOF_MARKERS = frozenset({*range(0xC0, 0xD0)} - {0xC4, 0xC8, 0xCC} | {0xF7})
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 
 
-def inflated_stream(data: bytes, name: str) -> io.BytesIO | None:
+def inflated_stream(data: bytes, name: str) -> BinaryIO | None:
     """For a deflated DICOM file (with its DICM header), the same file with the data set inflated (under
     MAX_INFLATED_BYTES) and its file meta saying explicit VR little endian; None for any other file."""
-    head = DicomBytesIO(data)
+    head = io.BytesIO(data)
     try:
         read_preamble(head, False)
         meta = _read_file_meta_info(head)
@@ -59,7 +60,7 @@ def inflated_stream(data: bytes, name: str) -> io.BytesIO | None:
     out.write(body)
     del body
     out.seek(0)
-    return out
+    return cast(BinaryIO, out)
 
 
 def codestream_size(frame: bytes) -> tuple[int, int] | None:

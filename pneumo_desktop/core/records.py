@@ -153,8 +153,8 @@ def format_table(records: Iterable[Record]) -> str:
         detail = r.get("error") or (r["rejected"]["reason"] if r.get("rejected") else "")
         if not detail and r.get("warnings"):
             detail = "; ".join(r["warnings"])
-        cells = (str(r.get("path")), probability, r.get("label") or "", status_of(r), detail)
-        rows.append(tuple(terminal_text(cell) for cell in cells))
+        path, label, status = terminal_text(str(r.get("path"))), terminal_text(r.get("label") or ""), status_of(r)
+        rows.append((path, probability, label, terminal_text(status), terminal_text(detail)))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
     return "\n".join(line.rstrip() for line in lines) + "\n"
