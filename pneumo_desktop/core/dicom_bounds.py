@@ -39,9 +39,10 @@ def inflated_stream(data: bytes, name: str) -> BinaryIO | None:
     try:
         read_preamble(head, False)
         meta = _read_file_meta_info(head)
+        deflated = meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
     except Exception:  # library boundary: a damaged meta group is reported by the full parse
         return None
-    if meta.get("TransferSyntaxUID") != DeflatedExplicitVRLittleEndian:
+    if not deflated:
         return None
     start = head.tell()
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
@@ -53,10 +54,13 @@ def inflated_stream(data: bytes, name: str) -> BinaryIO | None:
         raise ImageLoadError(
             f"the deflated DICOM data set inflates to more than {MAX_INFLATED_BYTES >> 20} MB, more than any "
             "image within the size limit needs (a decompression bomb?)", name)
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
     out = DicomBytesIO()
     out.write(data[:132])
-    write_file_meta_info(out, meta, enforce_standard=False)
+    try:
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        write_file_meta_info(out, meta, enforce_standard=False)
+    except Exception as exc:  # library boundary: a meta element pydicom read but cannot write back
+        raise ImageLoadError("the DICOM header is damaged and could not be read", name) from exc
     out.write(body)
     del body
     out.seek(0)

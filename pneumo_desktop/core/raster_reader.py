@@ -53,7 +53,8 @@ def read_raster(
     if source_mode not in _SUPPORTED_MODES:
         raise ImageLoadError(f"the image's pixel format ({source_mode}) is not supported", name)
     notes: list[str] = []
-    pages = int(getattr(img, "n_frames", 1) or 1)
+    with library_warnings_logged(name):  # counting TIFF pages parses their EXIF too
+        pages = _page_count(img, name)
     if pages > 1:
         notes.append(f"the file holds {pages} images; only the first is shown and analysed")
     if draft_size and fmt == "JPEG":
@@ -76,6 +77,18 @@ def read_raster(
         metadata["decoded_size"] = (int(pixels.shape[1]), int(pixels.shape[0]))
     return LoadedImage(pixels=pixels, path=path, kind="raster", file_sha256=sha256, metadata=metadata,
                        warnings=notes)
+
+
+def _page_count(img: Image.Image, name: str) -> int:
+    # Counting TIFF pages parses every directory; a damaged later one must not cost the first image.
+    try:
+        count = int(getattr(img, "n_frames", 1) or 1)
+    except Exception as exc:  # library boundary: Pillow raises TypeError/ValueError/OSError on bad IFDs
+        log.info("%s: later pages unreadable, only the first is used: %s", name, exc)
+        count = 1
+    with contextlib.suppress(Exception):  # n_frames may have left the file on another page
+        img.seek(0)
+    return count
 
 
 def colourfulness(rgb: Image.Image) -> float:
