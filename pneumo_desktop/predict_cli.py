@@ -57,12 +57,13 @@ class _Sink:
         self.rows: list[records.Record] = []
         self._header = True
         isatty = getattr(out, "isatty", None)
-        # CSV read on a terminal gets the table's escaping; CSV into a file or pipe stays exact.
-        self._terminal = bool(isatty()) if callable(isatty) else False
+        # A table is for a terminal, so its text is always escaped; CSV only when it goes to one (into a
+        # file or a pipe it stays exact). JSON escapes control characters itself.
+        self._escape = fmt == "table" or (fmt == "csv" and callable(isatty) and bool(isatty()))
 
     def add(self, record: records.Record) -> None:
-        if self._terminal and self.fmt == "csv":
-            record = {k: records.terminal_text(v) if isinstance(v, str) else v for k, v in record.items()}
+        if self._escape:
+            record = records.terminal_record(record)
         if self.fmt == "jsonl":
             records.write_jsonl([record], self.out)
         elif self.fmt == "csv":

@@ -55,6 +55,20 @@ def _csv_unescaped(text: str) -> str:
     return text[1:] if text.startswith("'") and text.lstrip("'").startswith(_FORMULA_START) else text
 
 
+def terminal_record(record: Record) -> Record:
+    """The record with every text in it passed through terminal_text (for a table or CSV on a terminal)."""
+    def safe(value: Any) -> Any:
+        if isinstance(value, str):
+            return terminal_text(value)
+        if isinstance(value, list):
+            return [safe(v) for v in value]
+        if isinstance(value, dict):
+            return {k: safe(v) for k, v in value.items()}
+        return value
+
+    return {k: safe(v) for k, v in record.items()}
+
+
 def record_from(
     path: str,
     prediction: Prediction | None,
@@ -153,8 +167,7 @@ def format_table(records: Iterable[Record]) -> str:
         detail = r.get("error") or (r["rejected"]["reason"] if r.get("rejected") else "")
         if not detail and r.get("warnings"):
             detail = "; ".join(r["warnings"])
-        path, label, status = terminal_text(str(r.get("path"))), terminal_text(r.get("label") or ""), status_of(r)
-        rows.append((path, probability, label, terminal_text(status), terminal_text(detail)))
+        rows.append((str(r.get("path")), probability, r.get("label") or "", status_of(r), detail))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]
     return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -43,10 +44,13 @@ def _dicom_bytes(ds: Dataset) -> bytes:
 
 
 def _write(data: bytes) -> Callable[[Path], None]:
-    return lambda path: path.write_bytes(data)
+    def write(path: Path) -> None:
+        path.write_bytes(data)
+
+    return write
 
 
-def _small(**tags: object) -> Dataset:
+def _small(**tags: Any) -> Dataset:
     return factory.make_dataset(factory.gradient(64, 48, high=4095), bits_stored=12, **tags)
 
 

@@ -179,7 +179,7 @@ def test_batch_holds_decoded_images_by_bytes_not_by_count() -> None:
     sizes = []
     for chunk, loaded in _loaded_batches(files, 16, read, 1, lambda: False, max_bytes=100 << 20):
         sizes.append(len(loaded))
-        assert [p.name for p in chunk] == [im.path.name for im in loaded]  # type: ignore[union-attr]
+        assert [p.name for p in chunk] == [im.path.name for im in loaded]
         del loaded
     assert sum(sizes) == 12 and max(sizes) <= 2  # closes at half the budget (50 MB): 2 x 40 MB at most
     assert alive["max"] <= 3  # the batch plus at most one read ahead, never a batch of 16
