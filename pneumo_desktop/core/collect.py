@@ -54,11 +54,11 @@ def is_image_file(path: Path) -> bool:
 
 def _walk(folder: Path, out: Collected, seen: set[tuple[int, int]], should_stop: Callable[[], bool]) -> None:
     try:
-        stat = folder.stat()
+        info = folder.stat()
     except OSError:
         out.skipped += 1
         return
-    key = (stat.st_dev, stat.st_ino)
+    key = (info.st_dev, info.st_ino)
     if key in seen:
         # A symlink back to a folder already walked: following it would loop forever or read twice.
         return

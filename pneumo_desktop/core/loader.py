@@ -69,7 +69,7 @@ def load_image(path: str | Path, *, draft_size: int | None = None) -> LoadedImag
         )
     digest = sha256_bytes(data)
     raster = _raster_format(data)
-    if fmt.kind == "dicom" and raster is not None:
+    if fmt.kind == "dicom" and raster is not None and raster.detail != "TIFF":
         return _dicom_or_raster(data, path, digest, fmt, raster, draft_size)
     image = _READERS[fmt.kind](data, path, digest, fmt, draft_size)
     log.debug("%s: loaded %s %s %dx%d", path.name, fmt.kind, fmt.detail, image.shape[1], image.shape[0])
@@ -90,9 +90,9 @@ def may_decode_smaller(path: str | Path) -> bool:
 
 def _dicom_or_raster(data: bytes, path: Path, digest: str, fmt: Format, raster: Format,
                      draft_size: int | None) -> LoadedImage:
-    """Both signatures: a DICOM file's 128-byte preamble may hold a TIFF header on purpose (dual-format
-    files), and a PNG or JPEG may hold "DICM" at byte 128 by chance. Whichever decodes wins; when neither
-    does, the DICOM reason is given, as DICM is the stronger claim."""
+    """Both signatures: a PNG, JPEG or BMP may hold "DICM" at byte 128 by chance. Whichever decodes wins; when
+    neither does, the DICOM reason is given, as DICM is the stronger claim. (A TIFF header in the preamble is
+    a DICOM-TIFF dual file by design: it stays DICOM only, so a refused colour DICOM is not read as TIFF.)"""
     try:
         return _read_dicom(data, path, digest, fmt, draft_size)
     except ImageLoadError as dicom_error:
