@@ -24,6 +24,7 @@ from pneumo_desktop.core.image import MAX_PIXELS
 # The largest data set a deflated file may inflate to: the biggest 16-bit image the pixel limit allows,
 # plus room for the header. A deflated 32-bit image at the limit is refused; deflate is rare for X-rays.
 MAX_INFLATED_BYTES = 2 * MAX_PIXELS + (16 << 20)
+_INFLATE_STEP = 16 << 20
 # How far into a frame its size marker may sit (JPEG APPn/COM segments come first, but not megabytes).
 _HEADER_SCAN = 1 << 16
 _J2K_SOC_SIZ = b"\xff\x4f\xff\x51"
@@ -44,16 +45,7 @@ def inflated_stream(data: bytes, name: str) -> BinaryIO | None:
         return None
     if not deflated:
         return None
-    start = head.tell()
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    try:
-        body = inflater.decompress(data[start:], MAX_INFLATED_BYTES + 1)
-    except zlib.error as exc:
-        raise ImageLoadError("the deflated DICOM data is damaged and could not be read", name) from exc
-    if len(body) > MAX_INFLATED_BYTES:
-        raise ImageLoadError(
-            f"the deflated DICOM data set inflates to more than {MAX_INFLATED_BYTES >> 20} MB, more than any "
-            "image within the size limit needs (a decompression bomb?)", name)
+    body = _inflate_capped(memoryview(data)[head.tell():], name)
     out = DicomBytesIO()
     out.write(data[:132])
     try:
@@ -65,6 +57,32 @@ def inflated_stream(data: bytes, name: str) -> BinaryIO | None:
     del body
     out.seek(0)
     return cast(BinaryIO, out)
+
+
+def _inflate_capped(deflated: memoryview, name: str) -> bytes:
+    """Inflate in 16 MB steps, so a bomb is refused holding at most the cap (one decompress() call with a
+    max_length builds its output in blocks and then joins them: twice the cap)."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    parts: list[bytes] = []
+    total = 0
+    pending: bytes | memoryview = deflated
+    try:
+        while total <= MAX_INFLATED_BYTES:
+            part = inflater.decompress(pending, _INFLATE_STEP)
+            pending = inflater.unconsumed_tail
+            if not part:
+                break
+            parts.append(part)
+            total += len(part)
+    except zlib.error as exc:
+        raise ImageLoadError("the deflated DICOM data is damaged and could not be read", name) from exc
+    if total <= MAX_INFLATED_BYTES and not inflater.eof:  # cut short: pydicom's own inflate raised here
+        raise ImageLoadError("the deflated DICOM data is damaged and could not be read", name)
+    if total > MAX_INFLATED_BYTES:
+        raise ImageLoadError(
+            f"the deflated DICOM data set inflates to more than {MAX_INFLATED_BYTES >> 20} MB, more than any "
+            "image within the size limit needs (a decompression bomb?)", name)
+    return b"".join(parts)
 
 
 def codestream_size(frame: bytes) -> tuple[int, int] | None:
