@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from pneumo_desktop.core.predictor import Predictor
 
 log = logging.getLogger(__name__)
+# Bytes in one path component, and in a whole path, on Linux (macOS allows 1024 for the path).
+_NAME_MAX, _PATH_MAX = 255, 4096
 
 
 def _output_path(out: Path | None, suggested: str, collected: Collected) -> Path | None:
@@ -43,6 +45,13 @@ def _output_path(out: Path | None, suggested: str, collected: Collected) -> Path
 
 
 def _writable(target: Path, force: bool, inputs: list[Path]) -> bool:
+    name_bytes, path_bytes = len(os.fsencode(target.name)), len(os.fsencode(os.path.abspath(target)))
+    if name_bytes > _NAME_MAX or path_bytes >= _PATH_MAX:
+        # Refused here: the file system would refuse it only after the image was read and scored.
+        what = f"name is too long ({name_bytes} bytes; the limit is {_NAME_MAX})" if name_bytes > _NAME_MAX \
+            else f"path is too long ({path_bytes} bytes; the limit is {_PATH_MAX - 1})"
+        log.error("the report's %s: %s…", what, target.name[:40])
+        return False
     if overwrites_input(target, inputs):
         # Never, even with --force: the PDF would replace the very image it reports on.
         log.error("%s is an input of this report; a report never overwrites its input (choose another -o)",

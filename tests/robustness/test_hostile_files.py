@@ -280,6 +280,12 @@ def test_over_long_names_get_one_record_each(tiny_model_dir: Path, tmp_path: Pat
     assert records[0]["error"].endswith(": cannot read file: its name is too long (304 bytes; the limit is 255)")
     assert "its name is too long" in records[1]["error"] or "its path is too long" in records[1]["error"]
     assert long_path not in err  # the full path is never quoted
+    source = tmp_path / "ok.png"
+    source.write_bytes(b"not an image, and never read: the output is refused first")
+    code = launcher.main(["report", str(source), "-o", str(tmp_path / ("r" * 300 + ".pdf"))])
+    _, err = capfd.readouterr()
+    assert code == 2 and "Traceback" not in err
+    assert "the report's name is too long (304 bytes; the limit is 255)" in err
 
 
 # --- 7. and 8. terminal- and spreadsheet-hostile names -----------------------------------------------
