@@ -134,10 +134,15 @@ def _csv_cell(value: Any) -> Any:
 def write_csv(records: Iterable[Record], stream: IO[str], *, header: bool = True) -> None:
     """``header=False`` lets a caller stream rows as results arrive after writing the header once."""
     writer = csv.writer(stream, lineterminator="\n")
+    # The csv module quotes a cell holding "\n" but not one holding a bare "\r", which spreadsheets take as
+    # a line break: a file name with one could forge rows. Such a row is written fully quoted.
+    quoting_all = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
     if header:
         writer.writerow(FIELDS)
     for record in records:
-        writer.writerow([_csv_cell(record.get(k)) for k in FIELDS])
+        row = [_csv_cell(record.get(k)) for k in FIELDS]
+        has_cr = any(isinstance(cell, str) and "\r" in cell for cell in row)
+        (quoting_all if has_cr else writer).writerow(row)
 
 
 def read_csv(stream: IO[str]) -> list[Record]:
@@ -146,7 +151,7 @@ def read_csv(stream: IO[str]) -> list[Record]:
     for row in csv.DictReader(stream):
         record: Record = {}
         for key in FIELDS:
-            cell = _csv_unescaped(row.get(key, ""))
+            cell = _csv_unescaped(row.get(key) or "")
             if cell == "":
                 record[key] = [] if key == "warnings" else None
             elif key in ("warnings", "rejected"):
