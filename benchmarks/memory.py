@@ -145,7 +145,9 @@ def cli_peak(python: Path, folder: Path, expected: int) -> dict[str, Any]:
         PYTHONPATH=str(common.CODE),
     )
     command = [str(python), "-c", _PEAK_WRAPPER, "predict", str(folder), "--format", "jsonl", "-q"]
-    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    # cwd outside the checkout: "python -c" puts the cwd first on sys.path, ahead of PYTHONPATH (the tree
+    # under test).
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
     lines = sum(1 for line in proc.stdout.splitlines() if line.strip())
     marks = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith("BENCH_VMHWM_KIB")]
     if lines != expected or not marks:

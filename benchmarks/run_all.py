@@ -41,12 +41,14 @@ STEPS: list[tuple[str, list[str]]] = [
     ),
     ("startup", ["startup.py"]),
     ("memory", ["memory.py"]),
+    ("hostile_memory", ["hostile_memory.py"]),
 ]
 QUICK = {
     "single_image.py": ["--quick"],
     "batch_throughput.py": ["--quick"],
     "startup.py": ["--quick"],
     "memory.py": ["--quick"],
+    "hostile_memory.py": [],
     "baseline_densenet.py": ["--limit", "16"],
 }
 

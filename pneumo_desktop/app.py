@@ -56,10 +56,22 @@ def start(window: MainWindow, open_paths: list[str] | None = None) -> None:
 
     def begin() -> None:
         window.controller.load_model()
+        unsaved = unsaved_notice()
+        if unsaved:
+            window.status(unsaved)
         if open_paths:
             window.open_paths([Path(p) for p in open_paths])
 
     after_first_paint(window, begin)
+
+
+def unsaved_notice() -> str:
+    """One sentence for the window when per-user folders could not be created (the window still works)."""
+    unwritable = paths.unwritable_user_dirs()
+    if not unwritable:
+        return ""
+    where = "; ".join(unwritable.values())
+    return f"Settings and the audit log cannot be saved: the folder cannot be created ({where})"
 
 
 class _FirstExpose(QObject):

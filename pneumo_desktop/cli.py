@@ -78,6 +78,13 @@ class _StderrHandler(logging.StreamHandler):
         self.setStream(sys.stderr)
         super().emit(record)
 
+    def format(self, record: logging.LogRecord) -> str:
+        # Messages quote file names, and a name may hold a newline (a forged summary line) or ESC/OSC
+        # sequences (clear screen, retitle the window): one message is one visible line, controls escaped.
+        from pneumo_desktop.core.records import terminal_text
+
+        return terminal_text(super().format(record))
+
 
 def _utf8_stdout(fmt: str) -> None:
     # JSON lines and CSV are UTF-8 by contract; a Windows pipe would otherwise use the ANSI code page

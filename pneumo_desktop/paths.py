@@ -6,6 +6,7 @@ platformdirs and can be redirected with ``PNEUMO_DESKTOP_HOME`` (tests, portable
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,9 @@ from platformdirs import PlatformDirs
 APP_DIR_NAME = "pneumo_desktop"
 HOME_ENV = "PNEUMO_DESKTOP_HOME"
 MODELS_ENV = "PNEUMO_DESKTOP_MODELS"
+log = logging.getLogger(__name__)
+_UNWRITABLE: dict[str, str] = {}
+_WHAT_IS_LOST = {"config": "settings", "cache": "cached files", "state": "the audit log and the log file"}
 
 
 def _bundle_root() -> Path:
@@ -50,8 +54,22 @@ def _user_dir(kind: str) -> Path:
     else:
         dirs = _user_dirs()
         path = Path({"config": dirs.user_config_dir, "cache": dirs.user_cache_dir, "state": dirs.user_state_dir}[kind])
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        # The window must still start and score (nothing it shows depends on these folders); what cannot
+        # be saved is said once, with where, and each writer copes with its own OSError.
+        if kind not in _UNWRITABLE:
+            _UNWRITABLE[kind] = f"{path} ({exc.strerror or exc})"
+            log.warning("the %s folder %s cannot be created (%s): %s will not be saved", kind, path,
+                        exc.strerror or exc, _WHAT_IS_LOST[kind])
     return path
+
+
+def unwritable_user_dirs() -> dict[str, str]:
+    """Per-user folders that could not be created so far: kind ("config", "state"...) -> "path (reason)",
+    for a window to tell the user once."""
+    return dict(_UNWRITABLE)
 
 
 def config_dir() -> Path:

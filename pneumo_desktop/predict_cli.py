@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,8 @@ def heatmap_name(path: Path) -> str:
 def report_inputs(collected: Collected) -> None:
     for path in collected.missing:
         log.error("%s: no such file or folder", path.name or str(path))
+    for path, kind in collected.special:
+        log.warning("%s: skipped: this is %s, not a regular file", path.name, kind)
     if collected.skipped:
         log.info("skipped %d file%s that are not images (hidden files, DICOMDIR, other types)",
                  collected.skipped, "" if collected.skipped == 1 else "s")
@@ -53,8 +56,14 @@ class _Sink:
         self.out = out
         self.rows: list[records.Record] = []
         self._header = True
+        isatty = getattr(out, "isatty", None)
+        # A table is for a terminal, so its text is always escaped; CSV only when it goes to one (into a
+        # file or a pipe it stays exact). JSON escapes control characters itself.
+        self._escape = fmt == "table" or (fmt == "csv" and callable(isatty) and bool(isatty()))
 
     def add(self, record: records.Record) -> None:
+        if self._escape:
+            record = records.terminal_record(record)
         if self.fmt == "jsonl":
             records.write_jsonl([record], self.out)
         elif self.fmt == "csv":
@@ -76,11 +85,12 @@ def _prepare_heatmap_dir(heatmap_dir: Path, collected: Collected, force: bool) -
     if is_inside(heatmap_dir, input_folders(collected)):
         log.error("the heatmap folder must not be an input folder or inside one (inputs are never written to)")
         return None
-    if heatmap_dir.exists() and not heatmap_dir.is_dir():
+    # os.path, not Path: Path.exists() raises on a name too long instead of answering.
+    if os.path.exists(heatmap_dir) and not os.path.isdir(heatmap_dir):
         log.error("%s exists and is not a folder", heatmap_dir.name)
         return None
     targets = {path: heatmap_dir / heatmap_name(path) for path in collected.files}
-    existing = [t for t in targets.values() if t.exists()]
+    existing = [t for t in targets.values() if os.path.lexists(t)]
     if existing and not force:
         log.error("%d heatmap file%s already exist in the heatmap folder (e.g. %s); use --force to overwrite",
                   len(existing), "" if len(existing) == 1 else "s", existing[0].name)
@@ -138,6 +148,7 @@ def run_predict(
         failed += record["error"] is not None
         rejected += record["rejected"] is not None
         sink.add(record)
+        del item  # the image may be 400 MB: not kept while the next one decodes
     sink.close()
     total = len(collected.files) + len(collected.missing)
     log.info("%d scored, %d not scored (rejected), %d failed", total - failed - rejected, rejected, failed)

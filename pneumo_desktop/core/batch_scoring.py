@@ -4,9 +4,10 @@ and every prediction goes to the audit log. Used by the CLI's ``predict`` and ``
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,8 @@ DEFAULT_BATCH_SIZE = 16
 # the GIL, so reading batch k+1 overlaps scoring batch k (benchmarks/batch_throughput.py measures the gain).
 # Threads only, never processes: a fork would copy the loaded model and break frozen (PyInstaller) builds.
 DEFAULT_DECODE_THREADS = 1
+# Decoded pixels held at once by a batch and its read-ahead (see _Budget).
+MAX_HELD_BYTES = 512 << 20
 
 
 @dataclass
@@ -72,49 +75,122 @@ def iter_scored(
     audit_source: str | None = "cli",
     should_stop: Callable[[], bool] = lambda: False,
     decode_threads: int = DEFAULT_DECODE_THREADS,
+    max_held_bytes: int = MAX_HELD_BYTES,
 ) -> Iterator[Scored]:
     """Results in input order. Files are read the model's way (``Predictor.read_input``); without
-    ``heatmap`` they are scored ``batch_size`` at a time, with it one by one (Grad-CAM needs a backward
-    pass per image). The heatmap is registered to the decoded image, whatever its size.
-    ``decode_threads`` > 0 decodes the next batch (or image) while the current one is scored; 0 decodes
-    in the caller's thread."""
+    ``heatmap`` they are scored up to ``batch_size`` at a time, with it one by one (Grad-CAM needs a
+    backward pass per image). The heatmap is registered to the decoded image, whatever its size.
+    ``decode_threads`` > 0 decodes ahead while the current batch is scored; 0 decodes in the caller's
+    thread. Decoded pixels held (batch plus read-ahead) stay near ``max_held_bytes``: see _Budget."""
     step = 1 if heatmap else max(1, int(batch_size))
-    chunks = [files[start:start + step] for start in range(0, len(files), step)]
-    for chunk, loaded in _loaded_chunks(chunks, predictor.read_input, decode_threads, should_stop):
+    for chunk, loaded in _loaded_batches(files, step, predictor.read_input, decode_threads, should_stop,
+                                         max_held_bytes):
         if heatmap:
             yield _score_one(predictor, chunk[0], loaded[0], audit_source)
         else:
             yield from _score_chunk(predictor, chunk, loaded, audit_source)
+        # Dropped before the next batch is decoded, or a 400-MB image would outlive its turn.
+        del loaded
 
 
-def _loaded_chunks(
-    chunks: Sequence[Sequence[Path]], read: Callable[[Path], LoadedImage], threads: int,
-    should_stop: Callable[[], bool],
+def _nbytes(item: LoadedImage | Scored) -> int:
+    return int(item.pixels.nbytes) if isinstance(item, LoadedImage) else 0
+
+
+class _Budget:
+    """Bounds decoded pixels by bytes, not by count: sixteen 2k films are 270 MB, sixteen 100-MP PNGs
+    (200 KB each on disk) 6.4 GB. A read-ahead decode waits until what is held plus twice the largest
+    image seen so far (its likely size, and the decoder's working copy) fits the limit; the decode the
+    consumer is waiting for always proceeds, so a batch can always be finished and released. Huge images
+    are thus decoded one at a time, never beside the scoring of another."""
+
+    def __init__(self, max_bytes: int, ahead: int) -> None:
+        self.max_bytes, self.ahead = max_bytes, ahead
+        self.held = 0
+        self.largest = 0
+        self.wanted = 0
+        self.closed = False
+        self._cond = threading.Condition()
+
+    def wait_turn(self, index: int) -> bool:
+        """In a decode thread, before decoding input ``index``; False when the consumer has gone."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.closed or index <= self.wanted
+                                or (self.held + 2 * self.largest <= self.max_bytes
+                                    and index < self.wanted + self.ahead))
+            return not self.closed
+
+    def add(self, count: int) -> None:
+        with self._cond:
+            self.held += count
+            self.largest = max(self.largest, count)
+
+    def release(self, count: int) -> None:
+        with self._cond:
+            self.held -= count
+            self._cond.notify_all()
+
+    def want(self, index: int) -> None:
+        with self._cond:
+            self.wanted = index
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+def _loaded_batches(
+    files: Sequence[Path], step: int, read: Callable[[Path], LoadedImage], threads: int,
+    should_stop: Callable[[], bool], max_bytes: int,
 ) -> Iterator[tuple[Sequence[Path], list[LoadedImage | Scored]]]:
-    """Each chunk with its loaded images, in order; with threads, the next chunk is already decoding."""
+    """Batches of up to ``step`` files with their loaded images, in order. A batch also closes once it
+    holds half of ``max_bytes``, so one huge image is scored (and released) alone."""
     if threads <= 0:
-        for chunk in chunks:
+        batch: list[LoadedImage | Scored] = []
+        held = 0
+        for index, path in enumerate(files):
             if should_stop():
                 return
-            yield chunk, [_load(read, path) for path in chunk]
+            batch.append(_load(read, path))
+            held += _nbytes(batch[-1])
+            if len(batch) == step or held >= max_bytes // 2 or index == len(files) - 1:
+                yield files[index + 1 - len(batch):index + 1], batch
+                batch, held = [], 0
         return
+    budget = _Budget(max_bytes, 2 * step)
+
+    def task(index: int, path: Path) -> LoadedImage | Scored | None:
+        if not budget.wait_turn(index):
+            return None
+        item = _load(read, path)
+        budget.add(_nbytes(item))
+        return item
+
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pneumo-decode")
-    ahead: deque[list[Future[LoadedImage | Scored]]] = deque()
-    upcoming = iter(chunks)
+    # Taken from the left as consumed: a finished future holds its image until dropped.
+    futures = deque(pool.submit(task, index, path) for index, path in enumerate(files))
     try:
-        for chunk in chunks:
+        start, loaded, held = 0, [], 0
+        for index in range(len(files)):
             if should_stop():
                 return
-            # Keep the current chunk and one more in the pool; more would only hold memory.
-            while len(ahead) < 2:
-                nxt = next(upcoming, None)
-                if nxt is None:
-                    break
-                ahead.append([pool.submit(_load, read, path) for path in nxt])
-            futures = ahead.popleft()
-            yield chunk, [future.result() for future in futures]
+            budget.want(index)
+            item = futures.popleft().result()
+            if item is None:
+                return
+            loaded.append(item)
+            held += _nbytes(item)
+            del item  # the batch list is the only owner, so releasing the batch frees it
+            if len(loaded) == step or held >= max_bytes // 2 or index == len(files) - 1:
+                yield files[start:index + 1], loaded
+                loaded = []
+                budget.release(held)
+                start, held = index + 1, 0
     finally:
         # A consumer that stops early (cancel, closed pipe) waits at most for the decodes already running.
+        budget.close()
         pool.shutdown(wait=True, cancel_futures=True)
 
 

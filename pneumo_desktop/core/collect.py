@@ -6,9 +6,12 @@ Shared by the CLI and the GUI's folder/batch mode so that both take exactly the 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pneumo_desktop.core.regular_file import read_head, special_kind
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm"})
 DICOM_MAGIC = b"DICM"
@@ -21,13 +24,13 @@ class Collected:
     skipped: int = 0  # entries in walked folders that are not image files (hidden, DICOMDIR, other)
     missing: list[Path] = field(default_factory=list)  # given paths that do not exist
     folders: list[Path] = field(default_factory=list)  # given paths that are folders
+    # Entries in walked folders that are FIFOs, devices or sockets, with what each is: skipped, but named.
+    special: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def has_dicom_magic(path: Path) -> bool:
     try:
-        with open(path, "rb") as fh:
-            fh.seek(DICOM_MAGIC_OFFSET)
-            return fh.read(len(DICOM_MAGIC)) == DICOM_MAGIC
+        return read_head(path, DICOM_MAGIC_OFFSET + len(DICOM_MAGIC))[DICOM_MAGIC_OFFSET:] == DICOM_MAGIC
     except OSError:
         return False
 
@@ -51,11 +54,11 @@ def is_image_file(path: Path) -> bool:
 
 def _walk(folder: Path, out: Collected, seen: set[tuple[int, int]], should_stop: Callable[[], bool]) -> None:
     try:
-        stat = folder.stat()
+        info = folder.stat()
     except OSError:
         out.skipped += 1
         return
-    key = (stat.st_dev, stat.st_ino)
+    key = (info.st_dev, info.st_ino)
     if key in seen:
         # A symlink back to a folder already walked: following it would loop forever or read twice.
         return
@@ -82,8 +85,17 @@ def _walk(folder: Path, out: Collected, seen: set[tuple[int, int]], should_stop:
             _walk(path, out, seen, should_stop)
         elif is_file and is_image_file(path):
             out.files.append(path)
+        elif not is_file and (kind := _special_kind(entry)) is not None:
+            out.special.append((path, kind))
         else:
             out.skipped += 1
+
+
+def _special_kind(entry: os.DirEntry[str]) -> str | None:
+    try:
+        return special_kind(entry.stat().st_mode)
+    except OSError:  # a dangling or looping symlink: not special, just not a file
+        return None
 
 
 def collect_inputs(paths: Iterable[str | os.PathLike[str]], *,
@@ -95,14 +107,23 @@ def collect_inputs(paths: Iterable[str | os.PathLike[str]], *,
     taken: set[Path] = set()
     for given in paths:
         path = Path(given)
-        if path.is_dir():
+        try:
+            is_dir = stat.S_ISDIR(os.stat(path).st_mode)
+            exists = True
+        except FileNotFoundError:
+            is_dir, exists = False, os.path.islink(path)  # a dangling link is taken: the loader says so
+        except OSError:
+            # A name too long, a symlink loop, a folder we may not enter: taken as a file so that the loader
+            # gives it a record with the reason, instead of the walk failing.
+            is_dir, exists = False, True
+        if is_dir:
             out.folders.append(path)
             before = len(out.files)
             _walk(path, out, seen, should_stop)
             new = out.files[before:]
             # The same file reached through two given folders is read once.
             out.files[before:] = [p for p in new if _once(p, taken)]
-        elif path.exists() or path.is_symlink():
+        elif exists:
             if _once(path, taken):
                 out.files.append(path)
         else:
@@ -140,3 +161,25 @@ def _resolved(path: Path) -> Path:
         return Path(path).resolve()
     except (OSError, RuntimeError):
         return Path(path).absolute()
+
+
+def overwrites_input(target: Path, inputs: Iterable[Path]) -> bool:
+    """Whether writing ``target`` would replace one of ``inputs``: the same resolved path, or the same file
+    under another name (a hard link, a symlink, a bind mount), compared by device and inode."""
+    resolved = _resolved(target)
+    try:
+        st = os.stat(target)
+        identity: tuple[int, int] | None = (st.st_dev, st.st_ino)
+    except OSError:
+        identity = None
+    for path in inputs:
+        if _resolved(path) == resolved:
+            return True
+        if identity is not None:
+            try:
+                other = os.stat(path)
+            except OSError:
+                continue
+            if (other.st_dev, other.st_ino) == identity:
+                return True
+    return False

@@ -19,10 +19,10 @@ from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import get_frame
 from pydicom.pixels import get_decoder
-from pydicom.pixels.processing import apply_modality_lut
 from pydicom.uid import (
     JPEG2000,
     UID,
+    DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
@@ -34,6 +34,8 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from pneumo_desktop.core.dicom_bounds import codestream_size, inflated_stream
+from pneumo_desktop.core.dicom_modality import modality_values
 from pneumo_desktop.core.dicom_window import apply_voi_stage, inverted_presets
 from pneumo_desktop.core.errors import ImageLoadError
 from pneumo_desktop.core.image import LoadedImage, check_pixel_count
@@ -79,9 +81,8 @@ def read_dicom(data: bytes, path: Path, sha256: str, *, has_magic: bool = True) 
     photometric = _check_supported(ds, name, notes)
     metadata["photometric"] = photometric
     raw = _decode_first_frame(ds, name, notes)
-    values = np.asarray(apply_modality_lut(raw, ds), dtype=np.float32)
-    if not np.isfinite(values).all():
-        raise ImageLoadError("the DICOM pixel values are invalid (not finite numbers)", name)
+    values = modality_values(raw, ds, name)
+    del raw
     voi = apply_voi_stage(values, ds)
     notes.extend(voi.warnings)
     pixels, presets = voi.pixels, voi.presets
@@ -130,11 +131,15 @@ def dicom_metadata(ds: Dataset) -> dict[str, Any]:
 
 
 def _parse(data: bytes, name: str, has_magic: bool) -> Dataset:
+    # pydicom would inflate a deflated data set whole, however big: inflate it ourselves, with a cap.
+    inflated = inflated_stream(data, name) if has_magic else None
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=not has_magic)
+        ds = pydicom.dcmread(inflated or io.BytesIO(data), force=not has_magic)
     except Exception as exc:  # library boundary: pydicom raises many types on damaged headers
         log.info("%s: DICOM header unreadable: %s", name, exc)
         raise ImageLoadError("the DICOM header is damaged and could not be read", name) from exc
+    if inflated is not None:
+        ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian  # what the file says, for display
     meta = getattr(ds, "file_meta", None)
     if meta is None or "TransferSyntaxUID" not in meta:
         # pydicom recognised the encoding while parsing the bare data set; record it so pixel decoding
@@ -223,7 +228,9 @@ def _decode_first_frame(ds: Dataset, name: str, notes: list[str]) -> np.ndarray:
         plugins = list(decoder.available_plugins)
         ordered = [p for p in _PLUGIN_ORDER.get(syntax, plugins) if p in plugins] or plugins
         attempts = [p for p in ordered if p != _LAST_RESORT_PLUGIN] or ordered
-        if syntax in _JPEG_LS and not _has_end_marker(ds, index or 0, frames):
+        frame = _frame(ds, index or 0, frames)
+        _check_codestream_size(frame, ds, name)
+        if syntax in _JPEG_LS and frame is not None and _JPEG_EOI not in frame:
             # CharLS refuses such a stream anyway, but only after ~10 s when its data is also damaged.
             raise ImageLoadError(f"compressed DICOM pixel data could not be decoded ({syntax.name})", name)
     failure: BaseException | None = None
@@ -244,12 +251,25 @@ def _decode_first_frame(ds: Dataset, name: str, notes: list[str]) -> np.ndarray:
     raise ImageLoadError("the DICOM pixel data is incomplete or damaged", name) from failure
 
 
-def _has_end_marker(ds: Dataset, index: int, frames: int) -> bool:
+def _frame(ds: Dataset, index: int, frames: int) -> bytes | None:
     try:
-        frame = get_frame(ds.PixelData, index, number_of_frames=frames)
+        return get_frame(ds.PixelData, index, number_of_frames=frames)
     except Exception:  # library boundary: damaged encapsulation; the decoder reports it (quickly)
-        return True
-    return _JPEG_EOI in frame
+        return None
+
+
+def _check_codestream_size(frame: bytes | None, ds: Dataset, name: str) -> None:
+    """Codecs allocate what the compressed stream itself declares, whatever the DICOM header says."""
+    size = codestream_size(frame) if frame is not None and _syntax(ds) != RLELossless else None
+    if size is None:
+        return
+    width, height = size
+    check_pixel_count(width, height, name)
+    rows, columns = _int(ds, "Rows"), _int(ds, "Columns")
+    if (width, height) != (columns, rows):
+        raise ImageLoadError(
+            f"the compressed image is {width}×{height} pixels but the DICOM header says {columns}×{rows}: "
+            "the file is damaged", name)
 
 
 def _first_2d(arr: np.ndarray, name: str) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels.processing import apply_voi
 
+from pneumo_desktop.core.dicom_modality import lut_problem
 from pneumo_desktop.core.image import WindowPreset
 
 AUTO_PERCENTILES = (0.5, 99.5)
@@ -60,15 +61,25 @@ def stored_windows(ds: Dataset) -> list[Window]:
 def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
     """PS3.3 C.11.2.1.2: LINEAR (the default), LINEAR_EXACT and SIGMOID, output in [0, 1]."""
     c, w = np.float32(window.center), np.float32(window.width)
+    # In place on one float32 array: a 100-MP image is 400 MB per temporary.
     if window.function == "SIGMOID":
-        out = 1.0 / (1.0 + np.exp(np.clip(-4.0 * (values - c) / w, -80.0, 80.0)))
+        out = np.subtract(values, c, dtype=np.float32)
+        out *= np.float32(-4.0) / w
+        np.clip(out, -80.0, 80.0, out=out)
+        np.exp(out, out=out)
+        out += np.float32(1.0)
+        np.reciprocal(out, out=out)
     elif window.function == "LINEAR_EXACT":
-        out = (values - c) / w + 0.5
+        out = np.subtract(values, c, dtype=np.float32)
+        out /= w
+        out += np.float32(0.5)
     elif w <= 1.0:
         out = (values > c - 0.5).astype(np.float32)
     else:
-        out = (values - (c - 0.5)) / (w - 1.0) + 0.5
-    return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
+        out = np.subtract(values, c - np.float32(0.5), dtype=np.float32)
+        out /= w - np.float32(1.0)
+        out += np.float32(0.5)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def percentile_window(values: np.ndarray) -> Window:
@@ -83,10 +94,21 @@ def percentile_window(values: np.ndarray) -> Window:
 
 
 def apply_voi_stage(values: np.ndarray, ds: Dataset) -> VoiResult:
-    """Choose the VOI transform in DICOM order of preference and map ``values`` into [0, 1]."""
-    if ds.get("VOILUTSequence"):
-        return _apply_lut(values, ds)
+    """Choose the VOI transform in DICOM order of preference and map ``values`` into [0, 1].
+
+    A damaged VOI LUT is ignored with a warning and the stored window (or the automatic one) is used: that
+    is what every file without a LUT gets, so the pixels stay a faithful, if differently contrasted,
+    picture of the data."""
     notes: list[str] = []
+    lut_note = ""
+    if ds.get("VOILUTSequence"):
+        problem = lut_problem(ds.VOILUTSequence[0])
+        if problem is None:
+            try:
+                return _apply_lut(values, ds)
+            except Exception as exc:  # library boundary: a LUT that passed our checks but not pydicom's
+                problem = f"it could not be applied ({type(exc).__name__})"
+        lut_note = f"the DICOM VOI LUT is damaged ({problem}) and was ignored; "
     auto = percentile_window(values)
     windows = stored_windows(ds)
     if windows:
@@ -96,11 +118,16 @@ def apply_voi_stage(values: np.ndarray, ds: Dataset) -> VoiResult:
             presets = [_preset(w, windows[0]) for w in windows[1:]]
             if _fits(_preset(auto, windows[0])):
                 presets.append(_preset(auto, windows[0]))
+            if lut_note:
+                notes.append(lut_note + "the stored display window was used")
             return VoiResult(pixels, presets, "window", notes)
+        del pixels
         notes.append(
             f"the stored display window (centre {windows[0].center:g}, width {windows[0].width:g}) does not "
             "match the pixel values; an automatic window was used instead"
         )
+    if lut_note:
+        notes.append(lut_note + "an automatic window was used")
     return VoiResult(apply_window(values, auto), [], "auto", notes)
 
 

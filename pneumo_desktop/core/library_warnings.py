@@ -1,4 +1,5 @@
-"""Warnings raised by the imaging libraries while reading a file go to the log, never to the user or stderr.
+"""Warnings raised by the imaging libraries while reading a file go to the log (at DEBUG, quoted values
+scrubbed), never to the user or stderr.
 
 pydicom warns about odd but readable headers (invalid VR values...), Pillow about damaged EXIF and TIFF
 tags. catch_warnings swaps process-wide state, so concurrent captures must not interleave their enter/exit:
@@ -9,12 +10,14 @@ steps); Pillow's pixel decoding stays outside, so batch threads keep decoding in
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|b'[^']*'")
 _LOCK = threading.Lock()
 
 
@@ -38,4 +41,11 @@ def library_warnings_logged(name: str) -> Iterator[None]:
             if "pneumo_desktop" in str(item.filename):
                 warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
             else:
-                log.info("%s: %s: %s", name, item.category.__name__, item.message)
+                # DEBUG: the CLI shows INFO on the terminal, and these are for whoever debugs a file.
+                log.debug("%s: %s: %s", name, item.category.__name__, scrubbed(str(item.message)))
+
+
+def scrubbed(message: str) -> str:
+    """A library message without the header values it quotes: pydicom's "Invalid value for VR IS:
+    'Doe^Janet'" carries whatever the field held, the patient's name included."""
+    return _QUOTED.sub("'…'", message.split(" Please see <", 1)[0])

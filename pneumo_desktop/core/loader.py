@@ -7,7 +7,9 @@ that were decoded.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,18 +19,28 @@ from pneumo_desktop.core.hashing import sha256_bytes
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.library_warnings import library_warnings_logged
 from pneumo_desktop.core.raster_reader import read_raster
+from pneumo_desktop.core.regular_file import (
+    FileTooLargeError,
+    NotRegularFileError,
+    read_capped,
+    read_head,
+)
 
 log = logging.getLogger(__name__)
 
 # Whole files are read into memory; anything this big is not a single radiograph.
 MAX_FILE_BYTES = 1 << 30
 _DICOM_MAGIC_OFFSET = 128
+# Bytes in one path component on every common Linux and macOS file system.
+_NAME_MAX = 255
 _SNIFF_BYTES = 4096  # enough for every magic number below
 _RASTER_MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "PNG"),
     (b"\xff\xd8\xff", "JPEG"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),  # BigTIFF, which Pillow reads
+    (b"MM\x00+", "TIFF"),
     (b"BM", "BMP"),
 )
 # A bare data set (ACR-NEMA style, no preamble) starts with a little-endian group 0002/0008 tag.
@@ -55,7 +67,11 @@ def load_image(path: str | Path, *, draft_size: int | None = None) -> LoadedImag
         raise ImageLoadError(
             "not an image or DICOM file (readable formats: PNG, JPEG, BMP, TIFF, DICOM)", path.name
         )
-    image = _READERS[fmt.kind](data, path, sha256_bytes(data), fmt, draft_size)
+    digest = sha256_bytes(data)
+    raster = _raster_format(data)
+    if fmt.kind == "dicom" and raster is not None and raster.detail != "TIFF":
+        return _dicom_or_raster(data, path, digest, fmt, raster, draft_size)
+    image = _READERS[fmt.kind](data, path, digest, fmt, draft_size)
     log.debug("%s: loaded %s %s %dx%d", path.name, fmt.kind, fmt.detail, image.shape[1], image.shape[0])
     return image
 
@@ -65,21 +81,41 @@ def may_decode_smaller(path: str | Path) -> bool:
     JPEGs are DCT-scaled. Reads the first bytes only; a file that cannot be read counts as "may"."""
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
+        head = read_head(path, _SNIFF_BYTES)
     except OSError:
         return True
-    fmt = sniff(head, path.name)
+    fmt = _raster_format(head)  # also for a JPEG that carries "DICM" at byte 128 (see _dicom_or_raster)
     return fmt is not None and fmt.detail == "JPEG"
+
+
+def _dicom_or_raster(data: bytes, path: Path, digest: str, fmt: Format, raster: Format,
+                     draft_size: int | None) -> LoadedImage:
+    """Both signatures: a PNG, JPEG or BMP may hold "DICM" at byte 128 by chance. Whichever decodes wins; when
+    neither does, the DICOM reason is given, as DICM is the stronger claim. (A TIFF header in the preamble is
+    a DICOM-TIFF dual file by design: it stays DICOM only, so a refused colour DICOM is not read as TIFF.)"""
+    try:
+        return _read_dicom(data, path, digest, fmt, draft_size)
+    except ImageLoadError as dicom_error:
+        try:
+            return _read_raster(data, path, digest, raster, draft_size)
+        except ImageLoadError:
+            raise dicom_error from None
+
+
+def _raster_format(data: bytes) -> Format | None:
+    for magic, raster in _RASTER_MAGIC:
+        if data.startswith(magic):
+            return Format("raster", raster)
+    return None
 
 
 def sniff(data: bytes, name: str = "") -> Format | None:
     """The file's format from its first bytes, or None when it is neither a raster image nor DICOM."""
     if data[_DICOM_MAGIC_OFFSET:_DICOM_MAGIC_OFFSET + 4] == b"DICM":
         return Format("dicom", "DICM")
-    for magic, raster in _RASTER_MAGIC:
-        if data.startswith(magic):
-            return Format("raster", raster)
+    raster = _raster_format(data)
+    if raster is not None:
+        return raster
     if _looks_like_bare_dicom(data, name):
         return Format("dicom", "bare")
     return None
@@ -99,22 +135,35 @@ def _looks_like_bare_dicom(data: bytes, name: str) -> bool:
 def _read_bytes(path: Path) -> bytes:
     name = path.name
     try:
-        if path.is_dir():
-            raise ImageLoadError("this is a folder, not an image file", name)
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ImageLoadError(f"file too large ({size / 2**30:.1f} GB) to be a single radiograph", name)
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = read_capped(path, MAX_FILE_BYTES)
+    except NotRegularFileError as exc:
+        if exc.kind == "a folder":
+            raise ImageLoadError("this is a folder, not an image file", name) from exc
+        raise ImageLoadError(f"this is {exc.kind}, not an image file (only regular files are read)", name) from exc
+    except FileTooLargeError as exc:
+        raise ImageLoadError(f"file too large ({exc.size / 2**30:.1f} GB) to be a single radiograph", name) from exc
     except FileNotFoundError as exc:
         raise ImageLoadError("file not found", name) from exc
     except PermissionError as exc:
         raise ImageLoadError("cannot read file: permission denied", name) from exc
     except OSError as exc:
-        raise ImageLoadError(f"cannot read file: {exc.strerror or 'input/output error'}", name) from exc
+        raise _os_error(exc, path) from exc
     if not data:
         raise ImageLoadError("empty file (0 bytes)", name)
     return data
+
+
+def _os_error(exc: OSError, path: Path) -> ImageLoadError:
+    """Never quotes the path itself: it may be thousands of bytes long."""
+    name = path.name
+    if exc.errno == errno.ENAMETOOLONG:
+        raw = os.fsencode(path)
+        longest = max((len(part) for part in raw.split(os.fsencode(os.sep))), default=0)
+        if longest > _NAME_MAX:
+            return ImageLoadError(f"cannot read file: its name is too long ({longest} bytes; the limit is "
+                                  f"{_NAME_MAX})", name)
+        return ImageLoadError(f"cannot read file: its path is too long ({len(raw)} bytes)", name)
+    return ImageLoadError(f"cannot read file: {exc.strerror or 'input/output error'}", name)
 
 
 def _read_dicom(data: bytes, path: Path, digest: str, fmt: Format, draft_size: int | None) -> LoadedImage:

@@ -36,6 +36,7 @@ _WIDE_INTEGER_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 _COLOUR_MODES = {"P", "PA", "RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr"}
 _SUPPORTED_MODES = _WIDE_INTEGER_MODES | _COLOUR_MODES | {"1", "L", "LA", "La", "F"}
 _EXIF_ORIENTATION = 0x0112
+_FLOAT32_SAFE_SPAN = 1e37
 
 
 def read_raster(
@@ -52,7 +53,8 @@ def read_raster(
     if source_mode not in _SUPPORTED_MODES:
         raise ImageLoadError(f"the image's pixel format ({source_mode}) is not supported", name)
     notes: list[str] = []
-    pages = int(getattr(img, "n_frames", 1) or 1)
+    with library_warnings_logged(name):  # counting TIFF pages parses their EXIF too
+        pages = _page_count(img, name)
     if pages > 1:
         notes.append(f"the file holds {pages} images; only the first is shown and analysed")
     if draft_size and fmt == "JPEG":
@@ -77,6 +79,18 @@ def read_raster(
                        warnings=notes)
 
 
+def _page_count(img: Image.Image, name: str) -> int:
+    # Counting TIFF pages parses every directory; a damaged later one must not cost the first image.
+    try:
+        count = int(getattr(img, "n_frames", 1) or 1)
+    except Exception as exc:  # library boundary: Pillow raises TypeError/ValueError/OSError on bad IFDs
+        log.info("%s: later pages unreadable, only the first is used: %s", name, exc)
+        count = 1
+    with contextlib.suppress(Exception):  # n_frames may have left the file on another page
+        img.seek(0)
+    return count
+
+
 def colourfulness(rgb: Image.Image) -> float:
     """Mean chroma (max - min channel) / 255 on a small thumbnail: 0 for gray, ~0.3+ for photos."""
     thumb = rgb.convert("RGB")
@@ -92,7 +106,38 @@ def _open(data: bytes, fmt: str, name: str) -> Image.Image:
         raise ImageLoadError("image too large", name) from exc
     except Exception as exc:  # library boundary: Pillow raises SyntaxError/OSError/ValueError on bad headers
         log.info("%s: %s header unreadable: %s", name, fmt, exc)
+        variant = _tiff_variant(data) if fmt == "TIFF" else None
+        if variant is not None:
+            raise ImageLoadError(f"TIFF images of {variant} are not supported", name) from exc
         raise ImageLoadError(f"the {fmt} file is damaged: its header could not be read", name) from exc
+
+
+# (sample format, bits per sample) pairs that Pillow's TIFF reader has a mode for.
+_PILLOW_TIFF_LAYOUTS = frozenset(
+    (key[2][0] if key[2] else 1, key[4][0] if key[4] else 1) for key in TiffImagePlugin.OPEN_INFO)
+_TIFF_SAMPLE_FORMATS = {1: "unsigned integers", 2: "signed integers", 3: "floating-point numbers",
+                        5: "complex integers", 6: "complex floating-point numbers"}
+
+
+def _tiff_variant(data: bytes) -> str | None:
+    """A readable first IFD whose pixel layout Pillow does not handle, in words ("64-bit floating-point
+    numbers", "3 samples per pixel of 16-bit unsigned integers"); None when the header itself is damaged."""
+    try:
+        header = data[:16] if data[2:4] in (b"+\x00", b"\x00+") else data[:8]
+        ifd = TiffImagePlugin.ImageFileDirectory_v2(header)
+        stream = io.BytesIO(data)
+        stream.seek(ifd.next)
+        ifd.load(stream)
+        bits = tuple(int(b) for b in ifd.get(258, (1,)))
+        sample = ifd.get(339, (1,))
+        sample_format = int(sample[0] if isinstance(sample, tuple) else sample)
+        samples = int(ifd.get(277, 1))
+    except Exception:  # library boundary: a damaged directory is just "damaged"
+        return None
+    if (sample_format, bits[0]) in _PILLOW_TIFF_LAYOUTS:
+        return None  # a layout Pillow reads: the failure was damage, not the variant
+    kind = f"{bits[0]}-bit {_TIFF_SAMPLE_FORMATS.get(sample_format, f'sample format {sample_format}')}"
+    return kind if samples == 1 else f"{samples} samples per pixel of {kind}"
 
 
 def _load(img: Image.Image, fmt: str, name: str, size: int) -> None:
@@ -137,12 +182,20 @@ def _unit_float(img: Image.Image) -> np.ndarray:
     return pixels
 
 
+def _array_releasing(img: Image.Image) -> np.ndarray:
+    """The pixels as an array, with Pillow's own copy freed at once (200 MB for a 100-MP 16-bit PNG) rather
+    than when the image object goes out of scope after the float conversion."""
+    arr = np.asarray(img)
+    img.close()
+    return arr
+
+
 def _to_gray(img: Image.Image, metadata: dict[str, Any], notes: list[str], name: str) -> np.ndarray:
     mode = img.mode
     if mode in _WIDE_INTEGER_MODES:
-        return _scale_wide_integers(np.asarray(img), notes)
+        return _scale_wide_integers(_array_releasing(img), notes)
     if mode == "F":
-        return _scale_floats(np.asarray(img, dtype=np.float64), name)
+        return _scale_floats(_array_releasing(img), name)
     if mode == "1":
         return _unit_float(img.convert("L"))
     if mode == "L":
@@ -167,14 +220,17 @@ def _scale_wide_integers(arr: np.ndarray, notes: list[str]) -> np.ndarray:
     Many 16-bit exports carry 10-14 significant bits; dividing by 65535 would make them nearly black,
     while a per-image min/max stretch would discard the absolute exposure. Never clipped to 8 bits.
     """
-    values = arr.astype(np.int64)
-    low, high = int(values.min()), int(values.max())
+    # float32 throughout (exact for integers below 2**24): int64 and float64 copies of a 100-MP 16-bit PNG
+    # took 2.8 GB where the pixels themselves are 200 MB.
+    low, high = int(arr.min()), int(arr.max())
+    values = arr.astype(np.float32)
     if low < 0:
         notes.append("the image holds negative pixel values; they were shifted to start at black")
-        values = values - low
+        values -= np.float32(low)
         high -= low
     depth = max(8, int(high).bit_length())
-    return (values.astype(np.float64) / float(2**depth - 1)).astype(np.float32)
+    values /= np.float32(2**depth - 1)
+    return values
 
 
 def _scale_floats(values: np.ndarray, name: str) -> np.ndarray:
@@ -184,4 +240,9 @@ def _scale_floats(values: np.ndarray, name: str) -> np.ndarray:
     if low >= 0.0 and high <= 1.0:
         return values.astype(np.float32)
     span = high - low if high > low else 1.0
-    return ((values - low) / span).astype(np.float32)
+    if span > _FLOAT32_SAFE_SPAN:  # float32 extremes (-3e38..3e38) would overflow when subtracted
+        return np.clip((values.astype(np.float64) - low) / span, 0.0, 1.0).astype(np.float32)
+    out = values.astype(np.float32)
+    out -= np.float32(low)
+    out /= np.float32(span)
+    return np.clip(out, 0.0, 1.0, out=out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -28,6 +29,44 @@ def display_text(text: str) -> str:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
+
+
+# C0 and C1 controls and DEL, plus the bidirectional overrides that reorder what a terminal shows.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to print on a terminal: a file name holding a newline cannot forge a line, and ESC or
+    OSC sequences cannot clear the screen or retitle the window. Controls are shown escaped (\\n, \\x1b)."""
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                                             else f"\\u{ord(m.group()):04x}"), text)
+
+
+def csv_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe. So does
+    one already made of apostrophes before such a start, which keeps the escape reversible (read_csv)."""
+    return "'" + text if text.lstrip("'").startswith(_FORMULA_START) else text
+
+
+def _csv_unescaped(text: str) -> str:
+    return text[1:] if text.startswith("'") and text.lstrip("'").startswith(_FORMULA_START) else text
+
+
+def terminal_record(record: Record) -> Record:
+    """The record with every text in it passed through terminal_text (for a table or CSV on a terminal)."""
+    def safe(value: Any) -> Any:
+        if isinstance(value, str):
+            return terminal_text(value)
+        if isinstance(value, list):
+            return [safe(v) for v in value]
+        if isinstance(value, dict):
+            return {k: safe(v) for k, v in value.items()}
+        return value
+
+    return {k: safe(v) for k, v in record.items()}
 
 
 def record_from(
@@ -86,17 +125,24 @@ def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
+        return csv_safe(json.dumps(value, ensure_ascii=False))
+    if isinstance(value, str):
+        return csv_safe(value)
     return value
 
 
 def write_csv(records: Iterable[Record], stream: IO[str], *, header: bool = True) -> None:
     """``header=False`` lets a caller stream rows as results arrive after writing the header once."""
     writer = csv.writer(stream, lineterminator="\n")
+    # The csv module quotes a cell holding "\n" but not one holding a bare "\r", which spreadsheets take as
+    # a line break: a file name with one could forge rows. Such a row is written fully quoted.
+    quoting_all = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
     if header:
         writer.writerow(FIELDS)
     for record in records:
-        writer.writerow([_csv_cell(record.get(k)) for k in FIELDS])
+        row = [_csv_cell(record.get(k)) for k in FIELDS]
+        has_cr = any(isinstance(cell, str) and "\r" in cell for cell in row)
+        (quoting_all if has_cr else writer).writerow(row)
 
 
 def read_csv(stream: IO[str]) -> list[Record]:
@@ -105,7 +151,7 @@ def read_csv(stream: IO[str]) -> list[Record]:
     for row in csv.DictReader(stream):
         record: Record = {}
         for key in FIELDS:
-            cell = row.get(key, "")
+            cell = _csv_unescaped(row.get(key) or "")
             if cell == "":
                 record[key] = [] if key == "warnings" else None
             elif key in ("warnings", "rejected"):

@@ -8,10 +8,11 @@ no report was written; 2 usage error (existing output without --force, no inputs
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside
+from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside, overwrites_input
 from pneumo_desktop.core.errors import ModelLoadError, PneumoError
 from pneumo_desktop.core.records import record_from
 from pneumo_desktop.predict_cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_inputs
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from pneumo_desktop.core.predictor import Predictor
 
 log = logging.getLogger(__name__)
+# Bytes in one path component, and in a whole path, on Linux (macOS allows 1024 for the path).
+_NAME_MAX, _PATH_MAX = 255, 4096
 
 
 def _output_path(out: Path | None, suggested: str, collected: Collected) -> Path | None:
@@ -41,11 +44,24 @@ def _output_path(out: Path | None, suggested: str, collected: Collected) -> Path
     return target
 
 
-def _writable(target: Path, force: bool) -> bool:
-    if target.exists() and not force:
+def _writable(target: Path, force: bool, inputs: list[Path]) -> bool:
+    name_bytes, path_bytes = len(os.fsencode(target.name)), len(os.fsencode(os.path.abspath(target)))
+    if name_bytes > _NAME_MAX or path_bytes >= _PATH_MAX:
+        # Refused here: the file system would refuse it only after the image was read and scored.
+        what = f"name is too long ({name_bytes} bytes; the limit is {_NAME_MAX})" if name_bytes > _NAME_MAX \
+            else f"path is too long ({path_bytes} bytes; the limit is {_PATH_MAX - 1})"
+        log.error("the report's %s: %s…", what, target.name[:40])
+        return False
+    if overwrites_input(target, inputs):
+        # Never, even with --force: the PDF would replace the very image it reports on.
+        log.error("%s is an input of this report; a report never overwrites its input (choose another -o)",
+                  target.name)
+        return False
+    # os.path, not Path: Path.exists() raises on a name too long instead of answering.
+    if os.path.lexists(target) and not force:
         log.error("%s already exists; use --force to overwrite it", target.name)
         return False
-    if not target.parent.is_dir():
+    if not os.path.isdir(target.parent):
         log.error("the folder for %s does not exist", target.name)
         return False
     return True
@@ -64,11 +80,11 @@ def _load_predictor() -> Predictor | None:
 def run_report(path: str, *, out: Path | None = None, force: bool = False, hide_phi: bool = False,
                batch_size: int = 16) -> int:
     source = Path(path)
-    if not source.exists():
+    collected = collect_inputs([source])
+    if collected.missing:
         log.error("%s: no such file or folder", source.name or path)
         return EXIT_USAGE
-    collected = collect_inputs([source])
-    if source.is_dir():
+    if collected.folders:
         return _batch(collected, out, force, hide_phi, batch_size)
     return _single(source, collected, out, force, hide_phi)
 
@@ -76,7 +92,7 @@ def run_report(path: str, *, out: Path | None = None, force: bool = False, hide_
 def _single(source: Path, collected: Collected, out: Path | None, force: bool, hide_phi: bool) -> int:
     from pneumo_desktop.core.loader import load_image
 
-    if out is not None and not _writable(Path(out), force):
+    if out is not None and not _writable(Path(out), force, [source]):
         return EXIT_USAGE  # checked before the image is read: refusing should be instant
     try:
         image = load_image(source)
@@ -84,7 +100,7 @@ def _single(source: Path, collected: Collected, out: Path | None, force: bool, h
         log.error("%s", exc)
         return EXIT_SOME_FAILED
     target = _output_path(out, suggested_report_name(image, hide_phi), collected)
-    if target is None or not _writable(target, force):
+    if target is None or not _writable(target, force, [source]):
         return EXIT_USAGE
     predictor = _load_predictor()
     if predictor is None:
@@ -119,7 +135,7 @@ def _batch(collected: Collected, out: Path | None, force: bool, hide_phi: bool, 
         log.error("no image files found")
         return EXIT_USAGE
     target = _output_path(out, suggested_batch_report_name(), collected)
-    if target is None or not _writable(target, force):
+    if target is None or not _writable(target, force, collected.files):
         return EXIT_USAGE
     predictor = _load_predictor()
     if predictor is None:
@@ -132,6 +148,7 @@ def _batch(collected: Collected, out: Path | None, force: bool, hide_phi: bool, 
                              file_sha256=item.file_sha256)
         failed += item.error is not None
         entries.append(BatchEntry(record, thumbnail_of(item.image) if item.image is not None else None))
+        del item  # only the thumbnail is kept; the image may be 400 MB
     try:
         write_batch_report(target, entries, predictor.card, hide_phi=hide_phi, overwrite=force)
     except ReportError as exc:

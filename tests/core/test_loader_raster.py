@@ -223,10 +223,14 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         target.chmod(0)
     else:  # root reads anything: simulate the operating system's refusal instead
 
-        def refuse(*_args: object, **_kwargs: object) -> None:
-            raise PermissionError(13, "Permission denied")
+        real_open = os.open
 
-        monkeypatch.setattr("pneumo_desktop.core.loader.open", refuse, raising=False)
+        def refuse(path: object, *args: object, **kwargs: object) -> int:
+            if os.fspath(path) == os.fspath(target):  # type: ignore[arg-type]
+                raise PermissionError(13, "Permission denied")
+            return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(ImageLoadError, match="cannot read file: permission denied"):
         load_image(target)
 

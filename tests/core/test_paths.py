@@ -35,3 +35,21 @@ def test_user_dirs_follow_override(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert paths.state_dir() == tmp_path / "state" and paths.state_dir().is_dir()
     monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path / "m"))
     assert paths.models_dir() == tmp_path / "m"
+
+
+def test_an_uncreatable_home_is_reported_not_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: the window did not start when PNEUMO_DESKTOP_HOME could not be created."""
+    from pneumo_desktop.core import audit
+    from pneumo_desktop.core.prediction import Prediction
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(paths.HOME_ENV, str(blocker / "home"))
+    monkeypatch.setattr(paths, "_UNWRITABLE", {})
+    assert paths.state_dir() == blocker / "home" / "state"  # no exception
+    assert paths.config_dir() == blocker / "home" / "config"
+    unwritable = paths.unwritable_user_dirs()
+    assert set(unwritable) == {"state", "config"} and str(blocker / "home" / "state") in unwritable["state"]
+    prediction = Prediction(probability=0.5, label="x", threshold=0.5, model="m", model_sha256="0" * 64,
+                            elapsed_ms=1.0)
+    assert audit.record_prediction("0" * 64, prediction) is False  # the result stands; the log says why

@@ -117,3 +117,19 @@ def test_triage_order_puts_likely_pneumonia_first_and_failures_last(three_record
     high = dict(three_records[0], probability=0.9)
     ordered = sorted([three_records[2], low, three_records[1], high], key=records.triage_key)
     assert ordered == [high, low, three_records[1], three_records[2]]
+
+
+@pytest.mark.parametrize("text", ["=1+1.jpeg", "+cmd", "-2", "@sum", "\tx", "\rx", "'=x", "''+x", "'a", "''x", "ok", ""])
+def test_csv_cells_never_start_a_formula_and_read_back_unchanged(text: str) -> None:
+    """Issue 13: the window's Export CSV and the CLI share write_csv, so one rule covers both."""
+    buffer = io.StringIO()
+    records.write_csv([{"path": text, "error": text or None, "warnings": [text]}], buffer)
+    row = list(csv.reader(io.StringIO(buffer.getvalue(), newline="")))[1]  # newline="": a cell may hold \r
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), row
+    (back,) = records.read_csv(io.StringIO(buffer.getvalue(), newline=""))
+    assert back["path"] == (text or None) and back["error"] == (text or None)
+
+
+def test_terminal_text_escapes_controls_and_bidi_overrides() -> None:
+    assert records.terminal_text("a\nb\r\tc\x1b[2J\x9b\u202e\u2066") == "a\\nb\\r\\tc\\x1b[2J\\x9b\\u202e\\u2066"
+    assert records.terminal_text("résumé 肺炎.png") == "résumé 肺炎.png"

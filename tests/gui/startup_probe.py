@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -57,19 +58,40 @@ def start(window, paths) -> None:
     original_start(window, paths)
 
 
+# Holds every batch read until the quit: a batch that cannot finish before it, on any machine (issue 13: a
+# 300 ms timer let a fast machine finish all 60 images first).
+read_gate = threading.Event()
+
+
+def gate_reads() -> None:
+    from pneumo_desktop.core.predictor import Predictor  # torch is loaded by now: model_ready came
+
+    original = Predictor.read_input
+
+    def gated(self, path):
+        read_gate.wait(60)
+        return original(self, path)
+
+    Predictor.read_input = gated
+
+
 def on_ready(window) -> None:
     report["model_ready_s"] = time.perf_counter() - started
     report["max_stall_ms_during_model_load"] = round(stall.worst * 1000, 1)
     if len(sys.argv) > 1:
+        gate_reads()
         window.open_paths(sys.argv[1:])
-        # Quit while the batch is running: shutdown must cancel and return promptly.
-        QTimer.singleShot(300, lambda: quit_mid_batch(window))
+        # Quit once the batch is running (it cannot finish: reads wait): shutdown must cancel promptly.
+        poll = QTimer(window)
+        poll.timeout.connect(lambda: window.controller.batch_running() and (poll.stop(), quit_mid_batch(window)))
+        poll.start(20)
     else:
         finish(None)
 
 
 def quit_mid_batch(window) -> None:
     report["batch_running_at_quit"] = window.controller.batch_running()
+    read_gate.set()  # the read in progress returns; the cancel must stop everything after it
     t = time.perf_counter()
     window.close()
     report["close_s"] = round(time.perf_counter() - t, 3)

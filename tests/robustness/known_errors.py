@@ -26,9 +26,11 @@ KNOWN_MESSAGES: dict[str, str] = {
     # loader.py: the file as a whole
     "not_an_image": r"not an image or DICOM file \(readable formats: PNG, JPEG, BMP, TIFF, DICOM\)",
     "folder": r"this is a folder, not an image file",
+    "not_regular": r"this is [^\n]+, not an image file \(only regular files are read\)",
     "file_too_large": r"file too large \(\d+\.\d GB\) to be a single radiograph",
     "not_found": r"file not found",
     "permission_denied": r"cannot read file: permission denied",
+    "name_too_long": r"cannot read file: its (?:name|path) is too long \(\d+ bytes(?:; the limit is \d+)?\)",
     "os_error": r"cannot read file: [^\n]+",
     "empty_file": r"empty file \(0 bytes\)",
     # image.py: sizes declared in headers (raster and DICOM)
@@ -40,6 +42,7 @@ KNOWN_MESSAGES: dict[str, str] = {
     "raster_truncated": rf"truncated {_RASTER}: the file ends before the image is complete",
     "raster_data": rf"the {_RASTER} image data is damaged and could not be decoded",
     "raster_mode": r"the image's pixel format \([^)\n]+\) is not supported",
+    "tiff_variant": r"TIFF images of [^\n]+ are not supported",
     "raster_not_finite": r"the image contains invalid \(not-a-number\) pixel values",
     # dicom_reader.py
     "dicom_header": r"the DICOM header is damaged and could not be read",
@@ -55,7 +58,14 @@ KNOWN_MESSAGES: dict[str, str] = {
     "dicom_codec": r"compressed DICOM pixel data could not be decoded \([^\n]+\)",
     "dicom_damaged": r"the DICOM pixel data is incomplete or damaged",
     "dicom_shape": r"the DICOM pixel data has an unexpected shape \(\d+(?:, \d+)*,?\)",
-    "dicom_not_finite": r"the DICOM pixel values are invalid \(not finite numbers\)",
+    # dicom_bounds.py and dicom_modality.py: memory bounds and transforms
+    "dicom_deflate_bomb": r"the deflated DICOM data set inflates to more than \d+ MB, more than any image "
+                          r"within the size limit needs \(a decompression bomb\?\)",
+    "dicom_deflate_damaged": r"the deflated DICOM data is damaged and could not be read",
+    "dicom_codestream_size": r"the compressed image is \d+×\d+ pixels but the DICOM header says "
+                             r"(?:None|\d+)×(?:None|\d+): the file is damaged",
+    "dicom_modality_lut": r"the DICOM Modality LUT is damaged \([^\n]+\), so the pixel values cannot be interpreted",
+    "dicom_rescale": r"the DICOM rescale \(slope [^,\n]+, intercept [^)\n]+\) takes the pixel values out of range",
 }
 _COMPILED = {key: re.compile(pattern, re.DOTALL) for key, pattern in KNOWN_MESSAGES.items()}
 

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 from pydicom.encaps import encapsulate
 from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGLSLossless,
@@ -26,15 +27,27 @@ from pydicom.uid import (
 
 from tests.conftest import SAMPLES
 from tests.core import dicom_factory as factory
+from tests.robustness.hostile import bigtiff
 
 SEED_SAMPLE = SAMPLES / "PNEUMONIA" / "person1_virus_6.jpeg"
 # Small enough that one load takes milliseconds, big enough to have real JPEG/PNG structure.
 SEED_SIDE = 96
 _EXIF_ORIENTATION = 0x0112
-OPS = ("flip", "byte", "int", "truncate", "insert", "delete", "repeat")
+OPS = ("flip", "byte", "int", "truncate", "insert", "delete", "repeat", "dims", "lut")
 _INTERESTING_BYTES = (0x00, 0x01, 0x7F, 0x80, 0xFF, 0x20, 0x2A)
 _INTERESTING_INTS = (0, 1, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF, 0x8000, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000,
                      0xFFFFFFFF, 60000)
+_HUGE_DIMS = (0, 1, 40000, 0xFFFF, 0x7FFFFFFF)
+# Where formats declare an image size: (marker, offset of the first size field, field width, byte order).
+# "dims" overwrites both fields, so the size-before-decode checks (issue 13: decompression bombs) are fuzzed
+# directly rather than hit by chance.
+_SIZE_FIELDS = (
+    (b"\xff\x51", 6, 4, ">"),  # JPEG 2000 SIZ: Xsiz, Ysiz
+    (b"\xff\xc0", 5, 2, ">"), (b"\xff\xc2", 5, 2, ">"), (b"\xff\xf7", 5, 2, ">"),  # JPEG/JPEG-LS SOF
+    (b"IHDR", 4, 4, ">"),  # PNG
+    (b"\x28\x00\x10\x00US", 8, 2, "<"),  # DICOM Rows (explicit VR), Columns follows 10 bytes on
+)
+_LUT_DESCRIPTOR = b"\x28\x00\x02\x30"  # (0028,3002) LUT Descriptor, in a VOI or Modality LUT item
 # Mutations land in the first bytes this often: headers are where parsers make decisions.
 HEADER_BYTES = 512
 
@@ -70,9 +83,31 @@ def apply_mutations(data: bytes, mutations: Sequence[Mutation]) -> bytes:
             width, order = (2, 4)[(m.arg >> 4) % 2], "<>"[(m.arg >> 5) % 2]
             packed = struct.pack(order + ("H" if width == 2 else "I"), value & (0xFFFF if width == 2 else 0xFFFFFFFF))
             buf[pos:pos + width] = packed
+        elif m.op == "dims":
+            _set_dims(buf, m)
+        elif m.op == "lut":
+            at = buf.find(_LUT_DESCRIPTOR)
+            if at >= 0:
+                field = at + 8 + 2 * (m.arg % 3)
+                value = _INTERESTING_INTS[(m.arg >> 2) % len(_INTERESTING_INTS)] & 0xFFFF
+                buf[field:field + 2] = struct.pack("<H", value)
         else:
             raise ValueError(f"unknown mutation {m.op!r}")
     return bytes(buf)
+
+
+def _set_dims(buf: bytearray, m: Mutation) -> None:
+    present = [(buf.find(marker), offset, width, order) for marker, offset, width, order in _SIZE_FIELDS]
+    present = [p for p in present if p[0] >= 0]
+    if not present:
+        return
+    at, offset, width, order = present[m.pos % len(present)]
+    value = _HUGE_DIMS[m.arg % len(_HUGE_DIMS)] & (0xFFFF if width == 2 else 0xFFFFFFFF)
+    code = order + ("H" if width == 2 else "I")
+    second = width if order == ">" else 10  # DICOM Columns is the next element
+    buf[at + offset:at + offset + width] = struct.pack(code, value)
+    if (m.arg >> 3) % 2:
+        buf[at + offset + second:at + offset + second + width] = struct.pack(code, value)
 
 
 def random_mutations(rng: random.Random) -> list[Mutation]:
@@ -151,8 +186,16 @@ def seeds() -> dict[str, tuple[str, bytes]]:
                                                               JPEG2000Lossless))),
         "dicom_jpegls": (".dcm", _dicom_bytes(factory.compressed(factory.make_dataset(small, bits_stored=12),
                                                                  JPEGLSLossless))),
+        "dicom_deflated": (".dcm", _dicom_deflated(small)),
+        "bigtiff": (".tif", bigtiff()),
     }
     return out
+
+
+def _dicom_deflated(small: np.ndarray) -> bytes:
+    ds = factory.make_dataset(small, bits_stored=12, WindowCenter=2048, WindowWidth=4096)
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    return _dicom_bytes(ds)
 
 
 def _small_voi_lut() -> object:
@@ -164,5 +207,5 @@ def _small_voi_lut() -> object:
 
 SEED_NAMES = (
     "jpeg", "jpeg_progressive", "png", "png16", "tiff", "bmp", "dicom", "dicom_bare", "dicom_mono1_voilut",
-    "dicom_rle", "dicom_jpeg", "dicom_j2k", "dicom_jpegls",
+    "dicom_rle", "dicom_jpeg", "dicom_j2k", "dicom_jpegls", "dicom_deflated", "bigtiff",
 )

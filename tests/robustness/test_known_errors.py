@@ -11,7 +11,8 @@ import pneumo_desktop.core as core_package
 from tests.robustness.known_errors import KNOWN_MESSAGES, classify
 
 CORE = Path(core_package.__file__).parent
-LOADER_MODULES = ("loader.py", "raster_reader.py", "dicom_reader.py", "image.py")
+LOADER_MODULES = ("loader.py", "raster_reader.py", "dicom_reader.py", "image.py", "dicom_bounds.py",
+                  "dicom_modality.py")
 # Values tried for the {placeholders} of an f-string message (the same one for all of a message's).
 PLACEHOLDER_VALUES = ("PNG", "1", "1.0", "(1, 2, 3)", "RGB", "JPEG 2000 Image Compression")
 

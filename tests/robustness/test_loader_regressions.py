@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import logging
 import struct
-import time
 import warnings
 from pathlib import Path
 
@@ -29,9 +28,6 @@ from pneumo_desktop.core.loader import load_image
 from tests.core import dicom_factory as factory
 from tests.robustness.corpus import _rle_overflowing
 from tests.robustness.known_errors import classify
-
-# CharLS took 7-14 s to refuse the damaged JPEG-LS stream below; the loader now refuses it from its bytes.
-FAST_REFUSAL_S = 2.0
 
 
 def _save(ds: pydicom.Dataset, path: Path) -> Path:
@@ -134,7 +130,8 @@ def test_damaged_rows_is_a_clear_error(tmp_path: Path) -> None:
 # --- slow or process-killing decoders -------------------------------------------------------------------
 
 
-def test_damaged_jpeg_ls_without_end_marker_is_refused_at_once(tmp_path: Path) -> None:
+def test_damaged_jpeg_ls_without_end_marker_is_refused_at_once(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     ds = factory.compressed(factory.make_dataset(factory.gradient(48, 40, high=4095), bits_stored=12),
                             JPEGLSLossless)
     frame = get_frame(ds.PixelData, 0, number_of_frames=1).rstrip(b"\0")
@@ -142,9 +139,13 @@ def test_damaged_jpeg_ls_without_end_marker_is_refused_at_once(tmp_path: Path) -
     # Three bytes inserted into the scan and the end-of-image marker lost: what the fuzzer found.
     ds.PixelData = encapsulate([frame[:at] + b"*\xdaY" + frame[at:-3]])
     target = _save(ds, tmp_path / "damaged.jls.dcm")
-    started = time.perf_counter()
+    import pydicom.pixels
+
+    def no_decoding(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the damaged stream reached the decoder (CharLS takes ~10 s on it)")
+
+    monkeypatch.setattr(pydicom.pixels, "pixel_array", no_decoding)
     assert classify(_reason(target)) == "dicom_codec"
-    assert time.perf_counter() - started < FAST_REFUSAL_S
 
 
 @pytest.mark.parametrize(("syntax", "plugins"), [
@@ -203,7 +204,7 @@ def test_pillow_warnings_are_logged_not_shown(tmp_path: Path, caplog: pytest.Log
                                               name: str, build: object) -> None:
     target = tmp_path / name
     target.write_bytes(build())  # type: ignore[operator]
-    caplog.set_level(logging.INFO, logger="pneumo_desktop")
+    caplog.set_level(logging.DEBUG, logger="pneumo_desktop")
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")
         image = load_image(target)
