@@ -24,8 +24,15 @@ from pneumo_desktop.gui.study_list import StudyList
 from pneumo_desktop.gui.viewer_pane import ViewerPane
 
 STATUS_TIMEOUT_MS = 8000
+EMPTY_VIEW = "Drop chest X-ray files or folders here, or use File ▸ Open (Ctrl+O)."
 STUDY_DOCK_WIDTH = 470
 RESULT_DOCK_WIDTH = 330
+
+
+def without_file_name(message: str, path: Path) -> str:
+    """Load errors start with "name: "; where the name is shown on its own, the rest is the reason."""
+    prefix = f"{Path(path).name}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def local_paths(mime: QMimeData) -> list[Path]:
@@ -46,6 +53,7 @@ class MainWindow(QMainWindow):
         self.actions.build_menus()
         self.pane = ViewerPane(self.actions.heatmap, self)
         self.view = self.pane.view
+        self.pane.set_display(None, EMPTY_VIEW)
         self.setCentralWidget(self.pane)
 
         self.prediction_panel = PredictionPanel(self)
@@ -218,7 +226,10 @@ class MainWindow(QMainWindow):
             self.status("; ".join(display.image.warnings))
 
     def _on_image_failed(self, path: Path, message: str) -> None:
-        self.pane.set_display(None)
+        self._current_path = Path(path)
+        reason = scrub(without_file_name(message, path), path, self.hide_phi())
+        # Never the previous image under this file's name: the view says which file failed and why.
+        self.pane.set_display(None, f"{self._label()}\n\ncannot be shown: {reason}")
         self.dicom_panel.set_metadata(None, "")
         self.prediction_panel.show_error(scrub(message, path, self.hide_phi()))
         self._refresh_identity()

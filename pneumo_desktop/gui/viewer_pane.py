@@ -36,9 +36,9 @@ class ViewerPane(QWidget):
     def display(self) -> DisplayImage | None:
         return self.view.display
 
-    def set_display(self, display: DisplayImage | None) -> None:
+    def set_display(self, display: DisplayImage | None, placeholder: str = "") -> None:
         self._cursor = None
-        self.view.set_image(display)
+        self.view.set_image(display, placeholder)
         self._update_view_text()
 
     def set_identity(self, label: str, hide_phi: bool) -> None:
