@@ -134,7 +134,7 @@ def run_predict(
         if targets is not None and item.prediction is not None and item.image is not None:
             heatmap_path = _write_heatmap(item.image, item.prediction, targets[item.path])
         record = records.record_from(str(item.path), item.prediction, item.image, item.error, heatmap_path,
-                                     file_sha256=item.file_sha256)
+                                     file_sha256=item.file_sha256, population=predictor.card.intended_population)
         failed += record["error"] is not None
         rejected += record["rejected"] is not None
         sink.add(record)

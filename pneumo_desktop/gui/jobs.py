@@ -252,7 +252,9 @@ class BatchChunkWorker(Worker):
         prediction, error = (None, outcome) if isinstance(outcome, str) else (outcome, None)
         if prediction is not None:
             _audit(item.file_sha256, prediction)
-        record = record_from(str(path), prediction, item, error)
+        card = self._session.card
+        record = record_from(str(path), prediction, item, error,
+                             population=card.intended_population if card is not None else None)
         return BatchItemResult(index, self.request_id, path, record, prediction, thumbnail(item.pixels), error,
                                dict(item.metadata))
 

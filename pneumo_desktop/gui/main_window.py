@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QScro
 
 from pneumo_desktop import APP_NAME
 from pneumo_desktop.core.result_text import percent
+from pneumo_desktop.core.score_warnings import score_warnings
 from pneumo_desktop.gui.actions import Actions
 from pneumo_desktop.gui.controller import Controller
 from pneumo_desktop.gui.dicom_panel import DicomPanel
@@ -77,6 +78,13 @@ class MainWindow(QMainWindow):
         self.preset_combo.setMinimumContentsLength(20)
         self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.actions.build_toolbar(self.preset_combo)
+        # Stays while the image is shown, unlike status messages: hovering lists every warning.
+        self.warning_label = QLabel(self)
+        self.warning_label.setObjectName("status_warnings")
+        self.warning_label.setAccessibleName("Warnings about this result")
+        self.warning_label.setProperty("role", "warning")
+        self.warning_label.hide()
+        self.statusBar().addPermanentWidget(self.warning_label)
         self.model_label = QLabel("Model: loading…", self)
         self.model_label.setAccessibleName("Model status")
         self.statusBar().addPermanentWidget(self.model_label)
@@ -197,6 +205,8 @@ class MainWindow(QMainWindow):
     def _on_model_ready(self, card: Any) -> None:
         self.prediction_panel.show_card(card)
         self.model_label.setText(f"Model: {card.display_name}")
+        if self.controller.current is not None:  # the card brings the intended population to check against
+            self.prediction_panel.set_warnings(self._show_warnings())
 
     def _on_model_failed(self, message: str) -> None:
         self.prediction_panel.show_card(None, unavailable=f"Model unavailable: {message}")
@@ -205,6 +215,7 @@ class MainWindow(QMainWindow):
 
     def _on_image_loading(self, path: Path) -> None:
         self._current_path = Path(path)
+        self._show_warnings()
         self.prediction_panel.show_busy("Loading image…")
         self.status(f"Loading {self._label()}…")
 
@@ -222,11 +233,15 @@ class MainWindow(QMainWindow):
             "Model unavailable: the image is shown without a probability." if unavailable else "Analysing…"
         )
         self._refresh_identity()
-        if display.image.warnings:
-            self.status("; ".join(display.image.warnings))
+        # Before the result: the decode's and the population's warnings already apply to what is on screen.
+        warnings = self._show_warnings()
+        self.prediction_panel.set_warnings(warnings)
+        if warnings:
+            self.status("; ".join(warnings))
 
     def _on_image_failed(self, path: Path, message: str) -> None:
         self._current_path = Path(path)
+        self._show_warnings()
         reason = scrub(without_file_name(message, path), path, self.hide_phi())
         # Never the previous image under this file's name: the view says which file failed and why.
         self.pane.set_display(None, f"{self._label()}\n\ncannot be shown: {reason}")
@@ -236,8 +251,8 @@ class MainWindow(QMainWindow):
         self.status(message, path)
 
     def _on_prediction(self, result: PredictionResult) -> None:
-        display = self.controller.current
-        self.prediction_panel.show_prediction(result.prediction, display.image.metadata if display else {})
+        warnings = self._show_warnings()
+        self.prediction_panel.show_prediction(result.prediction, warnings)
         self.view.set_heatmap(result.heatmap)
         p = result.prediction
         if p.rejected is not None:
@@ -246,10 +261,11 @@ class MainWindow(QMainWindow):
             message = f"{self._label()}: {percent(p.probability)} ({p.label}) in {p.elapsed_ms:.0f} ms"
         # The image's warnings again, with any scoring added (polarity): the result usually arrives right after
         # the image, so the status line the image set is replaced at once.
-        self.status("; ".join([message, *(display.image.warnings if display else [])]))
+        self.status("; ".join([message, *warnings]))
 
     def _on_prediction_failed(self, message: str) -> None:
         self.prediction_panel.show_error(scrub(message, self._current_path, self.hide_phi()))
+        self.prediction_panel.set_warnings(self._show_warnings())  # what the decode noted still holds
         self.status(message)
 
     def _on_batch_started(self, paths: list[Path]) -> None:
@@ -302,6 +318,27 @@ class MainWindow(QMainWindow):
         self.dicom_panel.set_hide_phi(hide)
         self.study_list.set_hide_phi(hide)
         self._refresh_identity()
+        if self.controller.current is not None:
+            self.prediction_panel.set_warnings(self._show_warnings())
+
+    def _warnings(self) -> list[str]:
+        """Everything that qualifies the score of the image on screen (core.score_warnings), PHI-safe when
+        hide-PHI is on."""
+        display, result = self.controller.current, self.controller.current_result
+        if display is None:
+            return []
+        card = self.controller.session.card
+        return score_warnings(display.image, result.prediction if result is not None else None,
+                              card.intended_population if card is not None else None, hide_phi=self.hide_phi())
+
+    def _show_warnings(self) -> list[str]:
+        """The status bar's lasting warning sign; returns the warnings it stands for."""
+        warnings = self._warnings()
+        count = len(warnings)
+        self.warning_label.setText(f"⚠ {count} warning{'' if count == 1 else 's'}" if count else "")
+        self.warning_label.setToolTip("\n".join(warnings))
+        self.warning_label.setVisible(bool(count))
+        return warnings
 
     def _label(self) -> str:
         display = self.view.display

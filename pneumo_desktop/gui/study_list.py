@@ -71,7 +71,8 @@ class StudyList(QWidget):
         # Fixed widths from the font, not ResizeToContents: that re-measures every row on every update and
         # turns a 1,000-file batch into seconds-long freezes.
         metrics = self.table.fontMetrics()
-        for column, sample, pad in ((PROBABILITY, "Probability", 30), (LABEL, "PNEUMONIA", 14), (STATUS, "cancelled", 14)):
+        # The status column also holds the 16 px warning icon.
+        for column, sample, pad in ((PROBABILITY, "Probability", 30), (LABEL, "PNEUMONIA", 14), (STATUS, "cancelled", 36)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, metrics.horizontalAdvance(sample) + pad)
         header.setMinimumSectionSize(24)

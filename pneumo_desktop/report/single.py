@@ -24,6 +24,7 @@ from pneumo_desktop.core.result_text import (
     percent,
     sentence,
 )
+from pneumo_desktop.core.score_warnings import score_warnings
 from pneumo_desktop.report import fonts
 from pneumo_desktop.report.document import ReportDocument, box_fit, gray_image, now_text
 
@@ -129,7 +130,7 @@ def write_single_report(
                     shown_fields(image, hide_phi, STUDY_FIELDS) + [("File", file_name)])
 
     _images(doc, image, prediction)
-    _result(doc, prediction)
+    _result(doc, prediction, score_warnings(image, prediction, card.intended_population, hide_phi=hide_phi))
     _model(doc, image, prediction, card)
 
     doc.heading("Intended use")
@@ -177,7 +178,7 @@ def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> 
     doc.ln(1)
 
 
-def _result(doc: ReportDocument, prediction: Prediction) -> None:
+def _result(doc: ReportDocument, prediction: Prediction, warnings: list[str]) -> None:
     doc.heading("Result")
     if prediction.rejected is not None or prediction.probability is None:
         doc.paragraph("Not scored", size=14, bold=True)
@@ -185,6 +186,7 @@ def _result(doc: ReportDocument, prediction: Prediction) -> None:
             doc.paragraph(f"{sentence(prediction.rejected.reason)} (code {prediction.rejected.code})")
         else:
             doc.paragraph(meaning(prediction))
+        doc.warnings(warnings)
         return
     doc.set_font(fonts.FAMILY, "B", 16)
     doc.cell(0, 8, f"Probability of pneumonia: {percent(prediction.probability)}",
@@ -192,6 +194,7 @@ def _result(doc: ReportDocument, prediction: Prediction) -> None:
     doc.set_font(fonts.FAMILY, "B", 11)
     doc.cell(0, 6, f"Label: {prediction.label}    (threshold {prediction.threshold:.3f}: "
                    "PNEUMONIA when p ≥ threshold)", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    doc.warnings(warnings)
     doc.paragraph(meaning(prediction))
     doc.ln(0.5)
     doc.paragraph(HEATMAP_CAPTION, size=8, gray=True)
@@ -207,7 +210,5 @@ def _model(doc: ReportDocument, image: LoadedImage, prediction: Prediction, card
         ("Time taken", f"{prediction.elapsed_ms:.0f} ms"),
         ("App version", __version__),
     ]
-    if image.warnings:
-        pairs.append(("Loader notes", "; ".join(image.warnings)))
     doc.key_values(pairs, size=8.5)
     doc.paragraph("The hashes match this image's line in the app's audit log.", size=7.5, gray=True)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DICOM_DIR
 from tests.gui.conftest import WAIT_MS, sample
 
 
