@@ -54,7 +54,7 @@ def population_warnings(metadata: Mapping[str, Any], population: Mapping[str, An
     """Where the DICOM says this patient or view lies outside the card's intended population."""
     population = population or {}
     warnings = []
-    ages = population.get("age_years")
+    ages: Any = population.get("age_years")
     age = age_in_years(metadata)
     known = age is not None and isinstance(ages, list | tuple) and len(ages) == 2
     if known and not float(ages[0]) <= age <= float(ages[1]):  # type: ignore[index, operator]
