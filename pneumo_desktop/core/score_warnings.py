@@ -56,8 +56,8 @@ def population_warnings(metadata: Mapping[str, Any], population: Mapping[str, An
     warnings = []
     ages: Any = population.get("age_years")
     age = age_in_years(metadata)
-    known = age is not None and isinstance(ages, list | tuple) and len(ages) == 2
-    if known and not float(ages[0]) <= age <= float(ages[1]):  # type: ignore[index, operator]
+    if (age is not None and isinstance(ages, list | tuple) and len(ages) == 2
+            and not float(ages[0]) <= age <= float(ages[1])):
         warnings.append(_AGE_WARNING.format(age=f"{age:.1f} years", low=ages[0], high=ages[1]))
     views = [str(v).upper() for v in population.get("views") or []]
     view = str(metadata.get("view_position") or "").strip().upper()
