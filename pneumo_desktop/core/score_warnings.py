@@ -1,10 +1,11 @@
 """Every warning that qualifies a score, gathered in one place, so the result panel, status bar, study list,
 CSV/JSONL records and both PDF reports carry the same list. Qt-free.
 
-Three sources, none of them a fixed list: what the decode noted on the image (photometric inversion, lossy
-compression, multi-frame, orientation …), whatever scoring attaches to the prediction (``Prediction.warnings``
-if the predictor sets one, strings or objects with a code and a text), and the model card's intended
-population checked against the DICOM tags. A missing tag never warns (many real files lack them); only a
+Four sources, none of them a fixed list: what the decode noted on the image (multi-frame, damaged header,
+window fallbacks …), whatever scoring attaches to the image or the prediction (``Prediction.warnings`` if the
+predictor sets one, strings or objects with a code and a text: photometric inversion, orientation …), what
+the DICOM header says about the pixels (lossy compression), and the model card's intended population checked
+against the DICOM tags. A missing tag never warns (many real files lack them); only a
 value that is present and outside does.
 """
 
@@ -70,6 +71,13 @@ def population_warnings(metadata: Mapping[str, Any], population: Mapping[str, An
     return [phi_safe(w) for w in warnings] if hide_phi else warnings
 
 
+def header_warnings(metadata: Mapping[str, Any]) -> list[str]:
+    """What a DICOM header says that changes how far the pixels can be trusted (RadiAnt flags lossy files too)."""
+    if metadata.get("lossy_compression") is True:
+        return ["The DICOM pixel data were lossy-compressed: fine detail may have been lost."]
+    return []
+
+
 def phi_safe(warning: str) -> str:
     """The warning as hide-PHI may show it: the age warning stays, without the age."""
     return _AGE_VALUE.sub("Patient age is outside", warning)
@@ -95,6 +103,7 @@ def merged(*groups: Iterable[Any]) -> list[str]:
     for group in groups:
         for item in group or ():
             text = warning_text(item).strip()
+            text = text[:1].upper() + text[1:]  # decoder notes are written to follow a colon
             if text and text not in out:
                 out.append(text)
     return out
@@ -104,9 +113,11 @@ def score_warnings(image: Any, prediction: Any, population: Mapping[str, Any] | 
                    hide_phi: bool = False) -> list[str]:
     """All the warnings that go with this image's score (``image`` a LoadedImage, ``prediction`` a Prediction;
     either may be None)."""
+    metadata = getattr(image, "metadata", None) or {}
     found = merged(
         getattr(image, "warnings", None) or (),
         getattr(prediction, "warnings", None) or (),
-        population_warnings(getattr(image, "metadata", None) or {}, population),
+        header_warnings(metadata),
+        population_warnings(metadata, population),
     )
     return [phi_safe(w) for w in found] if hide_phi else found

@@ -40,7 +40,7 @@ def test_image_prediction_and_population_warnings_all_travel_in_order_once() -> 
                               "be mirrored (heart on the right)."), {"code": "not_upright"}])
     found = score_warnings(image, prediction, POPULATION)
     assert found == ["Lossy compressed (JPEG baseline).", "The film may be mirrored (heart on the right).",
-                     "not upright", "Patient age 30.0 years is outside the model's intended 1-5 years: the "
+                     "Not upright", "Patient age 30.0 years is outside the model's intended 1-5 years: the "
                      "probability may be wrong."]
     record = record_from("x.dcm", prediction, image, population=POPULATION)
     assert record["warnings"] == found
@@ -57,3 +57,11 @@ def test_hide_phi_keeps_the_age_warning_without_the_age() -> None:
 def test_no_image_no_prediction_no_population_means_no_warnings() -> None:
     assert score_warnings(None, None, None) == []
     assert warning_text(CodedWarning("x", "")) == "x"
+
+
+def test_a_lossy_dicom_and_decoder_notes_are_warnings_too() -> None:
+    image = _image(lossy_compression=True)
+    image.warnings = ["the DICOM file holds 3 frames; only the first is shown and analysed"]
+    assert score_warnings(image, None, None) == [
+        "The DICOM file holds 3 frames; only the first is shown and analysed",
+        "The DICOM pixel data were lossy-compressed: fine detail may have been lost."]
