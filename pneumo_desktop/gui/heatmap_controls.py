@@ -18,12 +18,13 @@ class HeatmapControls(QWidget):
         self.toggle_button = QToolButton(self)
         self.toggle_button.setDefaultAction(toggle_action)
         self.toggle_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle_button.setMinimumWidth(self.toggle_button.sizeHint().width())  # never "He…ay"
 
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, 100)
         self.slider.setSingleStep(5)
         self.slider.setPageStep(10)
-        self.slider.setMinimumWidth(80)
+        self.slider.setMinimumWidth(60)
         self.slider.setMaximumWidth(160)
         self.slider.setAccessibleName("Heatmap opacity")
         self.slider.setToolTip("Heatmap opacity (keyboard: focus the slider, then arrow keys)")
@@ -36,7 +37,7 @@ class HeatmapControls(QWidget):
         self.legend = LegendBar(self)
         self.caption = QLabel(LEGEND_CAPTION, self)
         self.caption.setWordWrap(True)
-        self.caption.setMinimumWidth(160)
+        self.caption.setMinimumWidth(120)
         self.caption.setMaximumWidth(260)
         self.caption.setAccessibleName("Heatmap meaning")
         self.caption.setToolTip(

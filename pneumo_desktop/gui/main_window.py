@@ -23,11 +23,10 @@ from pneumo_desktop.gui.prediction_panel import PredictionPanel
 from pneumo_desktop.gui.settings import Settings
 from pneumo_desktop.gui.study_list import StudyList
 from pneumo_desktop.gui.viewer_pane import ViewerPane
+from pneumo_desktop.gui.window_layout import STUDY_DOCK_WIDTH, WindowLayout, result_min_width
 
 STATUS_TIMEOUT_MS = 8000
 EMPTY_VIEW = "Drop chest X-ray files or folders here, or use File ▸ Open (Ctrl+O)."
-STUDY_DOCK_WIDTH = 470
-RESULT_DOCK_WIDTH = 330
 
 
 def without_file_name(message: str, path: Path) -> str:
@@ -89,6 +88,11 @@ class MainWindow(QMainWindow):
         self.model_label.setAccessibleName("Model status")
         self.statusBar().addPermanentWidget(self.model_label)
 
+        self.layout_keeper = WindowLayout(
+            self, self.result_dock, self.study_dock,
+            result_min_width(self.prediction_panel.headline, self.prediction_panel.label_line),
+            self.study_list.minimum_width())
+        self.layout_keeper.capture_default()
         self._current_path: Path | None = None
         self._wire()
         self._restore()
@@ -126,6 +130,7 @@ class MainWindow(QMainWindow):
         a.cancel_batch.triggered.connect(c.cancel_batch)
         a.sort_triage.triggered.connect(self._sort_triage)
         a.quit.triggered.connect(self.close)
+        a.reset_layout.triggered.connect(self.layout_keeper.reset)
         self.preset_combo.activated.connect(pane.apply_preset)
         pane.preset_applied.connect(self.preset_combo.setCurrentIndex)
         pane.heatmap_controls.opacity_changed.connect(lambda o: setattr(self.settings, "overlay_opacity", o))
@@ -149,15 +154,7 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         s = self.settings
-        if not s.geometry.isEmpty():
-            self.restoreGeometry(s.geometry)
-        else:
-            self.resize(1400, 900)
-        if not s.window_state.isEmpty():
-            self.restoreState(s.window_state)
-        else:
-            # First run: wide enough for the metrics lines without wrapping every confidence interval.
-            self.resizeDocks([self.result_dock], [RESULT_DOCK_WIDTH], Qt.Orientation.Horizontal)
+        self.layout_keeper.restore(s.geometry, s.window_state)
         self.pane.set_opacity(s.overlay_opacity)
         self.actions.heatmap.setChecked(s.heatmap_visible)
         self._set_heatmap_visible(s.heatmap_visible)

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QItemSelection, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from pneumo_desktop.gui.name_elide import distinguishing_elide
 from pneumo_desktop.gui.study_model import (
     ICON_SIDE,
     LABEL,
@@ -38,6 +43,30 @@ def format_eta(seconds: float) -> str:
     if seconds < 60:
         return f"about {max(seconds, 1):.0f} s left"
     return f"about {seconds / 60:.0f} min left"
+
+
+class NameDelegate(QStyledItemDelegate):
+    """Draws the name column elided where names are alike, never where they differ (gui/name_elide.py)."""
+
+    def __init__(self, model: StudyListModel, proxy: TriageProxy, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model, self._proxy = model, proxy
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802 - Qt override
+        super().initStyleOption(option, index)
+        if index.column() != NAME or not option.text:
+            return
+        prefix, suffix = self._model.affixes(self._proxy.mapToSource(self._proxy.index(index.row(), 0)).row())
+        metrics = option.fontMetrics
+        width = option.rect.width() - 2 * (self._margin(option) + 1)
+        option.text = distinguishing_elide(
+            option.text, prefix, suffix, lambda text: metrics.horizontalAdvance(text) <= width,
+            lambda text: metrics.elidedText(text, Qt.TextElideMode.ElideRight, width))
+
+    @staticmethod
+    def _margin(option: QStyleOptionViewItem) -> int:
+        style = option.widget.style() if option.widget is not None else QApplication.style()
+        return style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, option, option.widget) + 1
 
 
 class StudyList(QWidget):
@@ -64,6 +93,7 @@ class StudyList(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setItemDelegateForColumn(NAME, NameDelegate(self.model, self.proxy, self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(THUMB, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(THUMB, ICON_SIDE + 8)
@@ -121,6 +151,14 @@ class StudyList(QWidget):
         if signal is not None:
             button.clicked.connect(signal.emit)
         return button
+
+    def minimum_width(self) -> int:
+        """Thumbnail, a readable name and the fixed columns side by side, with the scroll bar and margins."""
+        header = self.table.horizontalHeader()
+        fixed = sum(header.sectionSize(c) for c in (THUMB, PROBABILITY, LABEL, STATUS))
+        name = self.table.fontMetrics().horizontalAdvance("Image 1000 · sha")  # long names elide to what differs
+        scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        return fixed + name + scroll_bar + 16
 
     # ----- batch lifecycle ------------------------------------------------------------------------------
     def start(self, paths: list[Path]) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from pneumo_desktop.core.records import phi_safe_warnings, triage_key
 from pneumo_desktop.core.result_text import percent
+from pneumo_desktop.gui.name_elide import shared_affixes
 from pneumo_desktop.gui.phi import file_label, scrub
 from pneumo_desktop.gui.qimage import gray_qimage
 
@@ -59,6 +60,7 @@ class StudyListModel(QAbstractTableModel):
         self.hide_phi = False
         # Icons only for rows on screen: a pixmap per row of a 1,000-file batch would cost ~9 MB.
         self._icons: OrderedDict[int, QPixmap] = OrderedDict()
+        self._affixes: list[tuple[int, int]] | None = None  # name_elide.shared_affixes of the names shown
 
     def _icon(self, number: int, row: StudyRow) -> QPixmap | None:
         if row.thumbnail_array is None:
@@ -83,11 +85,13 @@ class StudyListModel(QAbstractTableModel):
     def reset(self, paths: list[Path]) -> None:
         self.beginResetModel()
         self._icons.clear()
+        self._affixes = None
         self.rows = [StudyRow(Path(p)) for p in paths]
         self.endResetModel()
 
     def set_hide_phi(self, hide: bool) -> None:
         self.hide_phi = hide
+        self._affixes = None
         if self.rows:
             self.dataChanged.emit(self.index(0, NAME), self.index(len(self.rows) - 1, STATUS))
 
@@ -97,6 +101,8 @@ class StudyListModel(QAbstractTableModel):
             return
         row = self.rows[index]
         row.record = dict(record)
+        if self.hide_phi:
+            self._affixes = None  # the hidden name carries the file's hash, known only now
         if thumbnail is not None:
             row.thumbnail_array = thumbnail
         rejected = record.get("rejected")
@@ -162,6 +168,12 @@ class StudyListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column == PROBABILITY:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def affixes(self, number: int) -> tuple[int, int]:
+        """The prefix and suffix this row's shown name shares with other rows (what may be elided)."""
+        if self._affixes is None:
+            self._affixes = shared_affixes([self._text(i, row, NAME) for i, row in enumerate(self.rows)])
+        return self._affixes[number] if 0 <= number < len(self._affixes) else (0, 0)
 
     def _tooltip(self, number: int, row: StudyRow) -> str:
         """The full name (not with hide-PHI: then the label), why there is no score, and every warning."""

@@ -232,7 +232,9 @@ def test_a_warning_found_while_scoring_reaches_the_image_and_status(qtbot, windo
     with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS):
         window.open_paths([sample()])
     assert window.controller.current.image.warnings.count("scored inverted (test)") == 1
-    assert "scored inverted (test)" in window.statusBar().currentMessage()
+    # Shown as a sentence, in the status line and, for as long as the result is shown, in the panel.
+    assert "Scored inverted (test)" in window.statusBar().currentMessage()
+    assert "Scored inverted (test)" in window.prediction_panel.warnings()
 
 
 def test_a_dicom_is_decoded_once_and_scores_as_the_cli_would(qtbot, window, tiny_predictor, monkeypatch) -> None:
