@@ -212,6 +212,7 @@ class MainWindow(QMainWindow):
 
     def _on_image_loading(self, path: Path) -> None:
         self._current_path = Path(path)
+        self.study_list.follow(self._current_path)
         self._show_warnings()
         self.prediction_panel.show_busy("Loading image…")
         self.status(f"Loading {self._label()}…")

@@ -107,6 +107,9 @@ class StudyList(QWidget):
             header.resizeSection(column, metrics.horizontalAdvance(sample) + pad)
         header.setMinimumSectionSize(24)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.clicked.connect(self._on_clicked)
+        self._shown: Path | None = None  # the file the viewer shows (or is loading)
+        self._following = False
 
         self.progress = QProgressBar(self)
         self.progress.setAccessibleName("Batch progress")
@@ -219,13 +222,34 @@ class StudyList(QWidget):
 
     def _on_selection(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = selected.indexes()
-        if indexes:
+        if indexes and not self._following:
             self._emit_path(indexes[0])
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        """A click on the row that is already selected changes no selection, yet must show that row's image."""
+        self._emit_path(index)
 
     def _emit_path(self, index: QModelIndex) -> None:
         path = index.data(PATH_ROLE)
-        if path:
+        if path and Path(path) != self._shown:
             self.image_selected.emit(Path(path))
+
+    def follow(self, path: Path | None) -> None:
+        """The viewer now shows ``path``: select its row, or no row when it is not in the list (Ctrl+O of
+        another file), so the highlight never points at an image that is not on screen."""
+        self._shown = Path(path) if path is not None else None
+        row = next((r for r, study in enumerate(self.model.rows) if study.path == self._shown), None)
+        self._following = True
+        try:
+            if row is None:
+                self.table.clearSelection()
+                self.table.selectionModel().clearCurrentIndex()
+            else:
+                index = self.proxy.mapFromSource(self.model.index(row, NAME))
+                self.table.selectRow(index.row())
+                self.table.scrollTo(index)
+        finally:
+            self._following = False
 
     def ordered_rows(self) -> list[StudyRow]:
         """Rows in the order shown (after any sort)."""
