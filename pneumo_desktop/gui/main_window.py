@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         c.image_loading.connect(self._on_image_loading)
         c.image_ready.connect(self._on_image_ready)
         c.image_failed.connect(self._on_image_failed)
+        c.image_header.connect(self._on_image_header)
         c.prediction_ready.connect(self._on_prediction)
         c.prediction_failed.connect(self._on_prediction_failed)
         c.batch_started.connect(self._on_batch_started)
@@ -247,6 +248,11 @@ class MainWindow(QMainWindow):
         self.prediction_panel.show_error(scrub(message, path, self.hide_phi()))
         self._refresh_identity()
         self.status(message, path)
+
+    def _on_image_header(self, path: Path, metadata: dict[str, Any]) -> None:
+        if Path(path) == self._current_path:
+            self.dicom_panel.set_metadata(metadata, "dicom", displayable=False)
+            self.pane.set_header(metadata, self._label(), self.hide_phi())
 
     def _on_prediction(self, result: PredictionResult) -> None:
         warnings = self._show_warnings()

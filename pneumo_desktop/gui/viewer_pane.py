@@ -29,6 +29,7 @@ class ViewerPane(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.heatmap_controls)
         self._cursor: tuple[int, int, float] | None = None
+        self._header: dict[str, Any] = {}  # the tags of a DICOM shown without an image
         self.view.view_changed.connect(self._update_view_text)
         self.view.cursor_value.connect(self._on_cursor)
 
@@ -38,6 +39,7 @@ class ViewerPane(QWidget):
 
     def set_display(self, display: DisplayImage | None, placeholder: str = "") -> None:
         self._cursor = None
+        self._header = {}
         self.view.set_image(display, placeholder)
         self._update_view_text()
 
@@ -45,8 +47,13 @@ class ViewerPane(QWidget):
         """The file label and patient/study line; called on every image change and hide-PHI toggle."""
         overlay, display = self.view.overlay, self.view.display
         overlay.set_lines("top_left", image_lines(display, label) if display is not None else [])
-        metadata: dict[str, Any] = display.image.metadata if display is not None else {}
+        metadata: dict[str, Any] = display.image.metadata if display is not None else self._header
         overlay.set_lines("top_right", patient_lines(metadata, hide_phi))
+
+    def set_header(self, metadata: dict[str, Any], label: str, hide_phi: bool) -> None:
+        """The patient/study line of a DICOM whose image failed: whose film it is matters as much as why."""
+        self._header = dict(metadata)
+        self.set_identity(label, hide_phi)
 
     def apply_preset(self, index: int) -> None:
         display = self.view.display
