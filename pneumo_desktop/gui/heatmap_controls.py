@@ -37,7 +37,7 @@ class HeatmapControls(QWidget):
         self.legend = LegendBar(self)
         self.caption = QLabel(LEGEND_CAPTION, self)
         self.caption.setWordWrap(True)
-        self.caption.setMinimumWidth(120)
+        self.caption.setMinimumWidth(100)
         self.caption.setMaximumWidth(260)
         self.caption.setAccessibleName("Heatmap meaning")
         self.caption.setToolTip(

@@ -2,7 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pneumo_desktop.gui.display_image import DisplayImage
+
+SEPARATOR = " · "
+
+
+def fit_lines(lines: list[str], width: int, advance: Callable[[str], int],
+              elide: Callable[[str, int], str]) -> list[str]:
+    """``lines`` within ``width`` pixels: a line too wide breaks at its " · " separators (the patient line
+    "Name · ID · DOB · Sex" becomes two lines, never a cut name), and a part still too wide is elided."""
+    out: list[str] = []
+    for line in lines:
+        if advance(line) <= width:
+            out.append(line)
+            continue
+        current = ""
+        for part in line.split(SEPARATOR):
+            joined = f"{current}{SEPARATOR}{part}" if current else part
+            if current and advance(joined) > width:
+                out.append(current)
+                joined = part
+            current = joined if advance(joined) <= width else elide(joined, width)
+        if current:
+            out.append(current)
+    return out
+
+
+def corner_widths(left: int, right: int, available: int) -> tuple[int, int]:
+    """How two corners of one edge share its width: both as wide as they need when they fit; else the
+    narrower keeps its width up to half, and the other gets the rest."""
+    if left + right <= available:
+        return left, right
+    half = available // 2
+    if left <= half:
+        return left, available - left
+    if right <= half:
+        return available - right, right
+    return half, available - half
 
 
 def image_lines(display: DisplayImage, label: str) -> list[str]:
@@ -10,7 +48,7 @@ def image_lines(display: DisplayImage, label: str) -> list[str]:
     rows, cols = image.shape
     meta = image.metadata
     kind = "DICOM" if image.kind == "dicom" else "Image"
-    lines = [label, f"{kind} · {cols} × {rows} px"]
+    lines = [label, f"{kind}{SEPARATOR}{cols} × {rows} px"]
     lossy = str(meta.get("lossy_compression") or "").strip().upper()
     if lossy in ("01", "YES", "TRUE", "1"):
         lines.append("LOSSY COMPRESSED")
