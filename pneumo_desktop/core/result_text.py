@@ -50,6 +50,12 @@ def meaning(prediction: Prediction) -> str:
     )
 
 
+def timing(elapsed_ms: float) -> str:
+    """The window's time line. It is the model's time for this one image with its heatmap; the CSV/JSONL
+    ``elapsed_ms`` of a batch is the batch's model time divided by its images, without heatmaps, so smaller."""
+    return f"Model time {elapsed_ms:.0f} ms for this image and its heatmap, on this computer."
+
+
 def metrics_split(card: ModelCard) -> tuple[str, dict[str, Any]] | None:
     """The test metrics if present, else validation, with the split's name; None when neither exists."""
     for split in ("test", "validation"):
@@ -86,8 +92,29 @@ def metric_lines(card: ModelCard) -> list[tuple[str, str]]:
                 lines.append((name, text))
     n = values.get("n")
     if isinstance(n, int) and not isinstance(n, bool):
-        lines.append(("Images", str(n)))
+        refused = values.get("gate_rejected")
+        if isinstance(refused, int) and not isinstance(refused, bool) and refused > 0:
+            # The split has n + refused images; say so, or "623" reads as a miscount of the 624-image test set.
+            lines.append(("Images", f"{n} ({n + refused} in the set; {refused} refused by the "
+                                    f"not-a-chest-X-ray gate, so not scored)"))
+        else:
+            lines.append(("Images", str(n)))
     return lines
+
+
+def threshold_reason(card: ModelCard) -> str | None:
+    """One line on why the threshold sits where it does, so "56 %, labelled NORMAL" does not read as a slip.
+    None when the card does not record how it was chosen."""
+    target = (card.config or {}).get("target_sensitivity")
+    if not isinstance(target, int | float) or isinstance(target, bool) or not 0 < target < 1:
+        return None
+    text = (f"Why {percent(card.threshold)}: it is the highest threshold that still flagged {100 * target:.0f} % of "
+            "the pneumonia films in validation, so a score between 50 % and it is labelled NORMAL")
+    found = metrics_split(card)
+    sensitivity = _metric_text(found[1].get("sensitivity")) if found is not None else None
+    if found is not None and sensitivity is not None:
+        text += f" (sensitivity on the {found[0]} set: {sensitivity.split(' ')[0]})"
+    return text + "."
 
 
 def metrics_heading(card: ModelCard) -> str:

@@ -83,6 +83,7 @@ class PredictionPanel(QWidget):
         self.headline.setProperty("role", "headline")
         self.bar = ProbabilityBar(self)
         self.label_line = _label(self, "label")
+        self.threshold_note = _label(self, "threshold_reason")
         self.meaning = _label(self, "meaning")
         self.warning = _label(self, "warnings")
         self.warning.setProperty("role", "warning")
@@ -97,7 +98,8 @@ class PredictionPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
-        for widget in (self.headline, self.bar, self.label_line, self.meaning, self.warning, self.elapsed):
+        for widget in (self.headline, self.bar, self.label_line, self.threshold_note, self.meaning, self.warning,
+                       self.elapsed):
             layout.addWidget(widget)
         layout.addSpacing(6)
         for widget in (self.model_line, self.metrics, self.population):
@@ -128,6 +130,7 @@ class PredictionPanel(QWidget):
     # ----- states ---------------------------------------------------------------------------------------
     def show_message(self, text: str) -> None:
         self._set_result(headline="—", label="", meaning=text, probability=None)
+        self.threshold_note.clear()
         self.set_warnings([])
         self.elapsed.clear()
 
@@ -160,8 +163,10 @@ class PredictionPanel(QWidget):
                 meaning=result_text.meaning(prediction), probability=probability,
                 threshold=prediction.threshold,
             )
+        reason = result_text.threshold_reason(self._card) if self._card and prediction.rejected is None else None
+        self.threshold_note.setText(reason or "")
         self.set_warnings(warnings)
-        self.elapsed.setText(f"Computed in {prediction.elapsed_ms:.0f} ms on this computer.")
+        self.elapsed.setText(result_text.timing(prediction.elapsed_ms))
 
     def _set_result(self, *, headline: str, label: str, meaning: str, probability: float | None,
                     threshold: float | None = None) -> None:

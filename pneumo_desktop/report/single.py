@@ -23,6 +23,7 @@ from pneumo_desktop.core.result_text import (
     metrics_heading,
     percent,
     sentence,
+    threshold_reason,
 )
 from pneumo_desktop.core.score_warnings import score_warnings
 from pneumo_desktop.report import fonts
@@ -130,7 +131,7 @@ def write_single_report(
                     shown_fields(image, hide_phi, STUDY_FIELDS) + [("File", file_name)])
 
     _images(doc, image, prediction)
-    _result(doc, prediction, score_warnings(image, prediction, card.intended_population, hide_phi=hide_phi))
+    _result(doc, prediction, card, score_warnings(image, prediction, card.intended_population, hide_phi=hide_phi))
     _model(doc, image, prediction, card)
 
     doc.heading("Intended use")
@@ -178,7 +179,7 @@ def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> 
     doc.ln(1)
 
 
-def _result(doc: ReportDocument, prediction: Prediction, warnings: list[str]) -> None:
+def _result(doc: ReportDocument, prediction: Prediction, card: ModelCard, warnings: list[str]) -> None:
     doc.heading("Result")
     if prediction.rejected is not None or prediction.probability is None:
         doc.paragraph("Not scored", size=14, bold=True)
@@ -196,6 +197,9 @@ def _result(doc: ReportDocument, prediction: Prediction, warnings: list[str]) ->
                    "PNEUMONIA when p ≥ threshold)", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     doc.warnings(warnings)
     doc.paragraph(meaning(prediction))
+    reason = threshold_reason(card)
+    if reason:
+        doc.paragraph(reason, size=8.5)
     doc.ln(0.5)
     doc.paragraph(HEATMAP_CAPTION, size=8, gray=True)
 
@@ -207,7 +211,7 @@ def _model(doc: ReportDocument, image: LoadedImage, prediction: Prediction, card
     pairs += [
         ("Weights sha256", prediction.model_sha256 or card.weights_sha256),
         ("File sha256", image.file_sha256),
-        ("Time taken", f"{prediction.elapsed_ms:.0f} ms"),
+        ("Model time", f"{prediction.elapsed_ms:.0f} ms (this image and its heatmap)"),
         ("App version", __version__),
     ]
     doc.key_values(pairs, size=8.5)

@@ -145,3 +145,16 @@ def test_dicom_panel_collapses_and_hides_phi(qtbot) -> None:
     assert panel.values()["Modality"] == "CR"
     panel.toggle.click()
     assert not panel.is_expanded() and panel.table.isHidden()
+
+
+def test_the_panel_says_why_the_threshold_sits_where_it_does(qtbot) -> None:
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    card = _card()
+    card.config = {"target_sensitivity": 0.95}
+    panel.show_card(card)
+    panel.show_prediction(_prediction(0.35))
+    assert "Why 40.0 %" in panel.threshold_note.text() and "95 %" in panel.threshold_note.text()
+    assert "Model time 12 ms" in panel.elapsed.text()
+    panel.show_prediction(_prediction(None, Rejection("colour_image", "the image is in colour.")))
+    assert panel.threshold_note.text() == ""
