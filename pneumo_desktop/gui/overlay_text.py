@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pneumo_desktop.gui.dicom_units import ModalityUnits
 from pneumo_desktop.gui.display_image import DisplayImage
 
 SEPARATOR = " · "
@@ -56,13 +57,19 @@ def image_lines(display: DisplayImage, label: str) -> list[str]:
 
 
 def cursor_lines(cursor: tuple[int, int, float] | None, center: float, width: float, preset: str,
-                 inverted: bool) -> list[str]:
-    """Pixel value (display units 0-1, the model's own input scale), window and the negative flag."""
+                 inverted: bool, units: ModalityUnits | None = None) -> list[str]:
+    """Pixel value and window in the DICOM's units where known (dicom_units), else on the display scale 0-1
+    (the model's own input scale); and the negative flag."""
     lines = []
     if cursor is not None:
         row, col, value = cursor
-        lines.append(f"Value {value:.3f} at x {col}, y {row}")
-    lines.append(f"W {width:.3f}  L {center:.3f}  ({preset})")
+        shown = units.value_text(value) if units is not None else f"{value:.3f}"
+        lines.append(f"Value {shown} at x {col}, y {row}")
+    if units is not None:
+        level, window_width = units.window(center, width)
+        lines.append(f"W {window_width:.0f}  L {level:.0f}  ({preset})")
+    else:
+        lines.append(f"W {width:.3f}  L {center:.3f}  ({preset})")
     if inverted:
         lines.append("INVERTED")
     return lines

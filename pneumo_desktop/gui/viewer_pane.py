@@ -82,5 +82,6 @@ class ViewerPane(QWidget):
             overlay.set_lines("bottom_right", [])
             return
         center, width, preset = self.view.window()
-        overlay.set_lines("bottom_left", cursor_lines(self._cursor, center, width, preset, self.view.inverted()))
+        overlay.set_lines("bottom_left", cursor_lines(self._cursor, center, width, preset, self.view.inverted(),
+                                                      self.view.display.units))
         overlay.set_lines("bottom_right", geometry_lines(self.view.zoom(), self.view.orientation_text()))

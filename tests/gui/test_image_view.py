@@ -77,7 +77,8 @@ def test_right_drag_changes_window_level_and_clamps(view: ImageView, qtbot) -> N
     assert name == "Custom"
     assert center > 0.5 and width < 1.0  # down raises the level, left narrows the window
     view.set_window(5.0, 50.0)
-    assert view.window()[:2] == (1.0, 1.0)  # never past the data range
+    # The level stays in the data range; the width may pass it (a wide window flattens contrast), up to a limit.
+    assert view.window()[:2] == (1.0, 4.0)
 
 
 def test_wheel_zoom_keeps_the_point_under_the_cursor(view: ImageView) -> None:
@@ -170,3 +171,20 @@ def test_fit_lines_breaks_at_separators_then_elides() -> None:
     assert corner_widths(30, 40, 100) == (30, 40)
     assert corner_widths(30, 90, 100) == (30, 70)
     assert corner_widths(90, 90, 100) == (50, 50)
+
+
+def test_a_dicom_window_reads_in_its_own_units_and_widens_past_the_tag(qtbot, window) -> None:
+    from tests.conftest import DICOM_DIR
+    from tests.gui.conftest import WAIT_MS
+
+    with qtbot.waitSignal(window.controller.image_ready, timeout=WAIT_MS):
+        window.open_paths([DICOM_DIR / "cr_mono1_10bit_no_file_meta.dcm"])  # WC 550 / WW 1024
+    assert window.preset_combo.itemText(0) == "WC 550 / WW 1024"
+    assert "W 1024  L 550  (WC 550 / WW 1024)" in window.view.overlay.text("bottom_left")
+    vp = window.view.viewport()
+    start = vp.rect().center()
+    QTest.mousePress(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(vp, start + QPoint(vp.width() // 3, 0))
+    QTest.mouseRelease(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, start + QPoint(vp.width() // 3, 0))
+    line = window.view.overlay.text("bottom_left").splitlines()[-1]
+    assert int(line.split()[1]) > 1024, line
