@@ -17,7 +17,7 @@ from pneumo_desktop.core import records
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside
 from pneumo_desktop.core.errors import FILE_CHANGED, ModelLoadError, PneumoError
-from pneumo_desktop.core.heatmap_render import blend_image, png_bytes
+from pneumo_desktop.core.heatmap_render import blend_image, png_bytes, score_strength
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.prediction import Prediction
@@ -161,6 +161,7 @@ def _write_heatmap(image: LoadedImage, prediction: Prediction, target: Path) -> 
     heatmap = prediction.heatmap(image.shape)
     if heatmap is None:
         return None
+    heatmap = heatmap * score_strength(prediction.probability, prediction.threshold)
     try:
         # Overwriting was approved up front (--force, or the file did not exist then).
         atomic_write_bytes(target, png_bytes(blend_image(image.pixels, heatmap)))

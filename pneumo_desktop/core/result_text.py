@@ -11,7 +11,8 @@ from pneumo_desktop.core.prediction import Prediction
 
 HEATMAP_CAPTION = (
     "Coloured regions most influenced the score (Grad-CAM). They are not lesion outlines and may "
-    "highlight regions outside the lungs."
+    "highlight regions outside the lungs. Below the decision threshold the map is drawn in proportion to "
+    "the score (faint for a low score), so it is not read as a finding."
 )
 # Metrics shown first, in this order, with their names for people.
 METRIC_NAMES = {

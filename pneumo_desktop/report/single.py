@@ -11,7 +11,7 @@ import numpy as np
 from fpdf.enums import XPos, YPos
 
 from pneumo_desktop import DISCLAIMER, __version__
-from pneumo_desktop.core.heatmap_render import blend_image
+from pneumo_desktop.core.heatmap_render import blend_image, score_strength
 from pneumo_desktop.core.image import PHI_KEYS, LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.prediction import Prediction
@@ -145,6 +145,8 @@ def write_single_report(
 def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> None:
     plain = gray_image(image.pixels)
     heatmap = prediction.heatmap((plain.height, plain.width))
+    if heatmap is not None:
+        heatmap = heatmap * score_strength(prediction.probability, prediction.threshold)
     w, h = box_fit(plain.size, IMAGE_BOX_W, IMAGE_BOX_H)
     if doc.get_y() + h + 12 > doc.h - 18:
         doc.add_page()
