@@ -134,7 +134,8 @@ def format_table(records: Iterable[Record]) -> str:
     for r in records:
         probability = "" if r.get("probability") is None else percent(float(r["probability"]))
         reason = r.get("error") or (r["rejected"]["reason"] if r.get("rejected") else "")
-        detail = "; ".join([reason] * bool(reason) + [f"warning: {w}" for w in r.get("warnings") or []])
+        parts = [reason] * bool(reason) + [f"warning: {w}" for w in r.get("warnings") or []]
+        detail = "; ".join(part.rstrip(".") for part in parts)
         rows.append((str(r.get("path")), probability, r.get("label") or "", status_of(r), detail))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]

@@ -193,7 +193,7 @@ def _row(doc: ReportDocument, index: int, entry: BatchEntry, name: str, detail: 
     for line in _clip(detail, DETAIL_LIMIT).splitlines():
         doc.set_text_color(*(WARNING_TEXT if line.startswith(WARNING_PREFIX) else (110, 110, 110)))
         doc.set_x(x)
-        doc.multi_cell(widths[2] - 2, 3.2, line, new_x=XPos.LEFT, new_y=YPos.NEXT)
+        doc.multi_cell(widths[2] - 2, 3.2, line, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
     doc.set_text_color(0, 0, 0)
     x += widths[2]
     probability = record.get("probability")
