@@ -159,7 +159,7 @@ class StudyList(QWidget):
         """Thumbnail, a readable name and the fixed columns side by side, with the scroll bar and margins."""
         header = self.table.horizontalHeader()
         fixed = sum(header.sectionSize(c) for c in (THUMB, PROBABILITY, LABEL, STATUS))
-        name = self.table.fontMetrics().horizontalAdvance("Image 100 · sha")  # long names elide to what differs
+        name = self.table.fontMetrics().horizontalAdvance("Image 100 ·")  # long names elide to what differs
         scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         return fixed + name + scroll_bar + 16
 
