@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
             self.study_list.minimum_width())
         self.layout_keeper.capture_default()
         self._current_path: Path | None = None
+        self._failure: str | None = None  # why the file on screen could not be shown
         self._wire()
         self._restore()
         self._refresh_identity()
@@ -213,6 +214,7 @@ class MainWindow(QMainWindow):
 
     def _on_image_loading(self, path: Path) -> None:
         self._current_path = Path(path)
+        self._failure = None
         self.study_list.follow(self._current_path)
         self._show_warnings()
         self.prediction_panel.show_busy("Loading image…")
@@ -239,15 +241,20 @@ class MainWindow(QMainWindow):
             self.status("; ".join(warnings))
 
     def _on_image_failed(self, path: Path, message: str) -> None:
-        self._current_path = Path(path)
+        self._current_path, self._failure = Path(path), message
         self._show_warnings()
-        reason = scrub(without_file_name(message, path), path, self.hide_phi())
         # Never the previous image under this file's name: the view says which file failed and why.
-        self.pane.set_display(None, f"{self._label()}\n\ncannot be shown: {reason}")
+        self.pane.set_display(None, self._failure_text())
         self.dicom_panel.set_metadata(None, "")
         self.prediction_panel.show_error(scrub(message, path, self.hide_phi()))
         self._refresh_identity()
         self.status(message, path)
+
+    def _failure_text(self) -> str:
+        if self._failure is None or self._current_path is None:
+            return ""
+        reason = scrub(without_file_name(self._failure, self._current_path), self._current_path, self.hide_phi())
+        return f"{self._label()}\n\ncannot be shown: {reason}"
 
     def _on_image_header(self, path: Path, metadata: dict[str, Any]) -> None:
         if Path(path) == self._current_path:
@@ -324,6 +331,9 @@ class MainWindow(QMainWindow):
         self._refresh_identity()
         if self.controller.current is not None:
             self.prediction_panel.set_warnings(self._show_warnings())
+        if self._failure is not None and self.view.display is None:
+            self.view.placeholder.setText(self._failure_text())
+            self.prediction_panel.show_error(scrub(self._failure, self._current_path, hide))
 
     def _warnings(self) -> list[str]:
         """Everything that qualifies the score of the image on screen (core.score_warnings), PHI-safe when

@@ -41,6 +41,10 @@ def test_with_hide_phi_the_placeholder_does_not_name_the_file(qtbot, window, tmp
     _open(qtbot, window, bad)
     assert "Doe_Jane" not in window.view.placeholder.text()
     assert "cannot be shown" in window.view.placeholder.text()
+    window.set_hide_phi(False)
+    assert "Doe_Jane.png" in window.view.placeholder.text()
+    window.set_hide_phi(True)  # turned on after the failure: the name goes from the view and the panel too
+    assert "Doe_Jane" not in window.view.placeholder.text() + window.prediction_panel.meaning.text()
 
 
 def test_the_empty_window_says_what_to_do(window) -> None:
