@@ -103,18 +103,21 @@ def metric_lines(card: ModelCard) -> list[tuple[str, str]]:
     return lines
 
 
-def threshold_reason(card: ModelCard) -> str | None:
-    """One line on why the threshold sits where it does, so "56 %, labelled NORMAL" does not read as a slip.
-    None when the card does not record how it was chosen."""
+def threshold_reason(card: ModelCard, probability: float | None = None) -> str | None:
+    """One line on why the threshold sits where it does, so "56 %, labelled NORMAL" does not read as a slip
+    (said outright for a score between 50 % and the threshold). None when the card does not record how the
+    threshold was chosen."""
     target = (card.config or {}).get("target_sensitivity")
     if not isinstance(target, int | float) or isinstance(target, bool) or not 0 < target < 1:
         return None
     text = (f"Why {percent(card.threshold)}: it is the highest threshold that still flagged {100 * target:.0f} % of "
-            "the pneumonia films in validation, so a score between 50 % and it is labelled NORMAL")
+            "the pneumonia films in validation")
     found = metrics_split(card)
     sensitivity = _metric_text(found[1].get("sensitivity")) if found is not None else None
     if found is not None and sensitivity is not None:
         text += f" (sensitivity on the {found[0]} set: {sensitivity.split(' ')[0]})"
+    if probability is not None and 0.5 <= probability < card.threshold:
+        text += f"; so {percent(probability)}, though over 50 %, is labelled NORMAL"
     return text + "."
 
 

@@ -163,7 +163,9 @@ class PredictionPanel(QWidget):
                 meaning=result_text.meaning(prediction), probability=probability,
                 threshold=prediction.threshold,
             )
-        reason = result_text.threshold_reason(self._card) if self._card and prediction.rejected is None else None
+        reason = None
+        if self._card is not None and prediction.rejected is None:
+            reason = result_text.threshold_reason(self._card, prediction.probability)
         self.threshold_note.setText(reason or "")
         self.set_warnings(warnings)
         self.elapsed.setText(result_text.timing(prediction.elapsed_ms))

@@ -199,7 +199,7 @@ def _result(doc: ReportDocument, prediction: Prediction, card: ModelCard, warnin
                    "PNEUMONIA when p ≥ threshold)", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     doc.warnings(warnings)
     doc.paragraph(meaning(prediction))
-    reason = threshold_reason(card)
+    reason = threshold_reason(card, prediction.probability)
     if reason:
         doc.paragraph(reason, size=8.5)
     doc.ln(0.5)

@@ -61,6 +61,8 @@ def test_the_threshold_is_explained_and_the_gate_refusals_counted() -> None:
                      config={"target_sensitivity": 0.95})
     reason = threshold_reason(card)
     assert reason is not None and "70.5 %" in reason and "95 %" in reason and "0.954" in reason
+    assert "56.0 %, though over 50 %, is labelled NORMAL" in threshold_reason(card, 0.56)
+    assert "labelled NORMAL" not in threshold_reason(card, 0.9) and "labelled" not in threshold_reason(card, 0.2)
     assert dict(metric_lines(card))["Images"].startswith("623 (624 in the set; 1 refused by the")
     card.config = {}
     assert threshold_reason(card) is None
