@@ -115,12 +115,18 @@ def install_hint(missing: list[str], os_release: str) -> str:
 def problem(environ: dict[str, str] | os._Environ[str] = os.environ, platform: str = sys.platform,
             loadable: Callable[[str], bool] = _loadable, bundled: Iterable[Path] | None = None,
             os_release_path: Path = Path("/etc/os-release")) -> str | None:
-    """One line for the terminal when the window cannot open for want of system libraries, else None."""
+    """One line for the terminal when the window cannot open here (system libraries missing, or no X display to
+    open it on), else None."""
     if not uses_xcb(environ, platform):
         return None
     missing = missing_libraries(loadable, bundled)
     if not missing:
-        return None
+        if environ.get("DISPLAY"):
+            return None
+        # An SSH session on a fresh server: Qt's own message is an abort with a core dump.
+        return ("pneumo-desktop: the window cannot open: there is no X display (DISPLAY is not set; start it from "
+                f"a desktop session, or ssh -X). The command line works here ({PROG_HINT}; "
+                "QT_QPA_PLATFORM=offscreen for anything Qt-based without a screen).")
     try:
         os_release = os_release_path.read_text(encoding="utf-8", errors="replace")
     except OSError:

@@ -48,6 +48,12 @@ def test_nothing_is_said_when_everything_is_there_or_xcb_is_not_used(tmp_path: P
     assert _problem(tmp_path, DEBIAN, FRESH_DEBIAN_MISSING, {"QT_QPA_PLATFORM": "xcb"}) is not None
 
 
+def test_no_display_is_said_in_one_line_too(tmp_path: Path) -> None:
+    line = _problem(tmp_path, DEBIAN, set(), {"XDG_SESSION_TYPE": "tty"})
+    assert line is not None and "\n" not in line and "DISPLAY is not set" in line and "predict" in line
+    assert _problem(tmp_path, DEBIAN, set(), {"QT_QPA_PLATFORM": "offscreen"}) is None
+
+
 def test_a_library_shipped_with_the_app_counts_as_present(tmp_path: Path) -> None:
     (tmp_path / "libxcb-icccm.so.4").write_bytes(b"")
     assert display_check.missing_libraries(lambda name: name not in FRESH_DEBIAN_MISSING, [tmp_path]) == [
