@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -106,6 +108,30 @@ def after_first_paint(window: MainWindow, callback: Callable[[], None]) -> None:
         QTimer.singleShot(0, callback)
 
 
+SIGINT_POLL_MS = 250
+
+
+def quit_on_ctrl_c(window: MainWindow) -> None:
+    """Ctrl+C in the terminal closes the window as File ▸ Quit does (settings saved, workers stopped).
+
+    Python runs a signal handler only when the interpreter gets control back, and while Qt's event loop
+    waits in C++ it never does, so the signal was ignored. On POSIX the handler's wake-up byte goes to a
+    pipe that Qt watches; elsewhere a slow timer hands control back. (A socket pair, the usual trick, is a
+    loopback TCP connection on Windows, and this app opens no network socket.)"""
+    signal.signal(signal.SIGINT, lambda _signum, _frame: window.close())
+    if os.name == "posix":
+        read_end, write_end = os.pipe()
+        os.set_blocking(read_end, False)
+        os.set_blocking(write_end, False)
+        signal.set_wakeup_fd(write_end)
+        notifier = QSocketNotifier(read_end, QSocketNotifier.Type.Read, window)
+        notifier.activated.connect(lambda: os.read(read_end, 64))
+    else:
+        timer = QTimer(window)
+        timer.timeout.connect(lambda: None)
+        timer.start(SIGINT_POLL_MS)
+
+
 def configure_logging() -> None:
     """Log to a rotating file in the state folder; messages never carry PHI (basenames or hashes only)."""
     root = logging.getLogger("pneumo_desktop")
@@ -149,6 +175,7 @@ def main(paths_to_open: list[str] | None = None) -> int:
     window = build()
     hook.set_parent(window)
     app.aboutToQuit.connect(window.controller.shutdown)
+    quit_on_ctrl_c(window)
     window.show()
     start(window, list(paths_to_open or []))
     log.info("pneumo_desktop %s started", __version__)

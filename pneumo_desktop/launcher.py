@@ -18,6 +18,7 @@ from pneumo_desktop import __version__
 
 PROG = "pneumo-desktop"
 HEADLESS_COMMANDS = ("predict", "report")
+EXIT_NO_DISPLAY = 4  # the window cannot open on this system (missing libraries); told in one line
 USAGE = f"""usage: {PROG} [PATH ...]            open the window (and these files or folders)
        {PROG} predict PATH ... [options]   score files headlessly ({PROG} predict --help)
        {PROG} report PATH [-o OUT.pdf]     write a PDF report ({PROG} report --help)
@@ -62,6 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: unknown option {bad} (put -- before a file name that starts with '-')",
               file=sys.stderr)
         return 2
+    from pneumo_desktop import display_check
+
+    problem = display_check.problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return EXIT_NO_DISPLAY
     from pneumo_desktop import app  # imports Qt: only when the window is wanted
 
     return int(app.main(args) or 0)

@@ -18,7 +18,7 @@ from pneumo_desktop.core import records
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside
 from pneumo_desktop.core.errors import FILE_CHANGED, ModelLoadError, PneumoError
-from pneumo_desktop.core.heatmap_render import blend_image, png_bytes
+from pneumo_desktop.core.heatmap_render import blend_image, png_bytes, score_strength
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.prediction import Prediction
@@ -144,7 +144,7 @@ def run_predict(
         if targets is not None and item.prediction is not None and item.image is not None:
             heatmap_path = _write_heatmap(item.image, item.prediction, targets[item.path])
         record = records.record_from(str(item.path), item.prediction, item.image, item.error, heatmap_path,
-                                     file_sha256=item.file_sha256)
+                                     file_sha256=item.file_sha256, population=predictor.card.intended_population)
         failed += record["error"] is not None
         rejected += record["rejected"] is not None
         sink.add(record)
@@ -172,6 +172,7 @@ def _write_heatmap(image: LoadedImage, prediction: Prediction, target: Path) -> 
     heatmap = prediction.heatmap(image.shape)
     if heatmap is None:
         return None
+    heatmap = heatmap * score_strength(prediction.probability, prediction.threshold)
     try:
         # Overwriting was approved up front (--force, or the file did not exist then).
         atomic_write_bytes(target, png_bytes(blend_image(image.pixels, heatmap)))

@@ -41,6 +41,15 @@ def to_gray_uint8(pixels: np.ndarray) -> np.ndarray:
     return np.round(np.clip(clean, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
+def score_strength(probability: float | None, threshold: float) -> float:
+    """How strongly the heatmap is drawn: in full from the decision threshold up, in proportion to the score
+    below it. Grad-CAM is normalised per image, so a film scored 0.1 % still had a full-strength yellow
+    region (often the neck or a costophrenic angle) that a reader could take for a finding."""
+    if probability is None or not np.isfinite(probability) or threshold <= 0:
+        return 0.0
+    return float(np.clip(probability / threshold, 0.0, 1.0))
+
+
 def colourise(heatmap: np.ndarray) -> np.ndarray:
     """Heatmap in [0, 1], shape (H, W) -> RGB uint8 (H, W, 3) through the colour map."""
     return _LUT[to_gray_uint8(heatmap)]

@@ -9,11 +9,13 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.prediction import Prediction
+from pneumo_desktop.core.result_text import percent
+from pneumo_desktop.core.score_warnings import phi_safe, score_warnings
 
 FIELDS = (
     "path", "probability", "label", "threshold", "model", "model_sha256", "file_sha256", "elapsed_ms",
@@ -77,11 +79,13 @@ def record_from(
     heatmap_path: str | None = None,
     *,
     file_sha256: str | None = None,
+    population: Mapping[str, Any] | None = None,
 ) -> Record:
-    """``file_sha256`` is only needed when there is no image (a file that failed to load)."""
+    """``file_sha256`` is only needed when there is no image (a file that failed to load). ``population`` is
+    the model card's intended population: a DICOM outside it gets a warning like any other (score_warnings)."""
     record: Record = dict.fromkeys(FIELDS)
     record["path"] = display_text(str(path))
-    record["warnings"] = [display_text(w) for w in image.warnings] if image is not None else []
+    record["warnings"] = [display_text(w) for w in score_warnings(image, prediction, population)]
     record["file_sha256"] = image.file_sha256 if image is not None else file_sha256
     record["error"] = display_text(error) if error is not None else None
     record["heatmap"] = display_text(str(heatmap_path)) if heatmap_path is not None else None
@@ -94,6 +98,11 @@ def record_from(
         record["elapsed_ms"] = round(float(prediction.elapsed_ms), 1)
         record["rejected"] = prediction.rejected.to_dict() if prediction.rejected is not None else None
     return record
+
+
+def phi_safe_warnings(record: Record) -> list[str]:
+    """The record's warnings as hide-PHI may show them (the age warning without the age)."""
+    return [phi_safe(str(w)) for w in record.get("warnings") or []]
 
 
 def status_of(record: Record) -> str:
@@ -165,13 +174,14 @@ def read_csv(stream: IO[str]) -> list[Record]:
 
 
 def format_table(records: Iterable[Record]) -> str:
-    """A plain-text table for people: path, probability, label, status and the reason if any."""
+    """A plain-text table for people: path, probability (written as the window writes it), label, status, and
+    the reason there is no score and every warning, if any."""
     rows = [("path", "probability", "label", "status", "detail")]
     for r in records:
-        probability = "" if r.get("probability") is None else f"{float(r['probability']):.3f}"
-        detail = r.get("error") or (r["rejected"]["reason"] if r.get("rejected") else "")
-        if not detail and r.get("warnings"):
-            detail = "; ".join(r["warnings"])
+        probability = "" if r.get("probability") is None else percent(float(r["probability"]))
+        reason = r.get("error") or (r["rejected"]["reason"] if r.get("rejected") else "")
+        parts = [reason] * bool(reason) + [f"warning: {w}" for w in r.get("warnings") or []]
+        detail = "; ".join(part.rstrip(".") for part in parts)
         rows.append((str(r.get("path")), probability, r.get("label") or "", status_of(r), detail))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4] for row in rows]

@@ -11,7 +11,8 @@ from pneumo_desktop.core.prediction import Prediction
 
 HEATMAP_CAPTION = (
     "Coloured regions most influenced the score (Grad-CAM). They are not lesion outlines and may "
-    "highlight regions outside the lungs."
+    "highlight regions outside the lungs. Below the decision threshold the map is drawn in proportion to "
+    "the score (faint for a low score), so it is not read as a finding."
 )
 # Metrics shown first, in this order, with their names for people.
 METRIC_NAMES = {
@@ -50,6 +51,12 @@ def meaning(prediction: Prediction) -> str:
     )
 
 
+def timing(elapsed_ms: float) -> str:
+    """The window's time line. It is the model's time for this one image with its heatmap; the CSV/JSONL
+    ``elapsed_ms`` of a batch is the batch's model time divided by its images, without heatmaps, so smaller."""
+    return f"Model time {elapsed_ms:.0f} ms for this image and its heatmap, on this computer."
+
+
 def metrics_split(card: ModelCard) -> tuple[str, dict[str, Any]] | None:
     """The test metrics if present, else validation, with the split's name; None when neither exists."""
     for split in ("test", "validation"):
@@ -86,8 +93,32 @@ def metric_lines(card: ModelCard) -> list[tuple[str, str]]:
                 lines.append((name, text))
     n = values.get("n")
     if isinstance(n, int) and not isinstance(n, bool):
-        lines.append(("Images", str(n)))
+        refused = values.get("gate_rejected")
+        if isinstance(refused, int) and not isinstance(refused, bool) and refused > 0:
+            # The split has n + refused images; say so, or "623" reads as a miscount of the 624-image test set.
+            lines.append(("Images", f"{n} ({n + refused} in the set; {refused} refused by the "
+                                    f"not-a-chest-X-ray gate, so not scored)"))
+        else:
+            lines.append(("Images", str(n)))
     return lines
+
+
+def threshold_reason(card: ModelCard, probability: float | None = None) -> str | None:
+    """One line on why the threshold sits where it does, so "56 %, labelled NORMAL" does not read as a slip
+    (said outright for a score between 50 % and the threshold). None when the card does not record how the
+    threshold was chosen."""
+    target = (card.config or {}).get("target_sensitivity")
+    if not isinstance(target, int | float) or isinstance(target, bool) or not 0 < target < 1:
+        return None
+    text = (f"Why {percent(card.threshold)}: it is the highest threshold that still flagged {100 * target:.0f} % of "
+            "the pneumonia films in validation")
+    found = metrics_split(card)
+    sensitivity = _metric_text(found[1].get("sensitivity")) if found is not None else None
+    if found is not None and sensitivity is not None:
+        text += f" (sensitivity on the {found[0]} set: {sensitivity.split(' ')[0]})"
+    if probability is not None and 0.5 <= probability < card.threshold:
+        text += f"; so {percent(probability)}, though over 50 %, is labelled NORMAL"
+    return text + "."
 
 
 def metrics_heading(card: ModelCard) -> str:

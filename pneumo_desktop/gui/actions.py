@@ -53,6 +53,7 @@ class Actions:
             "Hide name, ID, birth date, accession number, institution and file names everywhere, "
             "including exported reports", "phi", checkable=True,
         )
+        self.reset_layout = make("Reset &Layout", "", "Put the panels back where they start, at their widths")
         self.cancel_batch = make("&Cancel Batch", "Esc", "Stop the running batch", "cancel")
         self.sort_triage = make("&Sort by Probability", "Ctrl+T", "Most likely pneumonia first", "sort")
         self.user_guide = make("&Keys and Mouse…", StandardKey.HelpContents, "Mouse and keyboard reference")
@@ -92,6 +93,7 @@ class Actions:
                      self.flip_v, self.reset, None, self.heatmap, self.overlay_text, self.hide_phi):
             self._add(view, item)
         self.panels_menu = view.addMenu("&Panels")
+        view.addAction(self.reset_layout)
         batch = bar.addMenu("&Batch")
         for item in (self.cancel_batch, self.sort_triage, self.export_csv, self.export_batch_pdf):
             self._add(batch, item)

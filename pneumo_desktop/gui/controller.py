@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +46,19 @@ QUEUED_CHUNKS = 3  # batch jobs waiting on the model thread at any time
 SHUTDOWN_TIMEOUT_MS = 5000
 
 
+def _header_of(path: Path) -> dict[str, Any] | None:
+    from pneumo_desktop.core.dicom_header import read_header  # pydicom: only when a file failed
+
+    return read_header(path)
+
+
 class Controller(QObject):
     model_ready = Signal(object)  # ModelCard
     model_failed = Signal(str)
     image_loading = Signal(object)  # Path
     image_ready = Signal(object)  # DisplayImage
     image_failed = Signal(object, str)  # Path, message
+    image_header = Signal(object, object)  # Path, metadata: the tags of a DICOM whose image failed
     prediction_ready = Signal(object)  # PredictionResult
     prediction_failed = Signal(str)
     batch_started = Signal(list)  # list[Path]
@@ -191,6 +199,13 @@ class Controller(QObject):
         worker = self._take()
         if isinstance(worker, ImageLoadWorker) and worker.request_id == self._request:
             self.image_failed.emit(worker.path, message)
+            request, path = self._request, worker.path
+            self.run_task(partial(_header_of, path), partial(self._on_header, request, path),
+                          lambda error: log.info("header: %s", error))
+
+    def _on_header(self, request: int, path: Path, metadata: dict[str, Any] | None) -> None:
+        if metadata and request == self._request:
+            self.image_header.emit(path, metadata)
 
     @Slot(object)
     def _on_predicted(self, result: PredictionResult) -> None:

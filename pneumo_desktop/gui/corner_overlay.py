@@ -11,6 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractScrollArea, QGraphicsDropShadowEffect, QLabel
 
+from pneumo_desktop.gui.overlay_text import corner_widths, fit_lines
+
 CORNERS = ("top_left", "top_right", "bottom_left", "bottom_right")
 _ALIGN = {
     "top_left": Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
@@ -44,15 +46,33 @@ class CornerOverlay(QObject):
             self.labels[corner] = label
         self._viewport.installEventFilter(self)
         self._visible = True
+        self._lines: dict[str, list[str]] = {corner: [] for corner in CORNERS}
 
     def set_lines(self, corner: str, lines: list[str]) -> None:
-        label = self.labels[corner]
-        label.setText("\n".join(line for line in lines if line))
-        label.adjustSize()
-        self._place(corner)
+        self._lines[corner] = [line for line in lines if line]
+        self._layout(corner.split("_")[0])
 
     def text(self, corner: str) -> str:
+        """What the corner says in full (the label may show it broken or elided to fit)."""
+        return "\n".join(self._lines[corner])
+
+    def shown_text(self, corner: str) -> str:
         return self.labels[corner].text()
+
+    def _layout(self, edge: str) -> None:
+        """The two corners of one edge share its width, so they never run into each other."""
+        left, right = f"{edge}_left", f"{edge}_right"
+        metrics = self.labels[left].fontMetrics()
+        natural = [max((metrics.horizontalAdvance(line) for line in self._lines[c]), default=0) for c in (left, right)]
+        available = max(self._viewport.width() - 3 * MARGIN - 8, 40)
+        widths = corner_widths(natural[0], natural[1], available)
+        for corner, width in zip((left, right), widths, strict=True):
+            label = self.labels[corner]
+            fitted = fit_lines(self._lines[corner], width, metrics.horizontalAdvance,
+                               lambda text, w: metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, w))
+            label.setText("\n".join(fitted))
+            label.adjustSize()
+            self._place(corner)
 
     def set_visible(self, visible: bool) -> None:
         self._visible = visible
@@ -61,8 +81,8 @@ class CornerOverlay(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if watched is self._viewport and event.type() == QEvent.Type.Resize:
-            for corner in CORNERS:
-                self._place(corner)
+            for edge in ("top", "bottom"):
+                self._layout(edge)
         return False
 
     def _place(self, corner: str) -> None:

@@ -20,6 +20,7 @@ from pneumo_desktop.gui.phi import HIDDEN, visible_metadata
 
 TITLE = "DICOM tags"
 RASTER_TITLE = "File information"
+NOT_DISPLAYABLE = "DICOM without a displayable image"
 
 
 def _pretty(key: str) -> str:
@@ -63,6 +64,7 @@ class DicomPanel(QWidget):
         self._metadata: dict[str, Any] = {}
         self._hide_phi = False
         self._kind = ""
+        self._displayable = True
 
     def set_expanded(self, expanded: bool) -> None:
         self.toggle.setChecked(expanded)
@@ -72,9 +74,12 @@ class DicomPanel(QWidget):
     def is_expanded(self) -> bool:
         return self.toggle.isChecked()
 
-    def set_metadata(self, metadata: dict[str, Any] | None, kind: str = "dicom") -> None:
+    def set_metadata(self, metadata: dict[str, Any] | None, kind: str = "dicom", *, displayable: bool = True) -> None:
+        """``displayable=False``: the header of a DICOM whose image could not be decoded (it is still a DICOM,
+        and its tags say whose study it is)."""
         self._metadata = dict(metadata or {})
         self._kind = kind
+        self._displayable = displayable
         self._refresh()
 
     def set_hide_phi(self, hide: bool) -> None:
@@ -88,6 +93,8 @@ class DicomPanel(QWidget):
         rows = _rows(visible_metadata(self._metadata, self._hide_phi))
         if self._hide_phi and len(rows) < len(_rows(self._metadata)):
             rows.append(("Patient fields", HIDDEN))
+        if not self._displayable:
+            rows.insert(0, ("Image", NOT_DISPLAYABLE))
         if not rows:
             rows = [("", "No DICOM tags (not a DICOM file)" if self._kind != "dicom" else "No tags")]
         self.table.setRowCount(len(rows))

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QStandardPaths
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from pneumo_desktop.core.collect import is_inside
+from pneumo_desktop.core.records import phi_safe_warnings
 from pneumo_desktop.gui.controller import Controller
 from pneumo_desktop.gui.phi import file_label, scrub
 from pneumo_desktop.gui.settings import Settings
@@ -103,6 +104,7 @@ class Exporter(QObject):
                 # The path may name the patient; keep the hash, which the audit log and reports also carry.
                 record["path"] = file_label(row.path, record.get("file_sha256"), True, number)
                 record["error"] = scrub(record.get("error") or "", row.path, True) or None
+                record["warnings"] = phi_safe_warnings(record)
             records.append(record)
         self._run(partial(_write_csv, path, records), path)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QMenu
 
 from pneumo_desktop.gui.settings import Settings
@@ -31,13 +31,22 @@ class FileCommands(QObject):
 
     def open_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self._window, "Open chest X-rays", self._start_folder(), IMAGE_FILTER)
+        self._back_to_window()
         if files:
             self._open_paths([Path(f) for f in files])
 
     def open_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self._window, "Open a folder of chest X-rays", self._start_folder())
+        self._back_to_window()
         if folder:
             self._open_paths([Path(folder)])
+
+    def _back_to_window(self) -> None:
+        """Keyboard focus back on the window when a dialog closes: window-wide keys (Esc cancels the batch)
+        worked only after a click on the window otherwise."""
+        self._window.activateWindow()
+        self._window.raise_()
+        self._window.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def rebuild_recent(self) -> None:
         menu = self._recent_menu

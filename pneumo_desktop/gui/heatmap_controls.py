@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from pneumo_desktop.gui.heatmap_overlay import LEGEND_CAPTION, LegendBar
 
@@ -18,12 +18,13 @@ class HeatmapControls(QWidget):
         self.toggle_button = QToolButton(self)
         self.toggle_button.setDefaultAction(toggle_action)
         self.toggle_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle_button.setMinimumWidth(self.toggle_button.sizeHint().width())  # never "He…ay"
 
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, 100)
         self.slider.setSingleStep(5)
         self.slider.setPageStep(10)
-        self.slider.setMinimumWidth(80)
+        self.slider.setMinimumWidth(60)
         self.slider.setMaximumWidth(160)
         self.slider.setAccessibleName("Heatmap opacity")
         self.slider.setToolTip("Heatmap opacity (keyboard: focus the slider, then arrow keys)")
@@ -36,25 +37,28 @@ class HeatmapControls(QWidget):
         self.legend = LegendBar(self)
         self.caption = QLabel(LEGEND_CAPTION, self)
         self.caption.setWordWrap(True)
-        self.caption.setMinimumWidth(160)
-        self.caption.setMaximumWidth(260)
         self.caption.setAccessibleName("Heatmap meaning")
         self.caption.setToolTip(
             "Grad-CAM: where the network's evidence for its score came from. It is not a lesion "
             "outline and may highlight regions outside the lungs."
         )
 
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 2, 6, 2)
-        layout.addWidget(self.toggle_button)
-        layout.addWidget(opacity_caption)
-        layout.addWidget(self.slider)
-        layout.addWidget(self.opacity_label)
-        layout.addSpacing(12)
-        layout.addWidget(self.legend, 1)
+        # The caption gets a line of its own under the controls: beside them it was squeezed into a five-line
+        # column whenever the study list and the Result panel shared a 1280-px screen with the image.
+        row = QHBoxLayout()
+        row.addWidget(self.toggle_button)
+        row.addWidget(opacity_caption)
+        row.addWidget(self.slider)
+        row.addWidget(self.opacity_label)
+        row.addSpacing(12)
+        row.addWidget(self.legend, 1)
         self.legend.setMaximumWidth(320)
+        row.addStretch(0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
+        layout.setSpacing(0)
+        layout.addLayout(row)
         layout.addWidget(self.caption)
-        layout.addStretch(0)
         toggle_action.toggled.connect(self._on_toggled)
         self._on_toggled(toggle_action.isChecked())
 

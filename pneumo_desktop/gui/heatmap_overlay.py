@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from pneumo_desktop.core.heatmap_render import COLOUR_MAP_NAME, colour_lut, to_gray_uint8
 
-LEGEND_CAPTION = "Regions that most influenced the score (not lesions)"
+LEGEND_CAPTION = "Regions that most influenced the score (not lesions); faint when the score is low"
 
 
 # Row i: the colour of heatmap value i / 255 with alpha i, read as one 32-bit word, so colouring is one

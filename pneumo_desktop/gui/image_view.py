@@ -22,7 +22,7 @@ from PySide6.QtGui import (
     QTransform,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QLabel, QWidget
 
 from pneumo_desktop.core.image import WindowPreset
 from pneumo_desktop.gui import windowing
@@ -68,6 +68,16 @@ class ImageView(QGraphicsView):
             "Shift+right drag: pan · Ctrl+right drag: zoom · Arrow keys: scroll"
         )
         self.overlay = CornerOverlay(self)
+        # Said in the picture's place whenever there is no picture, so an empty or failed view never
+        # passes for a film (and never keeps another patient's film under a new file name).
+        self.placeholder = QLabel(self)
+        self.placeholder.setObjectName("viewer_placeholder")
+        self.placeholder.setAccessibleName("Viewer message")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setTextFormat(Qt.TextFormat.PlainText)
+        self.placeholder.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.placeholder.setStyleSheet("color: #c8c8c8; background: transparent; font-size: 11pt;")
         self.display: DisplayImage | None = None
         self.left_button_windows = False
         self._buffer: np.ndarray | None = None
@@ -79,12 +89,18 @@ class ImageView(QGraphicsView):
         self._drag: tuple[str, QPoint] | None = None
 
     # ----- content -------------------------------------------------------------------------------
-    def set_image(self, display: DisplayImage | None) -> None:
+    def set_image(self, display: DisplayImage | None, placeholder: str = "") -> None:
+        """``placeholder`` is what the empty view says instead (why there is no image)."""
         self.display = display
         self._buffer = None
         self.set_heatmap(None)
+        self.placeholder.setText(placeholder if display is None else "")
+        self.placeholder.setVisible(display is None and bool(placeholder))
         if display is None:
             self.image_item.setPixmap(QPixmap())
+            self.image_item.setTransform(QTransform())
+            self.scene().setSceneRect(0, 0, 1, 1)
+            self.viewport().update()
             self.view_changed.emit()
             return
         self._orient = QTransform()
@@ -243,6 +259,7 @@ class ImageView(QGraphicsView):
     # ----- Qt overrides -------------------------------------------------------------------------------
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
+        self.placeholder.setGeometry(self.viewport().geometry().adjusted(24, 24, -24, -24))
         if self._fit_mode:
             self.fit()
 

@@ -18,6 +18,7 @@ from PIL import Image
 from PySide6.QtCore import Signal
 
 from pneumo_desktop.core.errors import PneumoError
+from pneumo_desktop.core.heatmap_render import score_strength
 from pneumo_desktop.gui.allocator import release_free_memory
 from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.exception_hook import log_exception
@@ -170,7 +171,8 @@ class PredictWorker(Worker):
         audited = _audit(image.file_sha256, prediction)
         self.checkpoint()
         heat = prediction.heatmap(overlay_shape(image.shape))
-        rgba = heatmap_rgba(heat) if heat is not None else None
+        rgba = heatmap_rgba(heat * score_strength(prediction.probability, prediction.threshold)) \
+            if heat is not None else None
         return PredictionResult(prediction, rgba, audited, self.request_id, image)
 
 
@@ -252,7 +254,9 @@ class BatchChunkWorker(Worker):
         prediction, error = (None, outcome) if isinstance(outcome, str) else (outcome, None)
         if prediction is not None:
             _audit(item.file_sha256, prediction)
-        record = record_from(str(path), prediction, item, error)
+        card = self._session.card
+        record = record_from(str(path), prediction, item, error,
+                             population=card.intended_population if card is not None else None)
         return BatchItemResult(index, self.request_id, path, record, prediction, thumbnail(item.pixels), error,
                                dict(item.metadata))
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QScro
 
 from pneumo_desktop import APP_NAME
 from pneumo_desktop.core.result_text import percent
+from pneumo_desktop.core.score_warnings import score_warnings
 from pneumo_desktop.gui.actions import Actions
 from pneumo_desktop.gui.controller import Controller
 from pneumo_desktop.gui.dicom_panel import DicomPanel
@@ -22,10 +23,16 @@ from pneumo_desktop.gui.prediction_panel import PredictionPanel
 from pneumo_desktop.gui.settings import Settings
 from pneumo_desktop.gui.study_list import StudyList
 from pneumo_desktop.gui.viewer_pane import ViewerPane
+from pneumo_desktop.gui.window_layout import STUDY_DOCK_WIDTH, WindowLayout, result_min_width
 
 STATUS_TIMEOUT_MS = 8000
-STUDY_DOCK_WIDTH = 470
-RESULT_DOCK_WIDTH = 330
+EMPTY_VIEW = "Drop chest X-ray files or folders here, or use File ▸ Open (Ctrl+O)."
+
+
+def without_file_name(message: str, path: Path) -> str:
+    """Load errors start with "name: "; where the name is shown on its own, the rest is the reason."""
+    prefix = f"{Path(path).name}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def local_paths(mime: QMimeData) -> list[Path]:
@@ -46,6 +53,7 @@ class MainWindow(QMainWindow):
         self.actions.build_menus()
         self.pane = ViewerPane(self.actions.heatmap, self)
         self.view = self.pane.view
+        self.pane.set_display(None, EMPTY_VIEW)
         self.setCentralWidget(self.pane)
 
         self.prediction_panel = PredictionPanel(self)
@@ -69,11 +77,24 @@ class MainWindow(QMainWindow):
         self.preset_combo.setMinimumContentsLength(20)
         self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.actions.build_toolbar(self.preset_combo)
+        # Stays while the image is shown, unlike status messages: hovering lists every warning.
+        self.warning_label = QLabel(self)
+        self.warning_label.setObjectName("status_warnings")
+        self.warning_label.setAccessibleName("Warnings about this result")
+        self.warning_label.setProperty("role", "warning")
+        self.warning_label.hide()
+        self.statusBar().addPermanentWidget(self.warning_label)
         self.model_label = QLabel("Model: loading…", self)
         self.model_label.setAccessibleName("Model status")
         self.statusBar().addPermanentWidget(self.model_label)
 
+        self.layout_keeper = WindowLayout(
+            self, self.result_dock, self.study_dock,
+            result_min_width(self.prediction_panel.headline, self.prediction_panel.label_line),
+            self.study_list.minimum_width())
+        self.layout_keeper.capture_default()
         self._current_path: Path | None = None
+        self._failure: str | None = None  # why the file on screen could not be shown
         self._wire()
         self._restore()
         self._refresh_identity()
@@ -110,6 +131,7 @@ class MainWindow(QMainWindow):
         a.cancel_batch.triggered.connect(c.cancel_batch)
         a.sort_triage.triggered.connect(self._sort_triage)
         a.quit.triggered.connect(self.close)
+        a.reset_layout.triggered.connect(self.layout_keeper.reset)
         self.preset_combo.activated.connect(pane.apply_preset)
         pane.preset_applied.connect(self.preset_combo.setCurrentIndex)
         pane.heatmap_controls.opacity_changed.connect(lambda o: setattr(self.settings, "overlay_opacity", o))
@@ -121,6 +143,7 @@ class MainWindow(QMainWindow):
         c.image_loading.connect(self._on_image_loading)
         c.image_ready.connect(self._on_image_ready)
         c.image_failed.connect(self._on_image_failed)
+        c.image_header.connect(self._on_image_header)
         c.prediction_ready.connect(self._on_prediction)
         c.prediction_failed.connect(self._on_prediction_failed)
         c.batch_started.connect(self._on_batch_started)
@@ -133,15 +156,7 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         s = self.settings
-        if not s.geometry.isEmpty():
-            self.restoreGeometry(s.geometry)
-        else:
-            self.resize(1400, 900)
-        if not s.window_state.isEmpty():
-            self.restoreState(s.window_state)
-        else:
-            # First run: wide enough for the metrics lines without wrapping every confidence interval.
-            self.resizeDocks([self.result_dock], [RESULT_DOCK_WIDTH], Qt.Orientation.Horizontal)
+        self.layout_keeper.restore(s.geometry, s.window_state)
         self.pane.set_opacity(s.overlay_opacity)
         self.actions.heatmap.setChecked(s.heatmap_visible)
         self._set_heatmap_visible(s.heatmap_visible)
@@ -189,6 +204,8 @@ class MainWindow(QMainWindow):
     def _on_model_ready(self, card: Any) -> None:
         self.prediction_panel.show_card(card)
         self.model_label.setText(f"Model: {card.display_name}")
+        if self.controller.current is not None:  # the card brings the intended population to check against
+            self.prediction_panel.set_warnings(self._show_warnings())
 
     def _on_model_failed(self, message: str) -> None:
         self.prediction_panel.show_card(None, unavailable=f"Model unavailable: {message}")
@@ -197,6 +214,9 @@ class MainWindow(QMainWindow):
 
     def _on_image_loading(self, path: Path) -> None:
         self._current_path = Path(path)
+        self._failure = None
+        self.study_list.follow(self._current_path)
+        self._show_warnings()
         self.prediction_panel.show_busy("Loading image…")
         self.status(f"Loading {self._label()}…")
 
@@ -214,19 +234,36 @@ class MainWindow(QMainWindow):
             "Model unavailable: the image is shown without a probability." if unavailable else "Analysing…"
         )
         self._refresh_identity()
-        if display.image.warnings:
-            self.status("; ".join(display.image.warnings))
+        # Before the result: the decode's and the population's warnings already apply to what is on screen.
+        warnings = self._show_warnings()
+        self.prediction_panel.set_warnings(warnings)
+        if warnings:
+            self.status("; ".join(warnings))
 
     def _on_image_failed(self, path: Path, message: str) -> None:
-        self.pane.set_display(None)
+        self._current_path, self._failure = Path(path), message
+        self._show_warnings()
+        # Never the previous image under this file's name: the view says which file failed and why.
+        self.pane.set_display(None, self._failure_text())
         self.dicom_panel.set_metadata(None, "")
         self.prediction_panel.show_error(scrub(message, path, self.hide_phi()))
         self._refresh_identity()
         self.status(message, path)
 
+    def _failure_text(self) -> str:
+        if self._failure is None or self._current_path is None:
+            return ""
+        reason = scrub(without_file_name(self._failure, self._current_path), self._current_path, self.hide_phi())
+        return f"{self._label()}\n\ncannot be shown: {reason}"
+
+    def _on_image_header(self, path: Path, metadata: dict[str, Any]) -> None:
+        if Path(path) == self._current_path:
+            self.dicom_panel.set_metadata(metadata, "dicom", displayable=False)
+            self.pane.set_header(metadata, self._label(), self.hide_phi())
+
     def _on_prediction(self, result: PredictionResult) -> None:
-        display = self.controller.current
-        self.prediction_panel.show_prediction(result.prediction, display.image.metadata if display else {})
+        warnings = self._show_warnings()
+        self.prediction_panel.show_prediction(result.prediction, warnings)
         self.view.set_heatmap(result.heatmap)
         p = result.prediction
         if p.rejected is not None:
@@ -235,10 +272,11 @@ class MainWindow(QMainWindow):
             message = f"{self._label()}: {percent(p.probability)} ({p.label}) in {p.elapsed_ms:.0f} ms"
         # The image's warnings again, with any scoring added (polarity): the result usually arrives right after
         # the image, so the status line the image set is replaced at once.
-        self.status("; ".join([message, *(display.image.warnings if display else [])]))
+        self.status("; ".join([message, *warnings]))
 
     def _on_prediction_failed(self, message: str) -> None:
         self.prediction_panel.show_error(scrub(message, self._current_path, self.hide_phi()))
+        self.prediction_panel.set_warnings(self._show_warnings())  # what the decode noted still holds
         self.status(message)
 
     def _on_batch_started(self, paths: list[Path]) -> None:
@@ -291,6 +329,30 @@ class MainWindow(QMainWindow):
         self.dicom_panel.set_hide_phi(hide)
         self.study_list.set_hide_phi(hide)
         self._refresh_identity()
+        if self.controller.current is not None:
+            self.prediction_panel.set_warnings(self._show_warnings())
+        if self._failure is not None and self.view.display is None:
+            self.view.placeholder.setText(self._failure_text())
+            self.prediction_panel.show_error(scrub(self._failure, self._current_path, hide))
+
+    def _warnings(self) -> list[str]:
+        """Everything that qualifies the score of the image on screen (core.score_warnings), PHI-safe when
+        hide-PHI is on."""
+        display, result = self.controller.current, self.controller.current_result
+        if display is None:
+            return []
+        card = self.controller.session.card
+        return score_warnings(display.image, result.prediction if result is not None else None,
+                              card.intended_population if card is not None else None, hide_phi=self.hide_phi())
+
+    def _show_warnings(self) -> list[str]:
+        """The status bar's lasting warning sign; returns the warnings it stands for."""
+        warnings = self._warnings()
+        count = len(warnings)
+        self.warning_label.setText(f"⚠ {count} warning{'' if count == 1 else 's'}" if count else "")
+        self.warning_label.setToolTip("\n".join(warnings))
+        self.warning_label.setVisible(bool(count))
+        return warnings
 
     def _label(self) -> str:
         display = self.view.display

@@ -1,12 +1,13 @@
-"""The result panel: calibrated probability, label at the card's threshold, what it means, the model and
-its test metrics, the intended population (with a warning when the DICOM says the patient is outside
-it), the time taken and the "assists, does not diagnose" notice. Wording comes from core.result_text,
-so the panel and the PDF say the same thing.
+"""The result panel: calibrated probability, label at the card's threshold, what it means, every warning that
+qualifies it (core.score_warnings: the decode's, scoring's and the intended population's; they stay for as
+long as the result is shown), the model and its test metrics, the time taken and the "assists, does not
+diagnose" notice. Wording comes from core.result_text, so the panel and the PDF say the same thing.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
@@ -14,7 +15,6 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from pneumo_desktop import DISCLAIMER
 from pneumo_desktop.core import result_text
-from pneumo_desktop.gui.population import population_warnings
 
 if TYPE_CHECKING:
     from pneumo_desktop.core.model_card import ModelCard
@@ -83,8 +83,9 @@ class PredictionPanel(QWidget):
         self.headline.setProperty("role", "headline")
         self.bar = ProbabilityBar(self)
         self.label_line = _label(self, "label")
+        self.threshold_note = _label(self, "threshold_reason")
         self.meaning = _label(self, "meaning")
-        self.warning = _label(self, "population_warning")
+        self.warning = _label(self, "warnings")
         self.warning.setProperty("role", "warning")
         self.elapsed = _label(self, "time_taken")
         self.model_line = _label(self, "model")
@@ -97,7 +98,8 @@ class PredictionPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
-        for widget in (self.headline, self.bar, self.label_line, self.meaning, self.warning, self.elapsed):
+        for widget in (self.headline, self.bar, self.label_line, self.threshold_note, self.meaning, self.warning,
+                       self.elapsed):
             layout.addWidget(widget)
         layout.addSpacing(6)
         for widget in (self.model_line, self.metrics, self.population):
@@ -128,8 +130,17 @@ class PredictionPanel(QWidget):
     # ----- states ---------------------------------------------------------------------------------------
     def show_message(self, text: str) -> None:
         self._set_result(headline="—", label="", meaning=text, probability=None)
-        self.warning.setVisible(False)
+        self.threshold_note.clear()
+        self.set_warnings([])
         self.elapsed.clear()
+
+    def set_warnings(self, warnings: Sequence[str]) -> None:
+        """Replaced only with the next result or message, never timed out: a warning qualifies the score."""
+        self.warning.setText("\n".join(f"⚠ {w}" for w in warnings))
+        self.warning.setVisible(bool(warnings))
+
+    def warnings(self) -> list[str]:
+        return [line.removeprefix("⚠ ") for line in self.warning.text().splitlines() if line]
 
     def show_busy(self, text: str = "Analysing…") -> None:
         self.show_message(text)
@@ -138,7 +149,7 @@ class PredictionPanel(QWidget):
         self.show_message(text)
         self.headline.setText("No result")
 
-    def show_prediction(self, prediction: Prediction, metadata: dict[str, Any]) -> None:
+    def show_prediction(self, prediction: Prediction, warnings: Sequence[str] = ()) -> None:
         if prediction.rejected is not None:
             # The reason replaces the score: no number is shown for an input the model must not read.
             self._set_result(headline="Not scored", label=f"Reason code: {prediction.rejected.code}",
@@ -152,10 +163,12 @@ class PredictionPanel(QWidget):
                 meaning=result_text.meaning(prediction), probability=probability,
                 threshold=prediction.threshold,
             )
-        warnings = population_warnings(metadata, self._card.intended_population) if self._card else []
-        self.warning.setText("\n".join(f"⚠ {w}" for w in warnings))
-        self.warning.setVisible(bool(warnings))
-        self.elapsed.setText(f"Computed in {prediction.elapsed_ms:.0f} ms on this computer.")
+        reason = None
+        if self._card is not None and prediction.rejected is None:
+            reason = result_text.threshold_reason(self._card, prediction.probability)
+        self.threshold_note.setText(reason or "")
+        self.set_warnings(warnings)
+        self.elapsed.setText(result_text.timing(prediction.elapsed_ms))
 
     def _set_result(self, *, headline: str, label: str, meaning: str, probability: float | None,
                     threshold: float | None = None) -> None:

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QItemSelection, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from pneumo_desktop.gui.name_elide import distinguishing_elide
 from pneumo_desktop.gui.study_model import (
     ICON_SIDE,
     LABEL,
@@ -38,6 +43,30 @@ def format_eta(seconds: float) -> str:
     if seconds < 60:
         return f"about {max(seconds, 1):.0f} s left"
     return f"about {seconds / 60:.0f} min left"
+
+
+class NameDelegate(QStyledItemDelegate):
+    """Draws the name column elided where names are alike, never where they differ (gui/name_elide.py)."""
+
+    def __init__(self, model: StudyListModel, proxy: TriageProxy, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model, self._proxy = model, proxy
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802 - Qt override
+        super().initStyleOption(option, index)
+        if index.column() != NAME or not option.text:
+            return
+        prefix, suffix = self._model.affixes(self._proxy.mapToSource(self._proxy.index(index.row(), 0)).row())
+        metrics = option.fontMetrics
+        width = option.rect.width() - 2 * (self._margin(option) + 1)
+        option.text = distinguishing_elide(
+            option.text, prefix, suffix, lambda text: metrics.horizontalAdvance(text) <= width,
+            lambda text: metrics.elidedText(text, Qt.TextElideMode.ElideRight, width))
+
+    @staticmethod
+    def _margin(option: QStyleOptionViewItem) -> int:
+        style = option.widget.style() if option.widget is not None else QApplication.style()
+        return style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, option, option.widget) + 1
 
 
 class StudyList(QWidget):
@@ -64,6 +93,7 @@ class StudyList(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setItemDelegateForColumn(NAME, NameDelegate(self.model, self.proxy, self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(THUMB, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(THUMB, ICON_SIDE + 8)
@@ -71,11 +101,15 @@ class StudyList(QWidget):
         # Fixed widths from the font, not ResizeToContents: that re-measures every row on every update and
         # turns a 1,000-file batch into seconds-long freezes.
         metrics = self.table.fontMetrics()
-        for column, sample, pad in ((PROBABILITY, "Probability", 30), (LABEL, "PNEUMONIA", 14), (STATUS, "cancelled", 14)):
+        # The status column also holds the 16 px warning icon.
+        for column, sample, pad in ((PROBABILITY, "Probability", 30), (LABEL, "PNEUMONIA", 14), (STATUS, "cancelled", 36)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, metrics.horizontalAdvance(sample) + pad)
         header.setMinimumSectionSize(24)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.clicked.connect(self._on_clicked)
+        self._shown: Path | None = None  # the file the viewer shows (or is loading)
+        self._following = False
 
         self.progress = QProgressBar(self)
         self.progress.setAccessibleName("Batch progress")
@@ -120,6 +154,14 @@ class StudyList(QWidget):
         if signal is not None:
             button.clicked.connect(signal.emit)
         return button
+
+    def minimum_width(self) -> int:
+        """Thumbnail, a readable name and the fixed columns side by side, with the scroll bar and margins."""
+        header = self.table.horizontalHeader()
+        fixed = sum(header.sectionSize(c) for c in (THUMB, PROBABILITY, LABEL, STATUS))
+        name = self.table.fontMetrics().horizontalAdvance("Image 100 ·")  # long names elide to what differs
+        scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        return fixed + name + scroll_bar + 16
 
     # ----- batch lifecycle ------------------------------------------------------------------------------
     def start(self, paths: list[Path]) -> None:
@@ -180,13 +222,34 @@ class StudyList(QWidget):
 
     def _on_selection(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = selected.indexes()
-        if indexes:
+        if indexes and not self._following:
             self._emit_path(indexes[0])
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        """A click on the row that is already selected changes no selection, yet must show that row's image."""
+        self._emit_path(index)
 
     def _emit_path(self, index: QModelIndex) -> None:
         path = index.data(PATH_ROLE)
-        if path:
+        if path and Path(path) != self._shown:
             self.image_selected.emit(Path(path))
+
+    def follow(self, path: Path | None) -> None:
+        """The viewer now shows ``path``: select its row, or no row when it is not in the list (Ctrl+O of
+        another file), so the highlight never points at an image that is not on screen."""
+        self._shown = Path(path) if path is not None else None
+        row = next((r for r, study in enumerate(self.model.rows) if study.path == self._shown), None)
+        self._following = True
+        try:
+            if row is None:
+                self.table.clearSelection()
+                self.table.selectionModel().clearCurrentIndex()
+            else:
+                index = self.proxy.mapFromSource(self.model.index(row, NAME))
+                self.table.selectRow(index.row())
+                self.table.scrollTo(index)
+        finally:
+            self._following = False
 
     def ordered_rows(self) -> list[StudyRow]:
         """Rows in the order shown (after any sort)."""

@@ -9,10 +9,12 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor, QGuiApplication, QPixmap
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPixmap
+from PySide6.QtWidgets import QApplication, QStyle
 
-from pneumo_desktop.core.records import triage_key
+from pneumo_desktop.core.records import phi_safe_warnings, triage_key
 from pneumo_desktop.core.result_text import percent
+from pneumo_desktop.gui.name_elide import shared_affixes
 from pneumo_desktop.gui.phi import file_label, scrub
 from pneumo_desktop.gui.qimage import gray_qimage
 
@@ -32,6 +34,10 @@ class StudyRow:
     record: dict[str, Any] = field(default_factory=dict)
     thumbnail_array: np.ndarray | None = None  # small gray copy: list icon and batch PDF
     detail: str = ""
+
+    def warnings(self, hide_phi: bool) -> list[str]:
+        """Everything that qualifies this row's score (the record's ``warnings``, from core.score_warnings)."""
+        return phi_safe_warnings(self.record) if hide_phi else [str(w) for w in self.record.get("warnings") or []]
 
     @property
     def probability(self) -> float | None:
@@ -54,6 +60,7 @@ class StudyListModel(QAbstractTableModel):
         self.hide_phi = False
         # Icons only for rows on screen: a pixmap per row of a 1,000-file batch would cost ~9 MB.
         self._icons: OrderedDict[int, QPixmap] = OrderedDict()
+        self._affixes: list[tuple[int, int]] | None = None  # name_elide.shared_affixes of the names shown
 
     def _icon(self, number: int, row: StudyRow) -> QPixmap | None:
         if row.thumbnail_array is None:
@@ -78,11 +85,13 @@ class StudyListModel(QAbstractTableModel):
     def reset(self, paths: list[Path]) -> None:
         self.beginResetModel()
         self._icons.clear()
+        self._affixes = None
         self.rows = [StudyRow(Path(p)) for p in paths]
         self.endResetModel()
 
     def set_hide_phi(self, hide: bool) -> None:
         self.hide_phi = hide
+        self._affixes = None
         if self.rows:
             self.dataChanged.emit(self.index(0, NAME), self.index(len(self.rows) - 1, STATUS))
 
@@ -92,6 +101,8 @@ class StudyListModel(QAbstractTableModel):
             return
         row = self.rows[index]
         row.record = dict(record)
+        if self.hide_phi:
+            self._affixes = None  # the hidden name carries the file's hash, known only now
         if thumbnail is not None:
             row.thumbnail_array = thumbnail
         rejected = record.get("rejected")
@@ -100,7 +111,7 @@ class StudyListModel(QAbstractTableModel):
         elif rejected:
             row.state, row.detail = "rejected", f"Not scored: {rejected['reason']}"
         else:
-            row.state, row.detail = "done", "; ".join(record.get("warnings") or [])
+            row.state, row.detail = "done", ""
         self.dataChanged.emit(self.index(index, 0), self.index(index, len(COLUMNS) - 1))
 
     def mark_cancelled(self) -> None:
@@ -141,17 +152,35 @@ class StudyListModel(QAbstractTableModel):
             return str(row.path)
         if role == TRIAGE_ROLE:
             return row.triage()
+        if role == Qt.ItemDataRole.AccessibleTextRole and column == STATUS and row.record.get("warnings"):
+            count = len(row.record["warnings"])  # what the warning icon says to a screen reader
+            return f"{self._text(index.row(), row, column)}, {count} warning{'' if count == 1 else 's'}"
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._text(index.row(), row, column)
         if role == Qt.ItemDataRole.DecorationRole and column == THUMB:
             return self._icon(index.row(), row)
+        if role == Qt.ItemDataRole.DecorationRole and column == STATUS and row.record.get("warnings"):
+            return _warning_icon()
         if role == Qt.ItemDataRole.ToolTipRole:
-            return scrub(row.detail, row.path, self.hide_phi) or self._text(index.row(), row, NAME)
+            return self._tooltip(index.row(), row)
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS and row.state == "error":
             return QBrush(QColor(200, 40, 40))
         if role == Qt.ItemDataRole.TextAlignmentRole and column == PROBABILITY:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def affixes(self, number: int) -> tuple[int, int]:
+        """The prefix and suffix this row's shown name shares with other rows (what may be elided)."""
+        if self._affixes is None:
+            self._affixes = shared_affixes([self._text(i, row, NAME) for i, row in enumerate(self.rows)])
+        return self._affixes[number] if 0 <= number < len(self._affixes) else (0, 0)
+
+    def _tooltip(self, number: int, row: StudyRow) -> str:
+        """The full name (not with hide-PHI: then the label), why there is no score, and every warning."""
+        name = self._text(number, row, NAME) if self.hide_phi else str(row.path.name)
+        lines = [name, scrub(row.detail, row.path, self.hide_phi)]
+        lines += [f"⚠ {w}" for w in row.warnings(self.hide_phi)]
+        return "\n".join(line for line in lines if line)
 
     def _text(self, number: int, row: StudyRow, column: int) -> str:
         if column == THUMB:
@@ -168,8 +197,17 @@ class StudyListModel(QAbstractTableModel):
         if row.state == "cancelled":
             return "cancelled"
         if row.state == "done":
-            return "done" + (" (warning)" if row.detail else "")
+            return "done"
         return scrub(row.detail, row.path, self.hide_phi)
+
+
+_WARNING_ICON: list[QIcon] = []
+
+
+def _warning_icon() -> QIcon:
+    if not _WARNING_ICON:
+        _WARNING_ICON.append(QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+    return _WARNING_ICON[0]
 
 
 class TriageProxy(QSortFilterProxyModel):

@@ -29,6 +29,7 @@ class ViewerPane(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.heatmap_controls)
         self._cursor: tuple[int, int, float] | None = None
+        self._header: dict[str, Any] = {}  # the tags of a DICOM shown without an image
         self.view.view_changed.connect(self._update_view_text)
         self.view.cursor_value.connect(self._on_cursor)
 
@@ -36,17 +37,23 @@ class ViewerPane(QWidget):
     def display(self) -> DisplayImage | None:
         return self.view.display
 
-    def set_display(self, display: DisplayImage | None) -> None:
+    def set_display(self, display: DisplayImage | None, placeholder: str = "") -> None:
         self._cursor = None
-        self.view.set_image(display)
+        self._header = {}
+        self.view.set_image(display, placeholder)
         self._update_view_text()
 
     def set_identity(self, label: str, hide_phi: bool) -> None:
         """The file label and patient/study line; called on every image change and hide-PHI toggle."""
         overlay, display = self.view.overlay, self.view.display
         overlay.set_lines("top_left", image_lines(display, label) if display is not None else [])
-        metadata: dict[str, Any] = display.image.metadata if display is not None else {}
+        metadata: dict[str, Any] = display.image.metadata if display is not None else self._header
         overlay.set_lines("top_right", patient_lines(metadata, hide_phi))
+
+    def set_header(self, metadata: dict[str, Any], label: str, hide_phi: bool) -> None:
+        """The patient/study line of a DICOM whose image failed: whose film it is matters as much as why."""
+        self._header = dict(metadata)
+        self.set_identity(label, hide_phi)
 
     def apply_preset(self, index: int) -> None:
         display = self.view.display
@@ -75,5 +82,6 @@ class ViewerPane(QWidget):
             overlay.set_lines("bottom_right", [])
             return
         center, width, preset = self.view.window()
-        overlay.set_lines("bottom_left", cursor_lines(self._cursor, center, width, preset, self.view.inverted()))
+        overlay.set_lines("bottom_left", cursor_lines(self._cursor, center, width, preset, self.view.inverted(),
+                                                      self.view.display.units))
         overlay.set_lines("bottom_right", geometry_lines(self.view.zoom(), self.view.orientation_text()))

@@ -15,6 +15,7 @@ from pneumo_desktop.core.image import WindowPreset
 
 LEVELS = 4096
 MIN_WIDTH = 1.0 / 256.0
+MAX_WIDTH = 4.0
 FULL_RANGE = "Full range"
 
 
@@ -74,8 +75,9 @@ def render(pixels: np.ndarray, center: float, width: float) -> np.ndarray:
 
 
 def clamp(center: float, width: float) -> tuple[float, float]:
-    """Keep the window inside the data range: a window past it makes W/L jump (Weasis #373)."""
-    width = float(min(max(width, MIN_WIDTH), 1.0))
+    """The level stays inside the data range (a level past it made W/L jump, Weasis #373); the width may grow
+    to MAX_WIDTH times the range, as radiologists widen a window to flatten contrast."""
+    width = float(min(max(width, MIN_WIDTH), MAX_WIDTH))
     center = float(min(max(center, 0.0), 1.0))
     return center, width
 

@@ -9,14 +9,14 @@ from datetime import datetime
 from pathlib import Path, PurePath
 
 import numpy as np
-from fpdf.enums import XPos, YPos
+from fpdf.enums import MethodReturnValue, XPos, YPos
 from PIL import Image
 
 from pneumo_desktop import DISCLAIMER, __version__
 from pneumo_desktop.core.heatmap_render import to_gray_uint8
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
-from pneumo_desktop.core.records import Record, triage_key
+from pneumo_desktop.core.records import Record, phi_safe_warnings, triage_key
 from pneumo_desktop.core.result_text import (
     intended_population_text,
     metric_lines,
@@ -25,11 +25,13 @@ from pneumo_desktop.core.result_text import (
     sentence,
 )
 from pneumo_desktop.report import fonts
-from pneumo_desktop.report.document import ReportDocument, box_fit, fit_within, now_text
+from pneumo_desktop.report.document import WARNING_TEXT, ReportDocument, box_fit, fit_within, now_text
 
 TITLE = "Chest X-ray batch: probability of pneumonia"
 THUMB_SIDE = 160  # pixels kept per thumbnail
 ROW_H = 22.0
+WARNING_PREFIX = "Warning: "
+DETAIL_LIMIT = 900  # characters of reason and warnings under a name; the row grows to show them
 # Column widths in mm (A4 portrait, 180 mm between margins).
 COLUMNS = (("#", 9.0), ("Image", 23.0), ("Name", 78.0), ("Probability", 24.0), ("Label", 25.0), ("Status", 21.0))
 
@@ -58,6 +60,13 @@ def _display_name(record: Record, hide_phi: bool) -> str:
 
 
 def _detail(record: Record, hide_phi: bool) -> str:
+    """Why there is no score, if so, then every warning that qualifies the row, one per line."""
+    warnings = phi_safe_warnings(record) if hide_phi else [str(w) for w in record.get("warnings") or []]
+    lines = [_reason(record, hide_phi)] + [f"{WARNING_PREFIX}{w}" for w in warnings]
+    return "\n".join(line for line in lines if line)
+
+
+def _reason(record: Record, hide_phi: bool) -> str:
     text = record.get("error") or (record["rejected"]["reason"] if record.get("rejected") else "")
     if not text:
         return ""
@@ -104,10 +113,11 @@ def write_batch_report(
     _summary(doc, [e.record for e in ordered], card, hide_phi)
     _table_header(doc)
     for index, (entry, name, detail) in enumerate(zip(ordered, names, details, strict=True), start=1):
-        if doc.get_y() + ROW_H > doc.page_break_trigger:
+        height = _row_height(doc, name, detail)
+        if doc.get_y() + height > doc.page_break_trigger:
             doc.add_page()
             _table_header(doc)
-        _row(doc, index, entry, name, detail)
+        _row(doc, index, entry, name, detail, height)
     doc.ln(2)
     doc.heading("Model")
     doc.key_values([("Model", card.display_name), ("Weights sha256", card.weights_sha256),
@@ -124,12 +134,16 @@ def _summary(doc: ReportDocument, records: list[Record], card: ModelCard, hide_p
     labels = [r.get("label") for r in records]
     failed = sum(1 for r in records if r.get("error"))
     not_scored = sum(1 for r in records if not r.get("error") and r.get("probability") is None)
+    warned = sum(1 for r in records if r.get("warnings"))
     doc.paragraph(
         f"{len(records)} images: {labels.count('PNEUMONIA')} labelled PNEUMONIA, {labels.count('NORMAL')} "
         f"NORMAL, {not_scored} not scored, {failed} failed. Threshold {card.threshold:.3f} "
         "(PNEUMONIA when p ≥ threshold). Sorted by probability, highest first; images that were not "
         "scored or failed are listed last."
     )
+    if warned:
+        doc.warnings([f"{warned} image{'' if warned == 1 else 's'} carry warnings that qualify the score; "
+                      "each is listed under the image's name."])
     if hide_phi:
         doc.paragraph("File names are hidden (hide-PHI): rows show the start of each file's sha256, as in "
                       "the audit log.", size=8, gray=True)
@@ -144,7 +158,21 @@ def _table_header(doc: ReportDocument) -> None:
     doc.ln(6)
 
 
-def _row(doc: ReportDocument, index: int, entry: BatchEntry, name: str, detail: str) -> None:
+def _lines(doc: ReportDocument, text: str, width: float, style: str, size: float) -> int:
+    doc.set_font(fonts.FAMILY, style, size)
+    return len(doc.multi_cell(width, 4, text, dry_run=True, output=MethodReturnValue.LINES))
+
+
+def _row_height(doc: ReportDocument, name: str, detail: str) -> float:
+    """Tall enough for the thumbnail, or for the name and every warning under it (never cut off)."""
+    width = COLUMNS[2][1] - 2
+    needed = 2 + 4 * _lines(doc, _clip(name, 120), width, "", 8.5)
+    if detail:
+        needed += 3.2 * _lines(doc, _clip(detail, DETAIL_LIMIT), width, "", 7) + 1
+    return max(ROW_H, needed)
+
+
+def _row(doc: ReportDocument, index: int, entry: BatchEntry, name: str, detail: str, height: float = ROW_H) -> None:
     record = entry.record
     top = doc.get_y()
     x = doc.l_margin
@@ -161,12 +189,12 @@ def _row(doc: ReportDocument, index: int, entry: BatchEntry, name: str, detail: 
     x += widths[1]
     doc.set_xy(x, top + 2)
     doc.multi_cell(widths[2] - 2, 4, _clip(name, 120), new_x=XPos.LEFT, new_y=YPos.NEXT, max_line_height=4)
-    if detail:
-        doc.set_font(fonts.FAMILY, "", 7)
-        doc.set_text_color(110, 110, 110)
+    doc.set_font(fonts.FAMILY, "", 7)
+    for line in _clip(detail, DETAIL_LIMIT).splitlines():
+        doc.set_text_color(*(WARNING_TEXT if line.startswith(WARNING_PREFIX) else (110, 110, 110)))
         doc.set_x(x)
-        doc.multi_cell(widths[2] - 2, 3.2, _clip(detail, 220), new_x=XPos.LEFT, new_y=YPos.NEXT)
-        doc.set_text_color(0, 0, 0)
+        doc.multi_cell(widths[2] - 2, 3.2, line, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    doc.set_text_color(0, 0, 0)
     x += widths[2]
     probability = record.get("probability")
     doc.set_font(fonts.FAMILY, "B", 9)
@@ -179,7 +207,7 @@ def _row(doc: ReportDocument, index: int, entry: BatchEntry, name: str, detail: 
     doc.set_font(fonts.FAMILY, "", 8)
     doc.set_xy(x, top + 2)
     doc.cell(widths[5], 5, _status(record))
-    bottom = top + ROW_H
+    bottom = top + height
     doc.set_draw_color(220, 220, 220)
     doc.line(doc.l_margin, bottom, doc.w - doc.r_margin, bottom)
     doc.set_draw_color(0, 0, 0)

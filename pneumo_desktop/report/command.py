@@ -125,7 +125,7 @@ def _single(source: Path, collected: Collected, out: Path | None, force: bool, h
     except ReportError as exc:
         log.error("%s", exc)
         return EXIT_USAGE
-    log.info("wrote %s", target.name)
+    log.info("wrote %s", target.absolute())
     return EXIT_OK
 
 
@@ -145,7 +145,7 @@ def _batch(collected: Collected, out: Path | None, force: bool, hide_phi: bool, 
     entries, failed = [], 0
     for item in iter_scored(predictor, collected.files, batch_size=batch_size):
         record = record_from(str(item.path), item.prediction, item.image, item.error,
-                             file_sha256=item.file_sha256)
+                             file_sha256=item.file_sha256, population=predictor.card.intended_population)
         failed += item.error is not None
         entries.append(BatchEntry(record, thumbnail_of(item.image) if item.image is not None else None))
         del item  # only the thumbnail is kept; the image may be 400 MB
@@ -154,5 +154,5 @@ def _batch(collected: Collected, out: Path | None, force: bool, hide_phi: bool, 
     except ReportError as exc:
         log.error("%s", exc)
         return EXIT_USAGE
-    log.info("wrote %s (%d images, %d failed)", target.name, len(entries), failed)
+    log.info("wrote %s (%d images, %d failed)", target.absolute(), len(entries), failed)
     return EXIT_SOME_FAILED if failed else EXIT_OK

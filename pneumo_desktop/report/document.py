@@ -29,6 +29,7 @@ from pneumo_desktop.report.errors import ReportError
 MARGIN = 15.0
 TEXT_GRAY = (90, 90, 90)
 RULE_GRAY = (200, 200, 200)
+WARNING_FILL, WARNING_TEXT = (255, 243, 205), (92, 68, 0)  # the window's warning colours (app.qss)
 EMBED_MAX_SIDE = 1024  # pixels; enough for print at the sizes used, keeps a report under ~1 MB
 
 
@@ -99,6 +100,23 @@ class ReportDocument(FPDF):
             self.set_text_color(*TEXT_GRAY)
         self.multi_cell(0, size * 0.48, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(0, 0, 0)
+
+    def warnings(self, warnings: Sequence[str], size: float = 9) -> None:
+        """What qualifies the score, on an amber band right under it (as in the window), one line each."""
+        if not warnings:
+            return
+        self.ln(1)
+        self.set_fill_color(*WARNING_FILL)
+        self.set_text_color(*WARNING_TEXT)
+        self.set_font(fonts.FAMILY, "B", size)
+        title = "Warning" if len(warnings) == 1 else f"{len(warnings)} warnings"
+        self.multi_cell(0, size * 0.55, f"{title} (read the score with these in mind):", fill=True,
+                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_font(fonts.FAMILY, "", size)
+        for warning in warnings:
+            self.multi_cell(0, size * 0.5, f"• {warning}", fill=True, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_text_color(0, 0, 0)
+        self.ln(1.5)
 
     def key_values(self, pairs: Sequence[tuple[str, str]], key_width: float = 38, size: float = 9,
                    x: float | None = None, width: float = 0) -> None:

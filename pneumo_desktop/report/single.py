@@ -11,7 +11,7 @@ import numpy as np
 from fpdf.enums import XPos, YPos
 
 from pneumo_desktop import DISCLAIMER, __version__
-from pneumo_desktop.core.heatmap_render import blend_image
+from pneumo_desktop.core.heatmap_render import blend_image, score_strength
 from pneumo_desktop.core.image import PHI_KEYS, LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.prediction import Prediction
@@ -23,7 +23,9 @@ from pneumo_desktop.core.result_text import (
     metrics_heading,
     percent,
     sentence,
+    threshold_reason,
 )
+from pneumo_desktop.core.score_warnings import score_warnings
 from pneumo_desktop.report import fonts
 from pneumo_desktop.report.document import ReportDocument, box_fit, gray_image, now_text
 
@@ -129,7 +131,7 @@ def write_single_report(
                     shown_fields(image, hide_phi, STUDY_FIELDS) + [("File", file_name)])
 
     _images(doc, image, prediction)
-    _result(doc, prediction)
+    _result(doc, prediction, card, score_warnings(image, prediction, card.intended_population, hide_phi=hide_phi))
     _model(doc, image, prediction, card)
 
     doc.heading("Intended use")
@@ -143,6 +145,8 @@ def write_single_report(
 def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> None:
     plain = gray_image(image.pixels)
     heatmap = prediction.heatmap((plain.height, plain.width))
+    if heatmap is not None:
+        heatmap = heatmap * score_strength(prediction.probability, prediction.threshold)
     w, h = box_fit(plain.size, IMAGE_BOX_W, IMAGE_BOX_H)
     if doc.get_y() + h + 12 > doc.h - 18:
         doc.add_page()
@@ -177,7 +181,7 @@ def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> 
     doc.ln(1)
 
 
-def _result(doc: ReportDocument, prediction: Prediction) -> None:
+def _result(doc: ReportDocument, prediction: Prediction, card: ModelCard, warnings: list[str]) -> None:
     doc.heading("Result")
     if prediction.rejected is not None or prediction.probability is None:
         doc.paragraph("Not scored", size=14, bold=True)
@@ -185,6 +189,7 @@ def _result(doc: ReportDocument, prediction: Prediction) -> None:
             doc.paragraph(f"{sentence(prediction.rejected.reason)} (code {prediction.rejected.code})")
         else:
             doc.paragraph(meaning(prediction))
+        doc.warnings(warnings)
         return
     doc.set_font(fonts.FAMILY, "B", 16)
     doc.cell(0, 8, f"Probability of pneumonia: {percent(prediction.probability)}",
@@ -192,7 +197,11 @@ def _result(doc: ReportDocument, prediction: Prediction) -> None:
     doc.set_font(fonts.FAMILY, "B", 11)
     doc.cell(0, 6, f"Label: {prediction.label}    (threshold {prediction.threshold:.3f}: "
                    "PNEUMONIA when p ≥ threshold)", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    doc.warnings(warnings)
     doc.paragraph(meaning(prediction))
+    reason = threshold_reason(card, prediction.probability)
+    if reason:
+        doc.paragraph(reason, size=8.5)
     doc.ln(0.5)
     doc.paragraph(HEATMAP_CAPTION, size=8, gray=True)
 
@@ -204,10 +213,8 @@ def _model(doc: ReportDocument, image: LoadedImage, prediction: Prediction, card
     pairs += [
         ("Weights sha256", prediction.model_sha256 or card.weights_sha256),
         ("File sha256", image.file_sha256),
-        ("Time taken", f"{prediction.elapsed_ms:.0f} ms"),
+        ("Model time", f"{prediction.elapsed_ms:.0f} ms (this image and its heatmap)"),
         ("App version", __version__),
     ]
-    if image.warnings:
-        pairs.append(("Loader notes", "; ".join(image.warnings)))
     doc.key_values(pairs, size=8.5)
     doc.paragraph("The hashes match this image's line in the app's audit log.", size=7.5, gray=True)

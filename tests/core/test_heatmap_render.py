@@ -42,3 +42,12 @@ def test_bad_values_are_clipped_not_wrapped() -> None:
 def test_shapes_must_match() -> None:
     with pytest.raises(ValueError, match="differ in shape"):
         blend(np.zeros((4, 5), np.float32), np.zeros((5, 4), np.float32))
+
+
+def test_the_heatmap_is_drawn_in_proportion_to_a_score_below_the_threshold() -> None:
+    from pneumo_desktop.core.heatmap_render import score_strength
+
+    assert score_strength(0.001, 0.705) < 0.01  # a 0.1 % film: nothing that could pass for a finding
+    assert score_strength(0.35, 0.7) == 0.5
+    assert score_strength(0.7, 0.7) == 1.0 and score_strength(0.99, 0.7) == 1.0
+    assert score_strength(None, 0.7) == 0.0

@@ -97,7 +97,7 @@ def test_table_lists_every_input_with_its_status(three_records: list[dict]) -> N
     text = records.format_table(three_records)
     lines = text.splitlines()
     assert len(lines) == 4
-    assert f"{three_records[0]['probability']:.3f}" in lines[1]
+    assert f"{100 * three_records[0]['probability']:.1f} %" in lines[1]  # as the window writes it
     assert "rejected: too_small" in lines[2]
     assert "error" in lines[3] and "broken.png" in lines[3]
 

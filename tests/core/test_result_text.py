@@ -49,3 +49,20 @@ def test_meaning_names_the_side_of_the_threshold() -> None:
     rejected = _prediction(None, Rejection("too_small", "image is 9x9 pixels"))
     assert meaning(rejected) == "Not scored: image is 9x9 pixels"
     assert sentence("image is small") == "Image is small"
+
+
+def test_the_threshold_is_explained_and_the_gate_refusals_counted() -> None:
+    from pneumo_desktop.core.model_card import ModelCard
+    from pneumo_desktop.core.result_text import threshold_reason
+
+    card = ModelCard(name="m", version="1", architecture={}, preprocess={"size": 64},
+                     output={"temperature": 1.0, "threshold": 0.70528, "positive_if": "p >= threshold"},
+                     metrics={"test": {"sensitivity": {"value": 0.954}, "n": 623, "gate_rejected": 1}},
+                     config={"target_sensitivity": 0.95})
+    reason = threshold_reason(card)
+    assert reason is not None and "70.5 %" in reason and "95 %" in reason and "0.954" in reason
+    assert "56.0 %, though over 50 %, is labelled NORMAL" in threshold_reason(card, 0.56)
+    assert "labelled NORMAL" not in threshold_reason(card, 0.9) and "labelled" not in threshold_reason(card, 0.2)
+    assert dict(metric_lines(card))["Images"].startswith("623 (624 in the set; 1 refused by the")
+    card.config = {}
+    assert threshold_reason(card) is None

@@ -1,4 +1,5 @@
-"""Regenerate docs/screenshots/window_single.png and window_batch.png (offscreen, real window).
+"""Regenerate docs/screenshots/window_single.png, window_batch.png and window_dicom_{1280x720,1920x1080}.png
+(offscreen, real window).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python -m tests.gui.make_screenshots [OUT_DIR]
 
@@ -21,10 +22,14 @@ from PySide6.QtCore import QEventLoop  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from pneumo_desktop import app  # noqa: E402
-from tests.conftest import REPO, SAMPLES  # noqa: E402
+from tests.conftest import DICOM_DIR, REPO, SAMPLES  # noqa: E402
 
 SIZE = (1400, 900)
 SINGLE = SAMPLES / "PNEUMONIA" / "person1_virus_6.jpeg"
+# An adult CR (64 years from its dates), lossy JPEG 2000, long patient and study lines: the warnings and the
+# corner layout at the two common screen sizes.
+DICOM = DICOM_DIR / "cr_mono1_15bit_j2k_lossy.dcm"
+DICOM_SIZES = ((1280, 720), (1920, 1080))
 
 
 def wait(qapp: QApplication, condition, timeout: float = 120.0) -> None:
@@ -59,12 +64,21 @@ def main(out_dir: Path) -> None:
     wait(qapp, lambda: window.study_list.model.rowCount() == 12 and not controller.batch_running())
     window.study_list.sort_by_probability()
     controller.current_result = None
-    window.study_list.table.clearSelection()  # the top row may already be the selected one
-    window.study_list.select_row(0)
+    controller.show_file(window.study_list.ordered_rows()[0].path)
     wait(qapp, lambda: controller.current_result is not None)
     window.grab().save(str(out_dir / "window_batch.png"))
+    written = ["window_single.png", "window_batch.png"]
+    for width, height in DICOM_SIZES:
+        window.resize(width, height)
+        window.layout_keeper.reset()  # the layout a first start at this size gets
+        controller.current_result = None
+        controller.show_file(DICOM)
+        wait(qapp, lambda: controller.current_result is not None)
+        name = f"window_dicom_{width}x{height}.png"
+        window.grab().save(str(out_dir / name))
+        written.append(name)
     controller.shutdown()
-    print(f"wrote {out_dir / 'window_single.png'} and {out_dir / 'window_batch.png'}")
+    print("wrote " + ", ".join(str(out_dir / name) for name in written))
 
 
 if __name__ == "__main__":

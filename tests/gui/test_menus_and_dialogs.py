@@ -85,3 +85,20 @@ def test_keys_reference_documents_the_mouse_scheme(window) -> None:
     text = dialog.text.toPlainText()
     assert "Right drag" in text and "window/level" in text and "Shift+F12" in text
     dialog.close()
+
+
+def test_focus_returns_to_the_window_after_the_open_folder_dialog(qtbot, window, tmp_path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog, QLineEdit
+
+    other = QLineEdit()  # where focus was left, as after a native dialog that never gave it back
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    other.setFocus()
+    opened = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(tmp_path))
+    monkeypatch.setattr(window, "open_paths", opened.append)
+    window.file_commands._open_paths = opened.append
+    window.actions.open_folder.trigger()
+    assert opened
+    qtbot.waitUntil(lambda: window.view.hasFocus(), timeout=2000)

@@ -8,8 +8,8 @@ import pytest
 
 from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.prediction import Prediction, Rejection
+from pneumo_desktop.core.score_warnings import age_in_years, population_warnings
 from pneumo_desktop.gui.dicom_panel import DicomPanel
-from pneumo_desktop.gui.population import age_in_years, population_warnings
 from pneumo_desktop.gui.prediction_panel import PredictionPanel
 from tests.core import dicom_factory
 from tests.gui.conftest import WAIT_MS
@@ -84,7 +84,8 @@ def test_prediction_panel_shows_probability_label_meaning_model_and_notice(qtbot
     panel = PredictionPanel()
     qtbot.addWidget(panel)
     panel.show_card(_card())
-    panel.show_prediction(_prediction(0.734), {"age_years": 3.0, "view_position": "PA"})
+    panel.show_prediction(_prediction(0.734), population_warnings({"age_years": 3.0, "view_position": "PA"},
+                                                                  _card().intended_population))
     assert panel.headline.text() == "73.4 %"
     assert panel.label_line.text() == "PNEUMONIA (threshold 40.0 %)"
     assert "73.4 %" in panel.meaning.text() and "threshold" in panel.meaning.text()
@@ -101,7 +102,7 @@ def test_rejection_reason_replaces_the_score(qtbot) -> None:
     panel = PredictionPanel()
     qtbot.addWidget(panel)
     panel.show_card(_card())
-    panel.show_prediction(_prediction(None, Rejection("colour_image", "the image is in colour.")), {})
+    panel.show_prediction(_prediction(None, Rejection("colour_image", "the image is in colour.")), [])
     assert panel.headline.text() == "Not scored"
     assert "colour_image" in panel.label_line.text()
     assert "the image is in colour" in panel.meaning.text()
@@ -115,7 +116,8 @@ def test_population_warning_is_visible_for_an_adult_or_lateral_view(qtbot) -> No
     qtbot.addWidget(panel)
     panel.show()
     panel.show_card(_card())
-    panel.show_prediction(_prediction(0.2), {"age": "062Y", "age_years": 62.0, "view_position": "LL"})
+    metadata = {"age": "062Y", "age_years": 62.0, "view_position": "LL"}
+    panel.show_prediction(_prediction(0.2), population_warnings(metadata, _card().intended_population))
     assert panel.warning.isVisible()
     assert "62.0 years" in panel.warning.text() and "View LL" in panel.warning.text()
 
@@ -143,3 +145,16 @@ def test_dicom_panel_collapses_and_hides_phi(qtbot) -> None:
     assert panel.values()["Modality"] == "CR"
     panel.toggle.click()
     assert not panel.is_expanded() and panel.table.isHidden()
+
+
+def test_the_panel_says_why_the_threshold_sits_where_it_does(qtbot) -> None:
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    card = _card()
+    card.config = {"target_sensitivity": 0.95}
+    panel.show_card(card)
+    panel.show_prediction(_prediction(0.35))
+    assert "Why 40.0 %" in panel.threshold_note.text() and "95 %" in panel.threshold_note.text()
+    assert "Model time 12 ms" in panel.elapsed.text()
+    panel.show_prediction(_prediction(None, Rejection("colour_image", "the image is in colour.")))
+    assert panel.threshold_note.text() == ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -232,7 +233,9 @@ def test_a_warning_found_while_scoring_reaches_the_image_and_status(qtbot, windo
     with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS):
         window.open_paths([sample()])
     assert window.controller.current.image.warnings.count("scored inverted (test)") == 1
-    assert "scored inverted (test)" in window.statusBar().currentMessage()
+    # Shown as a sentence, in the status line and, for as long as the result is shown, in the panel.
+    assert "Scored inverted (test)" in window.statusBar().currentMessage()
+    assert "Scored inverted (test)" in window.prediction_panel.warnings()
 
 
 def test_a_dicom_is_decoded_once_and_scores_as_the_cli_would(qtbot, window, tiny_predictor, monkeypatch) -> None:
@@ -265,3 +268,18 @@ def test_a_jpeg_is_read_the_models_way_beside_the_full_decode(qtbot, window, tin
     scored = blocker.args[0].image
     assert scored.shape == tiny_predictor.read_input(path).shape
     assert "decoded_size" in scored.metadata and scored.shape != window.controller.current.image.shape
+
+
+def test_the_heatmap_strength_follows_the_score(qtbot, window, monkeypatch) -> None:
+    from pneumo_desktop.core.heatmap_render import score_strength
+    from pneumo_desktop.core.prediction import Prediction
+
+    # A map at full strength everywhere (the tiny test model's own Grad-CAM may be flat).
+    monkeypatch.setattr(Prediction, "heatmap", lambda self, shape: np.ones(shape, np.float32))
+    with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS) as blocker:
+        window.open_paths([sample("NORMAL")])
+    prediction = blocker.args[0].prediction
+    strength = score_strength(prediction.probability, prediction.threshold)
+    assert 0 < strength < 1
+    assert blocker.args[0].heatmap[..., 3].max() / 255.0 == pytest.approx(strength, abs=1 / 255)
+    assert "faint when the score is low" in window.pane.heatmap_controls.caption.text()

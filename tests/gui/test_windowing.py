@@ -38,7 +38,8 @@ def test_full_range_spans_the_data_and_clamp_keeps_inside() -> None:
     assert preset.name == "Full range"
     assert (preset.center, preset.width) == pytest.approx((0.4, 0.4))
     assert windowing.clamp(-1.0, 0.0) == (0.0, windowing.MIN_WIDTH)
-    assert windowing.drag_to_window(0.5, 0.5, dx=100, dy=50, span=100) == (1.0, 1.0)
+    assert windowing.drag_to_window(0.5, 0.5, dx=100, dy=50, span=100) == (1.0, 1.5)  # widens past the range
+    assert windowing.clamp(0.5, 100.0) == (0.5, windowing.MAX_WIDTH)
 
 
 def test_overlay_lines() -> None:
@@ -54,3 +55,25 @@ def test_phi_helpers() -> None:
     assert file_label("/a/Doe_Jane.dcm", "abcdef0123456789", True, 2) == "Image 3 · sha256 abcdef012345"
     assert scrub("Doe_Jane.dcm: empty file", "/a/Doe_Jane.dcm", True) == "the file: empty file"
     assert scrub("Doe_Jane.dcm: empty file", "/a/Doe_Jane.dcm", False) == "Doe_Jane.dcm: empty file"
+
+
+def test_dicom_windows_and_values_read_in_modality_units() -> None:
+    from pneumo_desktop.core.image import WindowPreset
+    from pneumo_desktop.gui.dicom_units import ModalityUnits, preset_names
+
+    meta = {"voi": "window", "window_center": 550.0, "window_width": 1024.0, "photometric": "MONOCHROME1"}
+    units = ModalityUnits.of(meta)
+    assert units is not None
+    assert units.window(0.5, 1.0) == (550.0, 1024.0)
+    assert units.window(0.5, 2.0) == (550.0, 2048.0)
+    assert units.value_text(0.25) == f"{550 + 0.25 * 1024:.0f}"  # inverted: brighter is lower
+    assert units.value_text(1.0) == "≤ 38" and units.value_text(0.0) == "≥ 1062"
+    assert cursor_lines((1, 2, 0.5), 0.5, 1.0, "WC 550 / WW 1024", False, units) == [
+        "Value 550 at x 2, y 1", "W 1024  L 550  (WC 550 / WW 1024)"]
+    assert ModalityUnits.of({"voi": "lut"}) is None and ModalityUnits.of({}) is None
+    presets = [WindowPreset("Default", 0.5, 1.0), WindowPreset("DICOM window 2", 0.4, 2.0),
+               WindowPreset("Full range", 0.5, 1.0)]
+    names = [p.name for p in preset_names(presets, dict(meta, window_center=(550.0, 500.0),
+                                                        window_width=(1024.0, 2048.0)))]
+    assert names == ["WC 550 / WW 1024", "WC 500 / WW 2048", "Full range"]
+    assert preset_names(presets[:1], {"voi": "lut"})[0].name == "VOI LUT 1"

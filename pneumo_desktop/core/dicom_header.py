@@ -1,0 +1,43 @@
+"""The header of a DICOM whose image cannot be shown (no pixel data, a codestream that does not decode, an
+unsupported encoding): its tags still tell the reader whose study it is and what it claims to hold. Qt-free;
+uses the loader's own format sniffing and the reader's own field extraction, so the tags read as they do for
+a file that displays."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+import pydicom
+
+from pneumo_desktop.core.dicom_reader import dicom_metadata
+from pneumo_desktop.core.library_warnings import library_warnings_logged
+from pneumo_desktop.core.loader import MAX_FILE_BYTES, sniff
+
+log = logging.getLogger(__name__)
+_HEADER_BYTES = 1 << 20  # a header never needs more; the pixel data that follows is not read
+
+
+def read_header(path: str | Path) -> dict[str, Any] | None:
+    """The metadata of the DICOM at ``path`` without its pixels, or None when it is not a DICOM or even its
+    header cannot be read."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        with open(path, "rb") as stream:
+            head = stream.read(_HEADER_BYTES)
+    except OSError:
+        return None
+    fmt = sniff(head, path.name)
+    if fmt is None or fmt.kind != "dicom":
+        return None
+    try:
+        with library_warnings_logged(path.name):
+            ds = pydicom.dcmread(io.BytesIO(head), stop_before_pixels=True, force=fmt.detail != "DICM")
+            return {key: value for key, value in dicom_metadata(ds).items() if value not in (None, "")}
+    except Exception as exc:  # library boundary: a damaged header raises many types
+        log.info("%s: DICOM header unreadable: %s", path.name, type(exc).__name__)
+        return None
