@@ -1,7 +1,8 @@
-"""Measure (and, with --tune, set) the gate: what it refuses, what it scores with a warning, what it corrects.
+"""Measure the gate: what it refuses, what it scores with a warning, what it corrects.
 
-Every list is split in two by a fixed hash: the refuse threshold is tuned on the first half only, every rate
-below is printed for the report half (``*`` marks a rate on a tuning half, shown for reference).
+Every list is split in two by a fixed hash. The gate's thresholds are fitted by training (training/gate_fit.py,
+or `pneumo-train refit-gate`) on the validation patients' tuning half only; the rates below are for report
+halves (the external images are also shown in full, as there are so few).
 
 - non-chest: the frozen list of images that installed packages carry (gate_nonchest_list.json, sha256-pinned)
   and a grayscale copy of every colour one;
@@ -14,8 +15,7 @@ below is printed for the report half (``*`` marks a rate on a tuning half, shown
 
 The official test split is not read here: `pneumo-train evaluate --split test` reports its gate refusals.
 
-    python benchmarks/gate_ood.py                  # report
-    python benchmarks/gate_ood.py --tune           # set the refuse threshold on the tuning halves, re-pin the card
+    python benchmarks/gate_ood.py [--train-films]
 """
 
 from __future__ import annotations
@@ -29,15 +29,12 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 LIST = REPO / "benchmarks" / "gate_nonchest_list.json"
 EXTERNAL = REPO / "training" / "gate_eval"
 SHARED = REPO.parent / "shared" / "data"
 KERMANY = SHARED / "kermany"
-MAX_ORDINARY_REFUSED = 0.01
 
 
 def _half(digest: str) -> int:
@@ -113,7 +110,6 @@ def rate(decisions: list) -> str:  # type: ignore[type-arg]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-dir", type=Path, help="model folder (default: the app's models/)")
-    parser.add_argument("--tune", action="store_true")
     parser.add_argument("--train-films", action="store_true", help="also run all 5,216 training films")
     args = parser.parse_args()
 
@@ -133,14 +129,15 @@ def main() -> int:
         return [replace(im, pixels=variants_of(im.pixels, it.relpath, [name])[name], warnings=[])
                 for it, im in sources if gate_half(it.patient_id) == half]
 
-    if args.tune:
-        tune(args, predictor, nonchest(), external(), variant_images, sources)
-        predictor = Predictor.load(args.model_dir)
     gate = predictor.gate
-    print(f"gate: warn > {gate.warn_threshold:.1f}, refuse > {gate.refuse_threshold:.1f}, orientation: upright "
-          f"if p >= {gate.upright_min}, corrected if p >= {gate.correct_min}")
-    report_nonchest = [im for _, im, h in nonchest() if h == 1]
-    print(f"non-chest (package images), report half: {rate(decide(predictor, report_nonchest))}")
+    print(f"gate: distance warn > {gate.warn_threshold:.1f}, refuse > {gate.refuse_threshold:.1f}; orientation "
+          f"confidence >= {gate.min_confidence:.3f}")
+    report_nonchest = [(name, im) for name, im, h in nonchest() if h == 1]
+    d = decide(predictor, [im for _, im in report_nonchest])
+    print(f"non-chest (package images), report half: {rate(d)}")
+    for (name, _), x in zip(report_nonchest, d, strict=True):
+        if x[0] == "scored":
+            print(f"  scored (a gate miss): {name}, distance {x[1]:.1f}")
     for category, items in sorted(external().items()):
         report = [im for _, im, h in items if h == 1]
         every = [im for _, im, _ in items]
@@ -179,6 +176,9 @@ def main() -> int:
             continue
     fixtures += [predictor.read_input(p) for p in sorted((SHARED / "samples").rglob("*.jpeg"))]
     d = decide(predictor, fixtures)
+    for image, x in zip(fixtures, d, strict=True):
+        if x[0] != "scored" or x[2]:
+            print(f"  {image.path.name}: {x[0]}, distance {x[1] or float('nan'):.1f}; {'; '.join(x[2])[:160]}")
     print(f"real DICOM fixtures + samples: {rate(d)}; scored with a warning: {sum(bool(x[2]) for x in d if x[0] == 'scored')}")
     if args.train_films:
         from training.data import read_items
@@ -190,47 +190,6 @@ def main() -> int:
         warned = sum(any(w.startswith("Unusual image") for w in x[2]) for x in decisions if x[0] == "scored")
         print(f"training films: {rate(decisions)}; scored with 'unusual image' warning {warned}")
     return 0
-
-
-def tune(args, predictor, nonchest_items, external_items, variant_images, sources) -> None:  # type: ignore[no-untyped-def]
-    """The lowest refuse threshold that keeps every ordinary variation (tuning half) <= 1 % refused, never
-    below the trained gate's warn threshold; written into the card and re-pinned in the weights file."""
-    import torch
-
-    from pneumo_desktop import paths
-    from pneumo_desktop.core.weights import save_model
-    from training.card_markdown import write_model_card_md
-    from training.gate_fit import gate_half
-    from training.shifted import ALL_VARIANTS
-
-    gate = predictor.gate
-    gate.refuse_threshold = gate.warn_threshold = float("inf")
-    per_variant = []
-    for name in ALL_VARIANTS:
-        d = decide(predictor, variant_images(name, 0))
-        per_variant.append(np.array([x[1] for x in d if x[1] is not None]))
-    clean = [replace(im, warnings=[]) for it, im in sources if gate_half(it.patient_id) == 0]
-    per_variant.append(np.array([x[1] for x in decide(predictor, clean) if x[1] is not None]))
-    floor = max(float(np.quantile(v, 1 - MAX_ORDINARY_REFUSED)) for v in per_variant if v.size)
-    ood = [im for _, im, h in nonchest_items if h == 0]
-    for items in external_items.values():
-        ood += [im for _, im, h in items if h == 0]
-    ood_scores = np.array([x[1] for x in decide(predictor, ood) if x[0] == "scored" and x[1] is not None])
-    card = predictor.card
-    warn = float(card.ood["warn_threshold"])
-    threshold = max(floor * 1.05, warn)
-    caught = float(np.mean(ood_scores > threshold)) if ood_scores.size else float("nan")
-    print(f"tuning: ordinary-variation floor {floor:.2f} (worst variant's {1 - MAX_ORDINARY_REFUSED:.0%} quantile), "
-          f"warn {warn:.2f} -> refuse threshold {threshold:.2f}; OOD tuning-half images reaching the distance "
-          f"check: {ood_scores.size}, refused by it: {caught:.1%}*")
-    card.ood["threshold"] = round(threshold, 4)
-    card.ood["threshold_rule"] = ("1.05 x the 0.99 quantile of the distances of the worst ordinary variation of the "
-                                  "validation originals (gate tuning half of patients), never below the warn "
-                                  "threshold (benchmarks/gate_ood.py --tune)")
-    model_dir = args.model_dir or paths.models_dir()
-    arrays = {"mean": gate.ood_mean, "precision": gate.ood_precision}
-    save_model(model_dir, predictor.model.to(memory_format=torch.contiguous_format), card, arrays)
-    write_model_card_md(model_dir)
 
 
 if __name__ == "__main__":

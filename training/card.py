@@ -19,7 +19,7 @@ from pneumo_desktop.core.weights import save_model
 from training.calibration import expected_calibration_error, fit_temperature, threshold_for_sensitivity
 from training.data import Item
 from training.engine import forward_all
-from training.gate_fit import augmented_embeddings, fit_gate, gate_half
+from training.gate_fit import fit_gate, gate_half
 from training.metrics import metrics_with_ci
 from training.selection import Shifted
 from training.shifted import HELD_OUT
@@ -102,6 +102,38 @@ def calibrate(model: torch.nn.Module, val: Validation, target_sensitivity: float
     return temperature, threshold, validation
 
 
+def gate_variants(val: Validation) -> dict[str, np.ndarray]:
+    """Every shifted variant of the gate's tuning half of validation originals (training/gate_fit.py)."""
+    tune = np.array([gate_half(i.patient_id) == 0 for i in val.originals])
+    return {name: px[tune] for name, (px, _) in val.shifted.items()}
+
+
+def refit_gate(model_dir: Path, data_root: Path, cache_dir: Path | None) -> ModelCard:
+    """Refit the gate of an existing model (weights unchanged); the card is re-pinned by a new weights file."""
+    from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME
+    from pneumo_desktop.core.weights import build_model, read_verified
+    from training import data as data_mod
+    from training.selection import build_shifted
+
+    card = ModelCard.read(model_dir / CARD_FILENAME)
+    model = build_model(card, read_verified(model_dir / WEIGHTS_FILENAME, card))
+    cfg = card.config
+    items = data_mod.read_items(data_root, "train")
+    train_items, val_items, _ = data_mod.patient_split(items, float(cfg["val_fraction"]), int(cfg["seed"]))
+    size = card.input_size
+    train_px = data_mod.decode_all(data_root, train_items, size, cache_dir)[0]
+    val_px = data_mod.decode_all(data_root, val_items, size, cache_dir)[0]
+    originals = [i for i in val_items if i.source_kind == "original"]
+    val = Validation(val_px, np.array([i.label for i in val_items]), val_items,
+                     build_shifted(data_root, originals, size), originals)
+    arrays, params = fit_gate(model, train_px, val.pixels, gate_variants(val))
+    card.ood = params
+    card = save_model(model_dir, model, card, arrays)
+    log.info("gate refitted: refuse > %.2f, warn > %.2f, orientation confidence >= %.3f", params["threshold"],
+             params["warn_threshold"], params["min_orientation_confidence"])
+    return card
+
+
 def architecture_of(model: torch.nn.Module, config: dict[str, Any]) -> dict[str, Any]:
     if isinstance(model, PneumoEnsemble):
         members = [dict(m) for m in config["members"]]
@@ -114,12 +146,7 @@ def finalise_model(model: torch.nn.Module, config: dict[str, Any], run_dir: Path
     """Calibration, the gate and the card for a selected network (or ensemble); writes ``run_dir/model``."""
     model = model.to(memory_format=torch.contiguous_format).eval()
     temperature, threshold, validation = calibrate(model, val, float(config["target_sensitivity"]))
-    _, train_embed, _ = forward_all(model, train_px)
-    train_embed = np.concatenate([train_embed, augmented_embeddings(model, train_px, 2, int(config["seed"]))])
-    _, clean_embed, _ = forward_all(model, val.pixels)
-    tune = np.array([gate_half(i.patient_id) == 0 for i in val.originals])
-    shifted_embed = np.concatenate([forward_all(model, px[tune])[1] for px, _ in val.shifted.values()])
-    ood_arrays, ood_params = fit_gate(train_embed, clean_embed, shifted_embed)
+    ood_arrays, ood_params = fit_gate(model, train_px, val.pixels, gate_variants(val))
     card = ModelCard(
         name=config["name"], version=config["version"], architecture=architecture_of(model, config),
         preprocess={"size": int(config["size"]), "resample": RESAMPLE, "normalisation": NORMALISATION},
@@ -133,8 +160,8 @@ def finalise_model(model: torch.nn.Module, config: dict[str, Any], run_dir: Path
     save_model(run_dir / "model", model, card, ood_arrays)
     v, h = validation["all"], validation["shifted_held_out"]
     log.info("validation: AUC %.4f spec %.3f ECE %.3f | held-out shifted: AUC %.4f sens %.3f spec %.3f ECE %.3f "
-             "| threshold %.4f T=%.3f | gate warn %.1f refuse %.1f", v["roc_auc"]["value"],
+             "| threshold %.4f T=%.3f | gate warn %.1f refuse %.1f confidence %.3f", v["roc_auc"]["value"],
              v["specificity"]["value"], v["ece"]["value"], h["roc_auc"]["value"], h["sensitivity"]["value"],
              h["specificity"]["value"], h["ece"]["value"], threshold, temperature,
-             ood_params["warn_threshold"], ood_params["threshold"])
+             ood_params["warn_threshold"], ood_params["threshold"], ood_params["min_orientation_confidence"])
     return card

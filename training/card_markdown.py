@@ -93,7 +93,8 @@ def render(card: dict[str, Any], training_minutes: float | None = None, extra: s
         "- What the app refuses instead of scoring (the gate): colour images; DICOM modalities other than "
         "projection radiographs (`not_radiograph`), lateral view positions (`not_frontal`), a body part that is "
         "clearly not the chest (`body_part_not_chest`) — a missing tag never refuses; images under 64 px; films the "
-        "orientation head reads as turned but cannot say how (`not_upright`); and images whose CNN features lie far "
+        "orientation head cannot read with confidence (`not_upright` when its best guess is a turn, else "
+        "`out_of_distribution`; CT/MR slices, laterals and screenshots end here); and images whose CNN features lie far "
         f"from the training films (Mahalanobis distance > {_get(ood, 'threshold', default=float('nan')):.1f}, "
         f"`out_of_distribution`; {ood.get('threshold_rule', '')}).",
         f"- What it scores with a warning: distance above {_get(ood, 'warn_threshold', default=float('nan')):.1f} "
@@ -115,7 +116,8 @@ def render(card: dict[str, Any], training_minutes: float | None = None, extra: s
         f"- Temperature {out['temperature']:.3f} and threshold {out['threshold']:.4f} (sensitivity ≥ "
         f"{cfg.get('target_sensitivity', 0.95)}) fitted on {val.get('calibrated_on', 'validation')}; the "
         "temperature is bounded to [0.5, 20] (clean validation is separable and once drove it to 0.05).",
-        f"- Training time: {minutes:.1f} min in all (see the members table in the notes for the machine).",
+        f"- Training time: {minutes:.1f} min of epochs in all (members: `training_history` in the JSON card; the "
+        "notes below say on which machine).",
         f"- Model fingerprint (sha256 of `model.safetensors`, which also pins this card's decision fields): "
         f"`{card['weights_sha256']}`; git commit `{card['git_commit']}`.",
         "",

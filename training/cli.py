@@ -59,6 +59,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", type=Path, required=True, help="empty folder for the site card and its weights file")
     cal.add_argument("--site-name", required=True)
     cal.add_argument("--target-sensitivity", type=float, default=0.95)
+    rg = sub.add_parser("refit-gate", help="refit the gate of an existing model (weights unchanged)")
+    rg.add_argument("--model-dir", type=Path, required=True)
+    rg.add_argument("--data", type=Path, required=True)
+    rg.add_argument("--cache-dir", type=Path)
     ex = sub.add_parser("export", help="copy a finished run's model into models/")
     ex.add_argument("run_dir", type=Path)
     ex.add_argument("--to", type=Path, required=True)
@@ -86,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         from training.evaluate import evaluate
 
         return evaluate(args.card, args.data, args.split, args.out, args.write_card, args.ledger)
+    if args.command == "refit-gate":
+        from training.card import refit_gate
+        from training.card_markdown import write_model_card_md
+
+        refit_gate(args.model_dir, args.data, args.cache_dir)
+        write_model_card_md(args.model_dir)
+        return 0
     if args.command == "calibrate":
         from training.site_calibration import main as calibrate_main
 

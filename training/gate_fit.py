@@ -1,14 +1,17 @@
-"""Fitting the gate's out-of-distribution distance so that ordinary chest films sit inside it.
+"""Fitting the gate so that ordinary chest films pass and what the model cannot read does not.
 
-The first gate was a Gaussian over the *clean* training films' stage-2 features: it refused every validation
-film with a 15 % white border, because a collimation border had never been seen. Here the Gaussian is fitted on
-the training films and on augmented copies of them (everyday film features and exposure well past the
-classifier's augmentation), and the two thresholds come from the validation films, clean and shifted:
+Two signals (measured against each other on real CT/MR slices, lateral films, other radiographs and package
+images, and on every shifted variant of the validation originals: models/MODEL_CARD_NOTES.md):
 
-- ``warn``: the 0.99 quantile of the clean validation distances x WARN_MARGIN; past it a film is scored with an
-  "unusual image" warning;
-- ``refuse``: the 0.995 quantile of the shifted validation distances (every variant, the gate's tuning half of
-  patients) x REFUSE_MARGIN; past it a film is refused. benchmarks/gate_ood.py reports on the other half.
+- the orientation head's confidence: ``min_orientation_confidence`` is the lowest 1 % quantile over the
+  ordinary variations of the validation originals (the gate's tuning half of patients);
+- the Mahalanobis distance of the pooled features to the clean training films and their mirrors (Ledoit-Wolf):
+  ``threshold``
+  (refuse) is REFUSE_MARGIN x the highest 0.99 quantile over those variations; ``warn_threshold`` is
+  WARN_MARGIN x the 0.99 quantile of the clean validation films, below the refuse threshold.
+
+The report half of the validation patients, and the external images' report halves, are left to
+benchmarks/gate_ood.py.
 """
 
 from __future__ import annotations
@@ -19,16 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.augment import augment
+from pneumo_desktop.core.gate import turn_confidence
 from training.engine import forward_all
 
-WARN_QUANTILE, WARN_MARGIN = 0.99, 1.1
-REFUSE_QUANTILE, REFUSE_MARGIN = 0.995, 1.15
-GATE_AUGMENT: dict[str, Any] = {
-    "rotation_deg": 12.0, "scale": [0.8, 1.1], "aspect": 0.15, "shift": 0.08, "gamma": [0.4, 2.5],
-    "contrast": [0.6, 1.4], "brightness": 0.1, "blur_p": 0.3, "noise_std": 0.04, "hflip": False,
-    "border_p": 0.5, "border_max": 0.2, "label_p": 0.4, "unsharp_p": 0.4,
-}
+QUANTILE = 0.99
+REFUSE_MARGIN, WARN_MARGIN = 1.05, 1.1
 
 
 def gate_half(patient_id: str) -> int:
@@ -36,48 +34,54 @@ def gate_half(patient_id: str) -> int:
     return int(hashlib.sha256(patient_id.encode()).hexdigest()[-1], 16) % 2
 
 
-def augmented_embeddings(model: torch.nn.Module, pixels: np.ndarray, copies: int, seed: int) -> np.ndarray:
-    """Gate embeddings of ``copies`` augmented versions of each image (seeded: the same gate every run)."""
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for _ in range(copies):
-        chunks = []
-        for start in range(0, len(pixels), 256):
-            x = torch.from_numpy(pixels[start:start + 256].astype(np.float32))[:, None]
-            chunks.append(augment(x, GATE_AUGMENT, g)[:, 0].numpy())
-        out.append(forward_all(model, np.concatenate(chunks))[1])
-    return np.concatenate(out)
-
-
 def mahalanobis(embed: np.ndarray, mean: np.ndarray, precision: np.ndarray) -> np.ndarray:
     d = embed - mean
     return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", d, precision, d), 0))
 
 
-def fit_gate(train_embed: np.ndarray, clean_val_embed: np.ndarray, shifted_tune_embed: np.ndarray
-             ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Ledoit-Wolf Gaussian on the training embeddings; warn/refuse thresholds from validation distances."""
+def _confidence(orientation_probs: np.ndarray | None) -> np.ndarray | None:
+    """The gate's orientation confidence (core.gate.turn_confidence: the likeliest turn, mirrored or not)."""
+    if orientation_probs is None:
+        return None
+    return turn_confidence(torch.from_numpy(orientation_probs)).max(dim=1).values.numpy()
+
+
+def fit_gate(model: torch.nn.Module, train_px: np.ndarray, clean_val_px: np.ndarray,
+             variants: dict[str, np.ndarray]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """``variants``: each shifted variant of the tuning half's validation originals, (N, S, S) in [0, 1]."""
     from sklearn.covariance import LedoitWolf
 
-    lw = LedoitWolf().fit(train_embed.astype(np.float64))
+    # The training films and their left-right mirrors: a mirrored film (wrong side marker, dextrocardia) must be
+    # scored with a warning, not refused for looking unlike the training films.
+    _, train_embed, _ = forward_all(model, train_px)
+    _, mirror_embed, _ = forward_all(model, np.ascontiguousarray(train_px[:, :, ::-1]))
+    lw = LedoitWolf().fit(np.concatenate([train_embed, mirror_embed]).astype(np.float64))
     mean, precision = lw.location_, lw.precision_
-    clean = mahalanobis(clean_val_embed, mean, precision)
-    # A smoke run's handful of validation films may leave the tuning half empty: fall back to the clean ones.
-    shifted = mahalanobis(shifted_tune_embed if len(shifted_tune_embed) else clean_val_embed, mean, precision)
-    warn = float(np.quantile(clean, WARN_QUANTILE) * WARN_MARGIN)
-    refuse = max(float(np.quantile(shifted, REFUSE_QUANTILE) * REFUSE_MARGIN), warn * 1.2)
+    _, clean_embed, clean_orient = forward_all(model, clean_val_px)
+    clean = mahalanobis(clean_embed, mean, precision)
+    worst_distance, confidences = float(np.quantile(clean, QUANTILE)), [_confidence(clean_orient)]
+    for pixels in variants.values():
+        if len(pixels):
+            _, embed, orient = forward_all(model, pixels)
+            worst_distance = max(worst_distance, float(np.quantile(mahalanobis(embed, mean, precision), QUANTILE)))
+            confidences.append(_confidence(orient))
+    refuse = worst_distance * REFUSE_MARGIN
+    warn = min(float(np.quantile(clean, QUANTILE)) * WARN_MARGIN, refuse / 1.05)
+    present = [c for c in confidences if c is not None and len(c)]
+    min_confidence = min(float(np.quantile(c, 1 - QUANTILE)) for c in present) if present else 0.0
     arrays = {"mean": torch.from_numpy(mean).float(), "precision": torch.from_numpy(precision).float()}
     params = {
-        "method": "mahalanobis_stage2_channel_means",
-        "fitted_on": "training films (patient-level validation patients excluded), clean and augmented "
-                     "(training/gate_fit.py GATE_AUGMENT)",
+        "method": "mahalanobis_pooled_features + orientation_confidence",
+        "fitted_on": "clean training films and their left-right mirrors (patient-level validation patients excluded)",
         "threshold": round(refuse, 4),
         "warn_threshold": round(warn, 4),
-        "threshold_rule": f"refuse past {REFUSE_QUANTILE} quantile of shifted-validation distances (gate tuning "
-                          f"half) x {REFUSE_MARGIN}; warn past {WARN_QUANTILE} quantile of clean validation x "
-                          f"{WARN_MARGIN}",
-        "inversion_margin": 0.8,
-        "orientation": {"upright_min": 0.5, "correct_min": 0.9},
+        "min_orientation_confidence": round(min_confidence, 4),
+        "threshold_rule": f"refuse past {REFUSE_MARGIN} x the highest {QUANTILE} quantile of the distances of any "
+                          "shifted variant of the validation originals (gate tuning half); warn past "
+                          f"{WARN_MARGIN} x the {QUANTILE} quantile of clean validation films; orientation "
+                          f"confidence at least the lowest {1 - QUANTILE:.2f} quantile over those variants",
+        # An inverted retry must land below the warn threshold (a third below the refuse one), never at the edge.
+        "inversion_margin": 1.0,
         "val_distance_median": float(np.median(clean)),
         "arrays": ["ood.mean", "ood.precision"],
     }

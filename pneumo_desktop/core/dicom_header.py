@@ -15,6 +15,7 @@ import pydicom
 from pneumo_desktop.core.dicom_reader import dicom_metadata
 from pneumo_desktop.core.library_warnings import library_warnings_logged
 from pneumo_desktop.core.loader import MAX_FILE_BYTES, sniff
+from pneumo_desktop.core.regular_file import read_head
 
 log = logging.getLogger(__name__)
 _HEADER_BYTES = 1 << 20  # a header never needs more; the pixel data that follows is not read
@@ -27,8 +28,7 @@ def read_header(path: str | Path) -> dict[str, Any] | None:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             return None
-        with open(path, "rb") as stream:
-            head = stream.read(_HEADER_BYTES)
+        head = read_head(path, _HEADER_BYTES)  # never blocks on a FIFO or reads a device
     except OSError:
         return None
     fmt = sniff(head, path.name)

@@ -1,10 +1,15 @@
 """The gate: what the model must not score, decided before a probability is shown.
 
 Order: DICOM tags (a *missing* or empty tag never refuses), colour, size; then what the network itself says
-of the pixels: its orientation head (upright / rotated / mirrored) and a learned out-of-distribution distance
-on its stage-2 features (Mahalanobis distance to the training films, parameters stored with the weights).
-The distance has two thresholds: past ``warn`` a film is scored with an "unusual image" warning, past
-``refuse`` it is refused. Codes are stable strings for the CLI, the GUI and the audit log.
+of the pixels:
+
+- its orientation head, trained self-supervised on chest films, must be confident (``min_confidence``) about
+  which of the eight flips/turns the film is in. On real chest films, rotated or not, it is; on CT/MR slices,
+  screenshots and other images it is not, which makes it the gate's main "is this a chest film" test;
+- the Mahalanobis distance of its pooled features to the training films (parameters stored with the weights):
+  past ``warn`` a film is scored with an "unusual image" warning, past ``refuse`` it is refused.
+
+Codes are stable strings for the CLI, the GUI and the audit log.
 """
 
 from __future__ import annotations
@@ -34,6 +39,17 @@ NOT_CHEST_PARTS = {
 COLOURFULNESS_LIMIT = 0.08  # mean chroma (0..1) above which a photo is not a radiograph
 
 DEGREES = {"rot90": 90, "rot180": 180, "rot270": 270}
+# Each orientation's turn once a left-right mirror is undone: upright/mirrored, rot90/transposed, ... A mirror
+# is what the head finds hardest to see (the heart's side is the only cue), so confidence is about the turn.
+TURN = (0, 1, 2, 3, 0, 2, 1, 3)
+
+
+def turn_confidence(probs: torch.Tensor) -> torch.Tensor:
+    """(..., 8) orientation probabilities -> (..., 4) probabilities of each turn, mirrored or not."""
+    out = probs.new_zeros(*probs.shape[:-1], 4)
+    for index, turn in enumerate(TURN):
+        out[..., turn] += probs[..., index]
+    return out
 
 __all__ = ["Gate", "Rejection", "OrientationCall"]
 
@@ -67,19 +83,15 @@ class Gate:
     refuse_threshold: float | None = None
     warn_threshold: float | None = None
     # An inverted retry is scored only if its distance is below this fraction of ``warn_threshold``.
-    inversion_margin: float = 0.8
-    # Orientation: below ``upright_min`` on "upright" the film is not taken as upright; a correction is applied
-    # only when one other orientation has at least ``correct_min``; else the film is refused (not_upright).
-    upright_min: float = 0.5
-    correct_min: float = 0.9
+    inversion_margin: float = 1.0
+    # The orientation head's probability for its answer must reach this, else the film is refused.
+    min_confidence: float = 0.9
 
     @classmethod
     def from_card(cls, card: Any, ood: dict[str, torch.Tensor]) -> Gate:
         params = card.ood or {}
-        orientation = params.get("orientation") or {}
-        gate = cls(upright_min=float(orientation.get("upright_min", 0.5)),
-                   correct_min=float(orientation.get("correct_min", 0.9)),
-                   inversion_margin=float(params.get("inversion_margin", 0.8)))
+        gate = cls(min_confidence=float(params.get("min_orientation_confidence", 0.9)),
+                   inversion_margin=float(params.get("inversion_margin", 1.0)))
         if "mean" in ood and "precision" in ood and params.get("threshold") is not None:
             gate.ood_mean, gate.ood_precision = ood["mean"].float(), ood["precision"].float()
             gate.refuse_threshold = float(params["threshold"])
@@ -120,20 +132,41 @@ class Gate:
         return float(torch.sqrt(torch.clamp(d @ self.ood_precision @ d, min=0.0)))
 
     def orientation(self, orientation_logits: torch.Tensor | None) -> OrientationCall | None:
-        """None when the film reads as upright (or the model has no orientation head)."""
+        """The head's answer (None for a model without an orientation head): the most probable turn, with its
+        probability summed over mirrored and not, and within it the more probable of the two."""
         if orientation_logits is None:
             return None
         probs = torch.softmax(orientation_logits.float(), dim=-1)
-        if float(probs[0]) >= self.upright_min:
+        turns = turn_confidence(probs)
+        turn = int(torch.argmax(turns))
+        pair = [i for i, t in enumerate(TURN) if t == turn]
+        best = max(pair, key=lambda i: float(probs[i]))
+        return OrientationCall(best, float(turns[turn]))
+
+    def unsure(self, call: OrientationCall) -> Rejection | None:
+        """A refusal when the head cannot tell which way up the image is: a chest film it could read would not
+        leave it unsure, so this is a CT/MR slice, a screenshot, a lateral view, or a film turned at an angle."""
+        if call.probability >= self.min_confidence:
             return None
-        best = int(torch.argmax(probs[1:])) + 1
-        return OrientationCall(best, float(probs[best]))
+        if TURN[call.index] == 0:
+            return Rejection(
+                "out_of_distribution",
+                "the image does not look like a frontal chest radiograph (it may be a lateral view, a CT/MR "
+                f"slice, a screenshot or a photo; orientation confidence {call.probability:.2f} < "
+                f"{self.min_confidence:.2f}).",
+            )
+        return Rejection(
+            "not_upright",
+            f"the image may be a film {call.describe()}, or not a frontal chest radiograph at all: the model "
+            "cannot tell which way up it is. If it is a chest film, rotate or flip it in the viewer until it is "
+            "upright and score it as displayed.",
+        )
 
     def not_upright(self, call: OrientationCall) -> Rejection:
         return Rejection(
             "not_upright",
-            f"the film appears {call.describe()}; rotate or flip it in the viewer until it is upright and "
-            "score it as displayed.",
+            f"the film appears {call.describe()} and still does not read as upright once turned; rotate or flip "
+            "it in the viewer until it is upright and score it as displayed.",
         )
 
     def distance_check(self, score: float | None) -> tuple[Rejection | None, bool]:

@@ -62,7 +62,14 @@ class ModelCard:
 
     @property
     def display_name(self) -> str:
-        return f"{self.name} {self.version}"
+        """Name and version, and the site when the card was recalibrated there: every panel, report, record
+        and audit line that names the model then says that a site-calibrated card is in use."""
+        base = f"{self.name} {self.version}"
+        if self.site_calibration:
+            site = self.site_calibration.get("site_name", "a site")
+            date = str(self.site_calibration.get("date_utc", ""))[:10]
+            return f"{base} (site-calibrated: {site}, {date})"
+        return base
 
     @property
     def temperature(self) -> float:

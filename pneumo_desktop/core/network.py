@@ -13,7 +13,6 @@ from torch import nn
 
 ARCHITECTURE = "pneumo_resnet"
 ENSEMBLE = "pneumo_ensemble"
-OOD_STAGE = 2  # index into PneumoNet.features whose channel means feed the out-of-distribution gate
 CAM_LAYER = "features.4"
 # The eight ways a film can be flipped/rotated (the dihedral group of the square), as applied to an upright
 # film; the orientation head predicts the index. Index 0 is upright, 4 is a left-right mirror.
@@ -92,17 +91,16 @@ class PneumoNet(nn.Module):
         self.orientation = nn.Linear(c_in, orientation_classes) if orientation_classes else None
 
     def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """(pneumonia logits (N,), gate embedding (N, C), orientation logits (N, 8) or None), one pass."""
-        h = x
-        embedding = x.new_zeros(0)
-        for index, layer in enumerate(self.features):
-            h = layer(h)
-            if index == OOD_STAGE:
-                embedding = h.mean(dim=(2, 3))
-        pooled = torch.flatten(self.pool(h), 1)
+        """(pneumonia logits (N,), gate embedding (N, C), orientation logits (N, 8) or None), one pass.
+
+        The gate embedding is the pooled final feature vector that both heads read. (v1 used stage-2 channel
+        means; once the orientation head's confidence catches CT/MR slices, the pooled features' distance
+        catches most of the rest without refusing ordinary film variations: benchmarks/gate_ood.py.)
+        """
+        pooled = torch.flatten(self.pool(self.features(x)), 1)
         logits = self.head(self.dropout(pooled)).squeeze(1)
         orientation = self.orientation(pooled) if self.orientation is not None else None
-        return logits, embedding, orientation
+        return logits, pooled, orientation
 
     def logits_and_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits (N,) and the out-of-distribution embedding (N, C) from one forward pass.
@@ -121,8 +119,8 @@ class PneumoNet(nn.Module):
 
 
 class PneumoEnsemble(nn.Module):
-    """Members' outputs combined: the mean logit, the mean orientation logits, and the members' gate
-    embeddings side by side (a richer description of the film for the out-of-distribution distance).
+    """Members' outputs combined: the mean logit, the mean orientation probabilities (as logits), and the
+    members' gate embeddings side by side (a richer description of the film for the out-of-distribution distance).
     Grad-CAM is the mean of the members' maps (ModelCard.cam_layers names one layer per member)."""
 
     def __init__(self, members: list[dict[str, Any]]) -> None:
@@ -133,8 +131,9 @@ class PneumoEnsemble(nn.Module):
         outs = [cast(PneumoNet, member).outputs(x) for member in self.members]
         logits = torch.stack([o[0] for o in outs]).mean(dim=0)
         embedding = torch.cat([o[1] for o in outs], dim=1)
-        turned = [o[2] for o in outs if o[2] is not None]
-        orientation = torch.stack(turned).mean(dim=0) if len(turned) == len(outs) else None
+        turned = [torch.softmax(o[2], dim=1) for o in outs if o[2] is not None]
+        # Averaged as probabilities (what each member believes), returned as log-probabilities.
+        orientation = torch.stack(turned).mean(dim=0).log() if len(turned) == len(outs) else None
         return logits, embedding, orientation
 
     def logits_and_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

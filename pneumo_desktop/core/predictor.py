@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import torch
 from pneumo_desktop import paths
 from pneumo_desktop.core import gate
 from pneumo_desktop.core.errors import FILE_CHANGED, ImageLoadError
+from pneumo_desktop.core.gate import TURN
 from pneumo_desktop.core.gradcam import grad_cam
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.loader import load_image, may_decode_smaller
@@ -24,6 +24,8 @@ from pneumo_desktop.core.preprocess import preprocess
 from pneumo_desktop.core.weights import build_model, ood_arrays, read_verified
 
 POSITIVE, NEGATIVE = "PNEUMONIA", "NORMAL"
+# Refusals made on the pixels, which a wrong photometric tag alone can cause (the inversion retry's business).
+PIXEL_REFUSALS = {"out_of_distribution", "not_upright"}
 # (logits (N,), gate embeddings (N, C), orientation logits (N, 8) or None, Grad-CAMs (N, h, w) or None)
 Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, np.ndarray | None]
 MIRRORED_WARNING = (
@@ -103,26 +105,32 @@ class Predictor:
             logits, embeddings, orientation = self.model.outputs(x)
         return logits, embeddings, orientation, None
 
-    def _result(self, image: LoadedImage, out: Outputs, row: int, started: float, heatmap: bool
-                ) -> Prediction:
+    def _result(self, image: LoadedImage, x: torch.Tensor, out: Outputs, row: int, started: float,
+                heatmap: bool) -> Prediction:
         """The gate's decision and, when it lets the film through, the calibrated probability.
 
         A film the orientation head confidently reads as rotated or upside down is scored once more, turned
-        upright, with a warning that says so (its heatmap is turned back onto the film as shown); an uncertain
-        call is refused as not upright. A left-right mirror is scored as it is, with a warning: it may be a
-        wrong side marker or dextrocardia, which the clinician must judge.
+        upright, with a warning that says so (its heatmap is turned back onto the film as shown), provided it
+        then reads as upright; an unsure head refuses (Gate.unsure). A left-right mirror is scored as it is,
+        with a warning: it may be a wrong side marker or dextrocardia, which the clinician must judge.
         """
         logits, embeddings, orientations, cams = out
         call = self.gate.orientation(orientations[row] if orientations is not None else None)
         notes: list[str] = []
         cam = cams[row] if cams is not None else None
+        unsure = self.gate.unsure(call) if call is not None else None
+        if unsure is not None:
+            return self._rejected(unsure, started)
         if call is not None and call.name == "mirrored":
             notes.append(MIRRORED_WARNING)
-        elif call is not None and call.probability < self.gate.correct_min:
-            return self._rejected(self.gate.not_upright(call), started)
-        elif call is not None:
-            upright = orient(self.input_tensor([image]), inverse_orientation(call.index))
+        elif call is not None and call.index != 0:
+            upright = orient(x[row:row + 1], inverse_orientation(call.index))
             fixed = self._forward(upright.contiguous(memory_format=torch.channels_last), heatmap)
+            again = self.gate.orientation(fixed[2][0] if fixed[2] is not None else None)
+            if again is not None and (TURN[again.index] != 0 or self.gate.unsure(again) is not None):
+                return self._rejected(self.gate.not_upright(call), started)
+            if again is not None and again.name == "mirrored":
+                notes.append(MIRRORED_WARNING)
             logits, embeddings, row = fixed[0], fixed[1], 0
             cam = None if fixed[3] is None else orient(torch.from_numpy(fixed[3][0]), call.index).numpy()
             notes.append(f"Orientation corrected: the film appeared {call.describe()} and was scored turned "
@@ -157,23 +165,28 @@ class Predictor:
         margin below the warning threshold) is scored: a terrain map or a document that merely scrapes past
         the threshold once inverted stays refused. The warning goes on the image, so every record carries it.
         """
-        if result.rejected is None or result.rejected.code != "out_of_distribution":
+        if result.rejected is None or result.rejected.code not in PIXEL_REFUSALS:
             return result
-        flipped = replace(image, pixels=1.0 - image.pixels, warnings=list(image.warnings))
-        retry = self._predict_one(flipped, heatmap)
+        before = list(image.warnings)
+        retry = self._predict_one(image, heatmap, inverted=True)
         if retry.rejected is not None or not self.gate.clearly_in_distribution(retry.ood_score):
+            image.warnings[:] = before  # what the failed retry noted is not about this image
             return result
-        for warning in [NEGATIVE_WARNING, *flipped.warnings]:
-            if warning not in image.warnings:
-                image.warnings.append(warning)
+        if NEGATIVE_WARNING not in image.warnings:
+            image.warnings.insert(len(before), NEGATIVE_WARNING)
         return retry
 
-    def _predict_one(self, image: LoadedImage, heatmap: bool) -> Prediction:
+    def _predict_one(self, image: LoadedImage, heatmap: bool, inverted: bool = False) -> Prediction:
+        """``inverted`` scores 1 - pixels without making that full-size copy: resizing is linear and the
+        standardisation odd, so the model input of the inverted image is exactly minus the input."""
         started = time.perf_counter()
         early = self.gate.check_image(image)
         if early is not None:
             return self._rejected(early, started)
-        return self._result(image, self._forward(self.input_tensor([image]), heatmap), 0, started, heatmap)
+        x = self.input_tensor([image])
+        if inverted:
+            x = -x
+        return self._result(image, x, self._forward(x, heatmap), 0, started, heatmap)
 
     def predict_batch(self, images: Sequence[LoadedImage]) -> list[Prediction]:
         """Scores without heatmaps, one forward pass for the whole batch (folder mode)."""
@@ -187,9 +200,10 @@ class Predictor:
             else:
                 todo.append(i)
         if todo:
-            out = self._forward(self.input_tensor([images[i] for i in todo]), heatmap=False)
+            x = self.input_tensor([images[i] for i in todo])
+            out = self._forward(x, heatmap=False)
             for j, i in enumerate(todo):
-                results[i] = self._result(images[i], out, j, started, heatmap=False)
+                results[i] = self._result(images[i], x, out, j, started, heatmap=False)
         for i, r in enumerate(results):
             assert r is not None
             results[i] = self._retry_as_negative(images[i], r, heatmap=False)

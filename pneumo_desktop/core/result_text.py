@@ -46,8 +46,9 @@ def meaning(prediction: Prediction) -> str:
     return (
         f"The model estimates a {percent(p)} probability of pneumonia; this is {side} its decision "
         f"threshold of {percent(t)}, so it is labelled {prediction.label}. The probability was calibrated on "
-        f"validation images from the training hospital; on the held-out test images it was less well calibrated, "
-        f"so read it as a ranking aid, not an exact risk."
+        f"validation images from the training hospital (as they are and with simulated film and exposure "
+        f"changes); on the held-out test images it was overconfident, so read it as a ranking aid, "
+        f"not an exact risk."
     )
 
 

@@ -66,8 +66,24 @@ def test_upright_film_is_scored_without_warning() -> None:
     assert result.probability is not None and not image.warnings
 
 
+class Scripted(torch.nn.Module):
+    """A network whose orientation head answers from a script, one answer per forward pass."""
+
+    def __init__(self, inner: torch.nn.Module, answers: list[int]) -> None:
+        super().__init__()
+        self.inner, self.answers = inner, list(answers)
+
+    def outputs(self, x: torch.Tensor):  # type: ignore[no-untyped-def]
+        logits, embedding, _ = self.inner.outputs(x)
+        answer = torch.tensor(bias_for(self.answers.pop(0))).expand(x.shape[0], 8)
+        return logits, embedding, answer
+
+
 def test_confidently_rotated_film_is_scored_turned_upright_with_a_warning() -> None:
-    predictor = rigged(bias_for(ORIENTATIONS.index("rot180")))
+    torch.manual_seed(0)
+    inner = build_network("pneumo_resnet", **ARGS).eval()
+    card = card_for({"name": "pneumo_resnet", "arguments": ARGS}, cam_layer="inner.features.4")
+    predictor = Predictor(card, Scripted(inner, [2, 0]), {})  # rot180 first; upright once turned back
     image = film()
     result = predictor.predict(image)
     assert result.probability is not None and result.rejected is None
@@ -75,9 +91,22 @@ def test_confidently_rotated_film_is_scored_turned_upright_with_a_warning() -> N
     # The score is the upright film's: the same network on the image turned back.
     x = orient(predictor.input_tensor([image]), inverse_orientation(ORIENTATIONS.index("rot180")))
     with torch.inference_mode():
-        logit = float(predictor.model.outputs(x.contiguous(memory_format=torch.channels_last))[0][0])
+        logit = float(inner.outputs(x.contiguous(memory_format=torch.channels_last))[0][0])
     assert result.logit == pytest.approx(logit, abs=1e-5)
     assert result.cam is not None and result.cam.shape == (2, 2)
+
+
+def test_a_correction_that_still_does_not_read_upright_is_refused() -> None:
+    result = rigged(bias_for(ORIENTATIONS.index("rot90"))).predict(film())  # says "rot90" whatever it is shown
+    assert result.rejected is not None and result.rejected.code == "not_upright"
+    assert "still does not read as upright" in result.rejected.reason
+
+
+def test_unsure_upright_reading_is_refused_as_not_a_frontal_chest_film() -> None:
+    bias = [2.0, 1.5, 1.5, 0.0, 0.0, 0.0, 0.0, 0.0]  # "upright", but far from sure
+    result = rigged(bias).predict(film())
+    assert result.rejected is not None and result.rejected.code == "out_of_distribution"
+    assert "orientation confidence" in result.rejected.reason
 
 
 def test_uncertain_orientation_is_refused_as_not_upright() -> None:

@@ -38,6 +38,7 @@ def test_calibrate_writes_a_self_consistent_site_card(tiny_model_dir: Path, tmp_
     assert info and info["site_name"] == "Test Hospital" and info["n_per_class"] == {"NORMAL": 100, "PNEUMONIA": 100}
     assert info["metrics_before"]["roc_auc"]["ci95"] and info["metrics_after"]["sensitivity"]["value"] >= 0.95
     assert 0.5 <= predictor.card.temperature <= 20.0
+    assert "site-calibrated: Test Hospital" in predictor.card.display_name  # shown wherever the model is named
     assert predictor.card.fingerprint != Predictor.load(tiny_model_dir).card.fingerprint
     before, after = load_file(tiny_model_dir / "model.safetensors"), load_file(out / "model.safetensors")
     assert before.keys() == after.keys() and all(bool((before[k] == after[k]).all()) for k in before)
