@@ -39,7 +39,7 @@ def version_text() -> str:
         lines.append(f"model: not available ({exc})")
     else:
         lines.append(f"model: {card.display_name}")
-        lines.append(f"weights sha256: {card.weights_sha256}")
+        lines.append(f"model fingerprint (weights + card): {card.fingerprint}")
     return "\n".join(lines)
 
 

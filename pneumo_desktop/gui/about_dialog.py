@@ -43,7 +43,7 @@ def about_html(card: ModelCard | None, model_error: str | None = None) -> str:
         parts.append(f"<p>{e(model_error or 'The model is still loading.')}</p>")
     else:
         parts.append(f"<p><b>{e(card.display_name)}</b> ({e(card.architecture.get('name', ''))})<br>")
-        parts.append(f"Weights sha256: <code>{e(card.weights_sha256)}</code><br>")
+        parts.append(f"Model fingerprint (weights + card): <code>{e(card.fingerprint)}</code><br>")
         parts.append(f"Decision threshold: {card.threshold:.3f}<br>")
         parts.append(f"Intended population: {e(result_text.intended_population_text(card))}</p>")
         lines = result_text.metric_lines(card)

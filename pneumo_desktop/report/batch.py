@@ -120,7 +120,7 @@ def write_batch_report(
         _row(doc, index, entry, name, detail, height)
     doc.ln(2)
     doc.heading("Model")
-    doc.key_values([("Model", card.display_name), ("Weights sha256", card.weights_sha256),
+    doc.key_values([("Model", card.display_name), ("Model fingerprint", card.fingerprint),
                     ("Metrics", metrics_heading(card))] + [(f"  {n}", t) for n, t in metric_lines(card)], size=8.5)
     doc.heading("Intended use")
     doc.paragraph(intended_population_text(card))

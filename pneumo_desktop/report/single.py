@@ -211,7 +211,7 @@ def _model(doc: ReportDocument, image: LoadedImage, prediction: Prediction, card
     pairs = [("Model", card.display_name), ("Metrics", metrics_heading(card))]
     pairs += [(f"  {name}", text) for name, text in metric_lines(card)]
     pairs += [
-        ("Weights sha256", prediction.model_sha256 or card.weights_sha256),
+        ("Model fingerprint", prediction.model_sha256 or card.fingerprint),
         ("File sha256", image.file_sha256),
         ("Model time", f"{prediction.elapsed_ms:.0f} ms (this image and its heatmap)"),
         ("App version", __version__),
