@@ -91,12 +91,12 @@ def validation_originals(predictor) -> list:  # type: ignore[no-untyped-def]
 
 
 def decide(predictor, images: list) -> list[tuple[str, float | None, list[str]]]:  # type: ignore[no-untyped-def]
-    """(outcome, distance, warnings) per image: outcome is 'scored' or the refusal code."""
+    """(outcome, distance, warnings, probability) per image: outcome is 'scored' or the refusal code."""
     out = []
     for start in range(0, len(images), 64):
         chunk = [replace(im, warnings=list(im.warnings)) for im in images[start:start + 64]]
         for image, p in zip(chunk, predictor.predict_batch(chunk), strict=True):
-            out.append((p.rejected.code if p.rejected else "scored", p.ood_score, image.warnings))
+            out.append((p.rejected.code if p.rejected else "scored", p.ood_score, image.warnings, p.probability))
     return out
 
 
@@ -144,7 +144,8 @@ def main() -> int:
         print(f"{category:17s} report half: {rate(decide(predictor, report))};   all {len(every)}: "
               f"{rate(decide(predictor, every))}")
     clean = [replace(im, warnings=[]) for it, im in sources if gate_half(it.patient_id) == 1]
-    print(f"validation originals, report half, clean: {rate(decide(predictor, clean))}")
+    upright = decide(predictor, clean)
+    print(f"validation originals, report half, clean: {rate(upright)}")
     worst = 0.0
     for name in ALL_VARIANTS:
         d = decide(predictor, variant_images(name, 1))
@@ -160,8 +161,10 @@ def main() -> int:
         corrected = sum(any(w.startswith("Orientation corrected") for w in x[2]) for x in d if x[0] == "scored")
         mirrored = sum(any(w.startswith("Possibly mirrored") for w in x[2]) for x in d if x[0] == "scored")
         plain = sum(x[0] == "scored" and not x[2] for x in d)
+        # Correcting instead of refusing is worth it only if the corrected score is the upright film's score.
+        gaps = [abs(x[3] - u[3]) for x, u in zip(d, upright, strict=True) if x[3] is not None and u[3] is not None]
         print(f"  {ORIENTATIONS[index]:15s} {rate(d)}; corrected with warning {corrected}; 'possibly mirrored' "
-              f"{mirrored}; scored with no warning {plain}")
+              f"{mirrored}; scored with no warning {plain}; max |p - p(upright)| {max(gaps, default=0):.4f}")
     inverted = [replace(im, pixels=1.0 - im.pixels, warnings=[]) for im in clean]
     d = decide(predictor, inverted)
     print(f"inverted films (wrong photometric tag): {rate(d)}; scored after the inversion retry "

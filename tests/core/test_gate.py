@@ -118,11 +118,18 @@ def test_uncertain_orientation_is_refused_as_not_upright() -> None:
     assert result.rejected.code == "not_upright" and "rotate or flip it in the viewer" in result.rejected.reason
 
 
-def test_mirrored_film_is_scored_as_displayed_with_a_warning() -> None:
+def test_mirrored_film_is_scored_flipped_back_with_a_warning() -> None:
+    torch.manual_seed(0)
+    inner = build_network("pneumo_resnet", **ARGS).eval()
+    card = card_for({"name": "pneumo_resnet", "arguments": ARGS}, cam_layer="inner.features.4")
     image = film()
-    result = rigged(bias_for(ORIENTATIONS.index("mirrored"))).predict(image)
+    result = Predictor(card, Scripted(inner, [4, 0]), {}).predict(image)  # mirrored; upright once flipped back
     assert result.probability is not None
     assert any(w.startswith("Possibly mirrored") for w in image.warnings)
+    assert not any(w.startswith("Orientation corrected") for w in image.warnings)
+    x = Predictor(card, Scripted(inner, [0]), {}).input_tensor([image]).flip(-1)
+    with torch.inference_mode():
+        assert result.logit == pytest.approx(float(inner.outputs(x)[0][0]), abs=1e-5)
 
 
 @pytest.mark.parametrize(("tag", "value", "code"), [
