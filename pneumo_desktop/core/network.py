@@ -28,6 +28,24 @@ def orient(x: torch.Tensor, index: int) -> torch.Tensor:
     return torch.rot90(mirrored, {4: 0, 5: 2, 6: 1, 7: 3}[index], dims=(-2, -1))
 
 
+def orientation_of_view(m11: float, m12: float, m21: float, m22: float) -> int:
+    """The ORIENTATIONS index that a viewer's 90-degree turn/flip matrix shows, in Qt's convention
+    (x' = m11 x + m21 y, y' = m12 x + m22 y; x = column, y = row, y pointing down). Worked out on a small
+    array, so it holds for whichever way the viewer composes its steps."""
+    probe = torch.arange(6.0).view(2, 3)
+    rows, cols = probe.shape
+    points = [(c * m11 + r * m21, c * m12 + r * m22, probe[r, c]) for r in range(rows) for c in range(cols)]
+    xs, ys = sorted({round(p[0]) for p in points}), sorted({round(p[1]) for p in points})
+    shown = torch.zeros(len(ys), len(xs))
+    for x, y, value in points:
+        shown[ys.index(round(y)), xs.index(round(x))] = value
+    for index in range(len(ORIENTATIONS)):
+        turned = orient(probe, index)
+        if turned.shape == shown.shape and torch.equal(turned, shown):
+            return index
+    raise ValueError(f"not a 90-degree turn or flip: {(m11, m12, m21, m22)}")
+
+
 def inverse_orientation(index: int) -> int:
     """The index that undoes ORIENTATIONS[index] (rotations invert to the opposite turn; flips to themselves)."""
     return {1: 3, 3: 1}.get(index, index)

@@ -106,7 +106,7 @@ class Predictor:
         return logits, embeddings, orientation, None
 
     def _result(self, image: LoadedImage, x: torch.Tensor, out: Outputs, row: int, started: float,
-                heatmap: bool) -> Prediction:
+                heatmap: bool, displayed: int | None = None) -> Prediction:
         """The gate's decision and, when it lets the film through, the calibrated probability.
 
         A film the orientation head confidently reads as rotated or upside down is scored once more, turned
@@ -115,11 +115,20 @@ class Predictor:
         with a warning rather than a refusal: a flipped export and dextrocardia look alike, the clinician judges
         which, and either way the model reads the heart on the side it was trained on (benchmarks/gate_ood.py:
         scored as displayed, a mirrored film's probability moved by up to 0.73).
+
+        ``displayed``: the clinician turned the film in the viewer (ORIENTATIONS index) and asked to score it
+        as displayed; the orientation head is then not consulted, the distance check still is, and the
+        heatmap is turned back onto the stored image.
         """
         logits, embeddings, orientations, cams = out
-        call = self.gate.orientation(orientations[row] if orientations is not None else None)
+        trusted = displayed is not None
+        call = None if trusted else self.gate.orientation(orientations[row] if orientations is not None else None)
         notes: list[str] = []
         cam = cams[row] if cams is not None else None
+        if trusted and cam is not None and displayed:
+            cam = orient(torch.from_numpy(cam), inverse_orientation(displayed)).numpy()
+        if trusted:
+            notes.append("Scored as displayed: the orientation was set by the reader in the viewer.")
         unsure = self.gate.unsure(call) if call is not None else None
         if unsure is not None:
             return self._rejected(unsure, started)
@@ -154,11 +163,14 @@ class Predictor:
             elapsed_ms=(time.perf_counter() - started) * 1000.0, cam=cam, ood_score=score, logit=logit,
         )
 
-    def predict(self, image: LoadedImage, *, heatmap: bool = True) -> Prediction:
-        result = self._predict_one(image, heatmap)
-        return self._retry_as_negative(image, result, heatmap)
+    def predict(self, image: LoadedImage, *, heatmap: bool = True, displayed: int | None = None) -> Prediction:
+        """Score one image. ``displayed`` (an ORIENTATIONS index): score it turned as the viewer shows it,
+        the reader's orientation trusted over the model's (the window's "Score as Displayed")."""
+        result = self._predict_one(image, heatmap, displayed=displayed)
+        return self._retry_as_negative(image, result, heatmap, displayed)
 
-    def _retry_as_negative(self, image: LoadedImage, result: Prediction, heatmap: bool) -> Prediction:
+    def _retry_as_negative(self, image: LoadedImage, result: Prediction, heatmap: bool,
+                           displayed: int | None = None) -> Prediction:
         """A film that is out of distribution only because its polarity is wrong is scored inverted, with a warning.
 
         Real archives hold MONOCHROME2 pixels tagged MONOCHROME1 (and the reverse); the header gives no way to tell,
@@ -169,7 +181,7 @@ class Predictor:
         if result.rejected is None or result.rejected.code not in PIXEL_REFUSALS:
             return result
         before = list(image.warnings)
-        retry = self._predict_one(image, heatmap, inverted=True)
+        retry = self._predict_one(image, heatmap, inverted=True, displayed=displayed)
         if retry.rejected is not None or not self.gate.clearly_in_distribution(retry.ood_score):
             image.warnings[:] = before  # what the failed retry noted is not about this image
             return result
@@ -177,7 +189,8 @@ class Predictor:
             image.warnings.insert(len(before), NEGATIVE_WARNING)
         return retry
 
-    def _predict_one(self, image: LoadedImage, heatmap: bool, inverted: bool = False) -> Prediction:
+    def _predict_one(self, image: LoadedImage, heatmap: bool, inverted: bool = False,
+                     displayed: int | None = None) -> Prediction:
         """``inverted`` scores 1 - pixels without making that full-size copy: resizing is linear and the
         standardisation odd, so the model input of the inverted image is exactly minus the input."""
         started = time.perf_counter()
@@ -187,7 +200,9 @@ class Predictor:
         x = self.input_tensor([image])
         if inverted:
             x = -x
-        return self._result(image, x, self._forward(x, heatmap), 0, started, heatmap)
+        if displayed:
+            x = orient(x, displayed).contiguous(memory_format=torch.channels_last)
+        return self._result(image, x, self._forward(x, heatmap), 0, started, heatmap, displayed)
 
     def predict_batch(self, images: Sequence[LoadedImage]) -> list[Prediction]:
         """Scores without heatmaps, one forward pass for the whole batch (folder mode)."""

@@ -219,3 +219,38 @@ def test_ensemble_round_trip_scores_the_mean_logit_and_averages_the_maps(tmp_pat
         each = [float(m.outputs(x)[0][0]) for m in predictor.model.members]
     assert result.logit == pytest.approx(float(np.mean(each)), abs=1e-5)
     assert result.cam is not None and result.cam.min() >= 0.0 and result.cam.max() <= 1.0
+
+
+def test_score_as_displayed_trusts_the_reader_and_maps_the_heatmap_back() -> None:
+    torch.manual_seed(0)
+    inner = build_network("pneumo_resnet", **ARGS).eval()
+    card = card_for({"name": "pneumo_resnet", "arguments": ARGS}, cam_layer="inner.features.4")
+    image = film()
+    turn = ORIENTATIONS.index("rot90")
+    # The head says "rot270" (it would turn the film again) — but the reader turned it and asked: scored as shown.
+    predictor = Predictor(card, Scripted(inner, [3]), {})
+    result = predictor.predict(image, displayed=turn)
+    assert result.rejected is None and any(w.startswith("Scored as displayed") for w in image.warnings)
+    assert not any(w.startswith("Orientation corrected") for w in image.warnings)
+    x = orient(predictor.input_tensor([image]), turn)
+    with torch.inference_mode():
+        assert result.logit == pytest.approx(float(inner.outputs(x)[0][0]), abs=1e-5)
+    cam_shown = Predictor(card, Scripted(inner, [0]), {}).predict(
+        LoadedImage(orient(torch.from_numpy(image.pixels), turn).numpy(), image.path, "raster", image.file_sha256)).cam
+    assert result.cam is not None and cam_shown is not None
+    np.testing.assert_allclose(result.cam, orient(torch.from_numpy(cam_shown), inverse_orientation(turn)).numpy(),
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize(("matrix", "name"), [
+    ((1, 0, 0, 1), "upright"),
+    ((0, -1, 1, 0), "rot90"),        # Qt rotate(-90): a quarter turn counter-clockwise on screen
+    ((-1, 0, 0, -1), "rot180"),
+    ((0, 1, -1, 0), "rot270"),
+    ((-1, 0, 0, 1), "mirrored"),     # fromScale(-1, 1): flip horizontally
+    ((1, 0, 0, -1), "upside_down"),  # fromScale(1, -1): flip vertically
+])
+def test_viewer_matrices_map_to_the_orientation_the_model_knows(matrix: tuple, name: str) -> None:
+    from pneumo_desktop.core.network import orientation_of_view
+
+    assert ORIENTATIONS[orientation_of_view(*matrix)] == name
