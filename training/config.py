@@ -42,7 +42,6 @@ DEFAULTS: dict[str, Any] = {
         "label_p": 0.3,
         "unsharp_p": 0.3,
     },
-    "calibrate_on": "original",  # fit temperature/threshold on validation images from full-res originals
     "target_sensitivity": 0.95,
     "threads": 2,
     "channels_last": True,

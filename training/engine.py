@@ -115,13 +115,6 @@ def forward_all(model: torch.nn.Module, pixels: np.ndarray, batch: int = 256, ch
     return np.concatenate(logits), np.concatenate(embeds), (np.concatenate(orients) if orients else None)
 
 
-def forward_cached(model: torch.nn.Module, pixels: np.ndarray, batch: int = 128,
-                   channels_last: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Logits and gate embeddings for cached (N, S, S) [0, 1] images, no augmentation."""
-    logits, embeds, _ = forward_all(model, pixels, batch, channels_last)
-    return logits, embeds
-
-
 class Bar:
     """A one-line progress bar on stderr (tqdm when installed)."""
 
