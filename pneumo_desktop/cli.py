@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--force", action="store_true", help="overwrite an existing PDF")
     report.add_argument("--hide-phi", action="store_true",
                         help="leave patient identifiers out of the report, its metadata and its name")
+    report.add_argument("--dicom", type=Path, metavar="OUT_DIR",
+                        help="also write the results as DICOM (PDF, structured report, heatmap capture) into "
+                             "OUT_DIR, in the source's study; DICOM inputs only, not with --hide-phi")
     report.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help=argparse.SUPPRESS)
     _add_quiet(report)
     return parser
@@ -129,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pneumo_desktop.report.command import run_report
 
         return run_report(args.path, out=args.output, force=args.force, hide_phi=args.hide_phi,
-                          batch_size=args.batch_size)
+                          batch_size=args.batch_size, dicom_dir=args.dicom)
     except KeyboardInterrupt:
         package_log.error("interrupted")
         return 130

@@ -14,7 +14,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from pneumo_desktop import __version__
-from pneumo_desktop.dicom_out.new_series import MANUFACTURER, NewSeries
+from pneumo_desktop.dicom_out.new_series import CHARACTER_SET, MANUFACTURER, NewSeries
 from pneumo_desktop.dicom_out.source_study import SourceStudy
 
 ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
@@ -49,7 +49,7 @@ def build_encapsulated_pdf(pdf: bytes, source: SourceStudy, ids: NewSeries) -> D
         software_versions=__version__,
         content_date=now.date(),
         content_time=now.time(),
-        specific_character_set=header.get("SpecificCharacterSet"),
+        specific_character_set=CHARACTER_SET,
     )
     ds.copy_patient_and_study_information(header)
     # SC Equipment module (mandatory in this IOD): made by a workstation, not scanned from paper.

@@ -15,7 +15,7 @@ from pneumo_desktop import __version__
 from pneumo_desktop.core.heatmap_render import blend, score_strength
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.prediction import Prediction
-from pneumo_desktop.dicom_out.new_series import MANUFACTURER, NewSeries
+from pneumo_desktop.dicom_out.new_series import CHARACTER_SET, MANUFACTURER, NewSeries
 from pneumo_desktop.dicom_out.source_study import SourceStudy
 
 DERIVATION = ("Grad-CAM heatmap of an assistive pneumonia model burned into the image as displayed "
@@ -53,12 +53,13 @@ def build_heatmap_capture(image: LoadedImage, prediction: Prediction, source: So
         transfer_syntax_uid=ExplicitVRLittleEndian,
         series_description=ids.description,
         software_versions=__version__,
+        specific_character_set=CHARACTER_SET,
     )
     capture.copy_patient_and_study_information(header)
     if _orientation(header) is None:
-        capture.PatientOrientation = None
+        capture.PatientOrientation = []
     # Type 2C, and validators cannot tell that a chest is not a paired structure: the source's value or empty.
-    capture.Laterality = header.get("Laterality") or header.get("ImageLaterality") or None
+    capture.Laterality = str(header.get("Laterality") or header.get("ImageLaterality") or "")
     capture.ConversionType = "WSD"  # made on a workstation, not digitised from film
     capture.ImageType = ["DERIVED", "SECONDARY", "HEATMAP"]
     # Burned In Annotation answers "do the pixels identify the patient" (PS3.3 C.7.6.1, General Image), not

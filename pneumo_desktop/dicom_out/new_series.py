@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from pydicom.uid import generate_uid
 
 MANUFACTURER = "pneumo_desktop"
+# UTF-8 for every object, whatever the source used: names are decoded from the source's character set and
+# re-encoded, our own texts (warnings quoting decoder notes) may hold any character, and highdicom refuses
+# some real multi-valued sets (a Japanese header's "\ISO 2022 IR 87").
+CHARACTER_SET = "ISO_IR 192"
 # High numbers keep the results after the acquired series in a viewer's list, where AI results usually sit.
 _SERIES = {
     "pdf": (9901, "Pneumonia probability report (PDF) - assistive, not diagnostic"),

@@ -21,7 +21,7 @@ from pydicom.uid import generate_uid
 from pneumo_desktop import DISCLAIMER, __version__
 from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.prediction import Prediction
-from pneumo_desktop.dicom_out.new_series import MANUFACTURER, NewSeries
+from pneumo_desktop.dicom_out.new_series import CHARACTER_SET, MANUFACTURER, NewSeries
 from pneumo_desktop.dicom_out.source_study import SourceStudy
 
 SCHEME = "99PNEUMODSK"
@@ -94,6 +94,7 @@ def build_structured_report(prediction: Prediction, card: ModelCard, warnings: S
         is_verified=False,
         series_description=ids.description,
         software_versions=__version__,
+        specific_character_set=CHARACTER_SET,
         coding_schemes=[CodingSchemeIdentificationItem(SCHEME, SCHEME_NAME, responsible_organization=MANUFACTURER)],
     )
 
