@@ -1,11 +1,12 @@
 """The image with its heatmap burned in, as a Secondary Capture in a new series of the source's study,
-labelled as derived and not for diagnosis in every place a PACS viewer shows: Image Type, Series and
-Derivation Description, and the Image Comments."""
+labelled as derived and not for diagnosis in every place a PACS viewer shows: a banner in the pixels, Image
+Type, Series and Derivation Description, and the Image Comments."""
 
 from __future__ import annotations
 
 import highdicom as hd
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
@@ -22,6 +23,9 @@ DERIVATION = ("Grad-CAM heatmap of an assistive pneumonia model burned into the 
               "(default window). NOT FOR DIAGNOSIS.")
 
 
+BANNER_TEXT = "NOT FOR DIAGNOSIS - heatmap of an assistive model (pneumo_desktop)"
+
+
 def heatmap_pixels(image: LoadedImage, prediction: Prediction) -> np.ndarray | None:
     """RGB uint8 (rows, cols, 3) exactly as the PDF report draws it, or None when there is no heatmap."""
     heatmap = prediction.heatmap(image.shape)
@@ -30,11 +34,31 @@ def heatmap_pixels(image: LoadedImage, prediction: Prediction) -> np.ndarray | N
     return blend(image.pixels, heatmap * score_strength(prediction.probability, prediction.threshold))
 
 
+def banner_rows(columns: int) -> int:
+    return max(16, columns // 28)
+
+
+def with_banner(pixels: np.ndarray) -> np.ndarray:
+    """A black strip with the warning above the image, not over it: a thumbnail or a viewer that hides the
+    series description still says what this is, and no anatomy is covered."""
+    rows = banner_rows(pixels.shape[1])
+    strip = Image.new("RGB", (pixels.shape[1], rows), (0, 0, 0))
+    draw = ImageDraw.Draw(strip)
+    size = float(rows) * 0.6
+    font = ImageFont.load_default(size=size)
+    while size > 6 and draw.textlength(BANNER_TEXT, font=font) > pixels.shape[1] - rows:
+        size *= 0.85  # a narrow film: smaller text rather than a cut-off warning
+        font = ImageFont.load_default(size=size)
+    draw.text((rows // 2, rows // 2), BANNER_TEXT, fill=(255, 255, 255), font=font, anchor="lm")
+    return np.concatenate([np.asarray(strip, dtype=np.uint8), pixels], axis=0)
+
+
 def build_heatmap_capture(image: LoadedImage, prediction: Prediction, source: SourceStudy,
                           ids: NewSeries) -> hd.sc.SCImage | None:
-    pixels = heatmap_pixels(image, prediction)
-    if pixels is None:
+    overlay = heatmap_pixels(image, prediction)
+    if overlay is None:
         return None
+    pixels = with_banner(overlay)
     header = source.header
     capture = hd.sc.SCImage.from_ref_dataset(
         ref_dataset=header,

@@ -16,7 +16,7 @@ from pneumo_desktop import DISCLAIMER
 from pneumo_desktop.core.records import record_from
 from pneumo_desktop.dicom_out import DicomResults, export_dicom_results
 from pneumo_desktop.dicom_out.encapsulated_pdf import ENCAPSULATED_PDF_STORAGE
-from pneumo_desktop.dicom_out.heatmap_capture import heatmap_pixels
+from pneumo_desktop.dicom_out.heatmap_capture import banner_rows, heatmap_pixels
 from pneumo_desktop.dicom_out.structured_report import ASSISTIVE, source_reference
 from tests.dicom_out.conftest import Scored
 
@@ -119,8 +119,12 @@ def test_heatmap_capture_is_the_report_overlay_labelled_derived_not_for_diagnosi
     assert sc.ConversionType == "WSD" and list(sc.PatientOrientation) == ["L", "F"]
     expected = heatmap_pixels(patient_film.image, patient_film.prediction)
     assert expected is not None
-    assert sc.PhotometricInterpretation == "RGB" and (sc.Rows, sc.Columns) == patient_film.image.shape
-    assert np.array_equal(sc.pixel_array, expected)
+    banner = banner_rows(sc.Columns)
+    assert sc.PhotometricInterpretation == "RGB"
+    assert (sc.Rows - banner, sc.Columns) == patient_film.image.shape
+    assert np.array_equal(sc.pixel_array[banner:], expected)
+    strip = sc.pixel_array[:banner]
+    assert strip.max() > 128 and np.mean(strip == 0) > 0.5  # light text on black: the warning is drawn
     (ref,) = sc.SourceImageSequence
     assert ref.ReferencedSOPInstanceUID == patient_film.source.SOPInstanceUID
 
