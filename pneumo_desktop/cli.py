@@ -64,6 +64,25 @@ def build_parser() -> argparse.ArgumentParser:
                              "OUT_DIR, in the source's study; DICOM inputs only, not with --hide-phi")
     report.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help=argparse.SUPPRESS)
     _add_quiet(report)
+
+    listen = commands.add_parser(
+        "listen", help="run a DICOM node that scores the films it receives (opt-in network use)",
+        description="Receive films by DICOM C-STORE, score each, and write its record (stdout, JSON lines), "
+                    "PDF report and DICOM results into --out. Listens on 127.0.0.1 unless --bind says "
+                    "otherwise; only the AE titles given with --allow may send. Stop with Ctrl+C or SIGTERM.",
+    )
+    listen.add_argument("--port", type=int, required=True, help="TCP port to listen on")
+    listen.add_argument("--allow", action="append", required=True, metavar="AE_TITLE",
+                        help="a calling AE title allowed to send (repeat for several)")
+    listen.add_argument("--out", type=Path, required=True, metavar="DIR", help="where reports and results go")
+    listen.add_argument("--ae-title", default="PNEUMO_DESKTOP", help="this node's AE title")
+    listen.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS",
+                        help="interface to listen on (default 127.0.0.1: this machine only)")
+    listen.add_argument("--inbox", type=Path, metavar="DIR", help="where received films are kept "
+                        "(default: the per-user state folder's inbox)")
+    listen.add_argument("--send-results-to", metavar="AE@HOST:PORT",
+                        help="C-STORE each film's DICOM results to this node")
+    _add_quiet(listen)
     return parser
 
 
@@ -129,6 +148,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             _utf8_stdout(args.format)
             return run_predict(args.paths, out=sys.stdout, fmt=args.format, heatmap_dir=args.heatmap_dir,
                                force=args.force, batch_size=args.batch_size)
+        if args.command == "listen":
+            from pneumo_desktop.listen_cli import run_listen
+
+            _utf8_stdout("jsonl")
+            return run_listen(port=args.port, allowed=args.allow, out_dir=args.out, stdout=sys.stdout,
+                              ae_title=args.ae_title, bind=args.bind, inbox=args.inbox,
+                              send_to=args.send_results_to)
         from pneumo_desktop.report.command import run_report
 
         return run_report(args.path, out=args.output, force=args.force, hide_phi=args.hide_phi,

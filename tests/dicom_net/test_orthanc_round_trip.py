@@ -28,9 +28,8 @@ SR, PDF, SC = "1.2.840.10008.5.1.4.1.1.88.33", "1.2.840.10008.5.1.4.1.1.104.1", 
 @pytest.fixture(scope="module")
 def pacs(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("orthanc")
-    ports = {"app": free_port(), "refuser": free_port()}
-    server = start_orthanc(folder, {"app": ["PNEUMO", "127.0.0.1", ports["app"]],
-                                    "refuser": ["PNEUMO", "127.0.0.1", ports["refuser"]]})
+    ports = {"app": free_port(), "refuser": free_port(), "listen": free_port()}
+    server = start_orthanc(folder, {name: ["PNEUMO", "127.0.0.1", port] for name, port in ports.items()})
     try:
         yield server, ports
     finally:
