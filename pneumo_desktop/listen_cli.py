@@ -106,6 +106,11 @@ def _score_one(path: Path, predictor: object, out_dir: Path, stdout: IO[str], no
         log.error("%s", exc)
         _emit(stdout, record_from(str(path), None, error=str(exc)))
         return
+    except Exception as exc:  # a service must outlive one film the model chokes on; the log keeps the trace
+        log.error("%s: the model could not score this image (%s)", path.name, type(exc).__name__)
+        log.debug("model failure", exc_info=True)
+        _emit(stdout, record_from(str(path), None, error=f"the model could not score this image ({type(exc).__name__})"))
+        return
     audit.record_prediction(image.file_sha256, prediction, source="listen")
     _emit(stdout, record_from(str(path), prediction, image, population=predictor.card.intended_population))
     try:
