@@ -39,8 +39,11 @@ def send_files(node: DicomNode, paths: Sequence[Path], *, calling_ae: str = DEFA
     ae = AE(ae_title=checked_ae_title(calling_ae))
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout_s
     ae.connection_timeout = timeout_s
-    for _, ds in datasets:
-        ae.add_requested_context(ds.SOPClassUID, ds.file_meta.TransferSyntaxUID)
+    contexts = sorted({(str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID)) for _, ds in datasets})
+    if len(contexts) > 128:  # the most one association may propose (PS3.8 9.3.2.2)
+        raise DicomNetworkError(f"{len(contexts)} kinds of object in one send; send them in smaller groups")
+    for sop_class, transfer_syntax in contexts:
+        ae.add_requested_context(sop_class, transfer_syntax)
     assoc = ae.associate(node.host, node.port, ae_title=node.ae_title)
     if assoc.is_rejected:
         raise DicomNetworkError(f"{node} refused the association (is this app's AE title {calling_ae!r} "
@@ -54,7 +57,11 @@ def send_files(node: DicomNode, paths: Sequence[Path], *, calling_ae: str = DEFA
             if should_stop():
                 outcome.failed += [(p, "cancelled") for p, _ in datasets[len(outcome.sent) + len(outcome.failed):]]
                 break
-            status = assoc.send_c_store(ds)
+            try:
+                # The peer may drop the association between two files: pynetdicom then refuses to send.
+                status = assoc.send_c_store(ds) if assoc.is_established else None
+            except RuntimeError:
+                status = None
             code = getattr(status, "Status", None)
             if code is None:
                 raise DicomNetworkError(f"{node} stopped answering while {path.name} was sent "

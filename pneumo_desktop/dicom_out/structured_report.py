@@ -37,8 +37,7 @@ WARNING = Code("W", SCHEME, "Warning")
 INTENDED_USE = Code("IU", SCHEME, "Intended use")
 NO_UNITS = Code("1", "UCUM", "no units")
 ASSISTIVE = "Assistive, not diagnostic."
-# DICOM LO values hold at most 64 characters; a TEXT item holds more, but a model name never needs to.
-_LO_MAX = 64
+_LO_MAX = 64  # Device Observer Model Name is LO; TEXT items have no such limit
 
 
 def result_items(prediction: Prediction, card: ModelCard, warnings: Sequence[str]) -> list[hd.sr.ContentItem]:
@@ -55,8 +54,8 @@ def result_items(prediction: Prediction, card: ModelCard, warnings: Sequence[str
         items.append(hd.sr.TextContentItem(NOT_SCORED, f"{reason}{code}", relationship_type=contains))
     items.append(hd.sr.NumContentItem(THRESHOLD, float(prediction.threshold), NO_UNITS, relationship_type=contains))
     items += [
-        hd.sr.TextContentItem(codes.DCM.AlgorithmName, card.name[:_LO_MAX], relationship_type=contains),
-        hd.sr.TextContentItem(codes.DCM.AlgorithmVersion, card.version[:_LO_MAX], relationship_type=contains),
+        hd.sr.TextContentItem(codes.DCM.AlgorithmName, card.name, relationship_type=contains),
+        hd.sr.TextContentItem(codes.DCM.AlgorithmVersion, card.version, relationship_type=contains),
         hd.sr.TextContentItem(MODEL, card.display_name, relationship_type=contains),
         hd.sr.TextContentItem(FINGERPRINT, prediction.model_sha256 or card.fingerprint,
                               relationship_type=contains),

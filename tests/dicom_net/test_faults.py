@@ -65,3 +65,28 @@ def test_a_pacs_that_dies_mid_transfer_is_reported_with_what_was_stored(tmp_path
                        timeout_s=5)
     finally:
         server.stop()
+
+
+def test_two_hundred_films_in_one_association_all_arrive_whole(tmp_path: Path) -> None:
+    from pydicom.uid import generate_uid
+
+    from tests.core.dicom_factory import gradient, make_dataset, write
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    films = []
+    for i in range(200):
+        ds = make_dataset(gradient(32, 32), StudyInstanceUID="1.2.3.4", SeriesInstanceUID="1.2.3.4.5")
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        films.append(write(ds, sources / f"{i:03d}.dcm"))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    arrived: queue.Queue[Path] = queue.Queue()
+    listener = Listener(ae_title="PNEUMO", port=0, inbox=inbox, allowed_callers=["SENDER"], on_received=arrived.put)
+    listener.start()
+    try:
+        outcome = send_files(DicomNode("PNEUMO", *listener.address), films, calling_ae="SENDER", timeout_s=10)
+    finally:
+        listener.stop()
+    assert outcome.ok and len(outcome.sent) == 200
+    assert arrived.qsize() == 200 and len(list(inbox.glob("*.dcm"))) == 200 and not list(inbox.glob(".*"))
