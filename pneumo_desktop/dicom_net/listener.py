@@ -23,7 +23,7 @@ from pneumo_desktop.dicom_net.nodes import DEFAULT_BIND, DicomNetworkError, chec
 log = logging.getLogger(__name__)
 _UID = re.compile(r"^[0-9.]{1,64}$")
 # Films arrive compressed as often as not: accept every transfer syntax pydicom can decode.
-_TRANSFER_SYNTAXES = [
+TRANSFER_SYNTAXES = [
     "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2",
     "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
     "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
@@ -48,7 +48,7 @@ class Listener:
         self._ae.acse_timeout = self._ae.dimse_timeout = self._ae.network_timeout = timeout_s
         for context in AllStoragePresentationContexts:
             if context.abstract_syntax is not None:
-                self._ae.add_supported_context(context.abstract_syntax, _TRANSFER_SYNTAXES)
+                self._ae.add_supported_context(context.abstract_syntax, TRANSFER_SYNTAXES)
         self._server: ThreadedAssociationServer | None = None
 
     @property
