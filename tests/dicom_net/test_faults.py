@@ -90,3 +90,18 @@ def test_two_hundred_films_in_one_association_all_arrive_whole(tmp_path: Path) -
         listener.stop()
     assert outcome.ok and len(outcome.sent) == 200
     assert arrived.qsize() == 200 and len(list(inbox.glob("*.dcm"))) == 200 and not list(inbox.glob(".*"))
+
+
+def test_a_peer_that_accepts_but_never_answers_times_out(tmp_path: Path) -> None:
+    import socket
+    import threading
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        held = []
+        threading.Thread(target=lambda: held.append(server.accept()), daemon=True).start()
+        with pytest.raises(DicomNetworkError, match="did not answer"):
+            send_files(DicomNode("SILENT", *server.getsockname()), [FILM], timeout_s=1)
+        for connection, _ in held:
+            connection.close()
