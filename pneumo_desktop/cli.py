@@ -1,5 +1,6 @@
-"""The headless commands ``predict`` and ``report``: argument parsing and logging only; the work is in
-predict_cli.py and report/command.py. Records go to stdout, messages to stderr. Never imports Qt."""
+"""The headless commands ``predict``, ``report`` and ``listen``: argument parsing and logging only; the work
+is in predict_cli.py, report/command.py and listen_cli.py. Records go to stdout, messages to stderr. Never
+imports Qt."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a TCP port (1-65535), got {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "PDF report and DICOM results into --out. Listens on 127.0.0.1 unless --bind says "
                     "otherwise; only the AE titles given with --allow may send. Stop with Ctrl+C or SIGTERM.",
     )
-    listen.add_argument("--port", type=int, required=True, help="TCP port to listen on")
+    listen.add_argument("--port", type=_port, required=True, help="TCP port to listen on")
     listen.add_argument("--allow", action="append", required=True, metavar="AE_TITLE",
                         help="a calling AE title allowed to send (repeat for several)")
     listen.add_argument("--out", type=Path, required=True, metavar="DIR", help="where reports and results go")
