@@ -1,5 +1,6 @@
-"""The headless commands ``predict`` and ``report``: argument parsing and logging only; the work is in
-predict_cli.py and report/command.py. Records go to stdout, messages to stderr. Never imports Qt."""
+"""The headless commands ``predict``, ``report`` and ``listen``: argument parsing and logging only; the work
+is in predict_cli.py, report/command.py and listen_cli.py. Records go to stdout, messages to stderr. Never
+imports Qt."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
     return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a TCP port (1-65535), got {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,8 +66,30 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--force", action="store_true", help="overwrite an existing PDF")
     report.add_argument("--hide-phi", action="store_true",
                         help="leave patient identifiers out of the report, its metadata and its name")
+    report.add_argument("--dicom", type=Path, metavar="OUT_DIR",
+                        help="also write the results as DICOM (PDF, structured report, heatmap capture) into "
+                             "OUT_DIR, in the source's study; DICOM inputs only, not with --hide-phi")
     report.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help=argparse.SUPPRESS)
     _add_quiet(report)
+
+    listen = commands.add_parser(
+        "listen", help="run a DICOM node that scores the films it receives (opt-in network use)",
+        description="Receive films by DICOM C-STORE, score each, and write its record (stdout, JSON lines), "
+                    "PDF report and DICOM results into --out. Listens on 127.0.0.1 unless --bind says "
+                    "otherwise; only the AE titles given with --allow may send. Stop with Ctrl+C or SIGTERM.",
+    )
+    listen.add_argument("--port", type=_port, required=True, help="TCP port to listen on")
+    listen.add_argument("--allow", action="append", required=True, metavar="AE_TITLE",
+                        help="a calling AE title allowed to send (repeat for several)")
+    listen.add_argument("--out", type=Path, required=True, metavar="DIR", help="where reports and results go")
+    listen.add_argument("--ae-title", default="PNEUMO_DESKTOP", help="this node's AE title")
+    listen.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS",
+                        help="interface to listen on (default 127.0.0.1: this machine only)")
+    listen.add_argument("--inbox", type=Path, metavar="DIR", help="where received films are kept "
+                        "(default: the per-user state folder's inbox)")
+    listen.add_argument("--send-results-to", metavar="AE@HOST:PORT",
+                        help="C-STORE each film's DICOM results to this node")
+    _add_quiet(listen)
     return parser
 
 
@@ -126,10 +155,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             _utf8_stdout(args.format)
             return run_predict(args.paths, out=sys.stdout, fmt=args.format, heatmap_dir=args.heatmap_dir,
                                force=args.force, batch_size=args.batch_size)
+        if args.command == "listen":
+            from pneumo_desktop.listen_cli import run_listen
+
+            _utf8_stdout("jsonl")
+            return run_listen(port=args.port, allowed=args.allow, out_dir=args.out, stdout=sys.stdout,
+                              ae_title=args.ae_title, bind=args.bind, inbox=args.inbox,
+                              send_to=args.send_results_to)
         from pneumo_desktop.report.command import run_report
 
         return run_report(args.path, out=args.output, force=args.force, hide_phi=args.hide_phi,
-                          batch_size=args.batch_size)
+                          batch_size=args.batch_size, dicom_dir=args.dicom)
     except KeyboardInterrupt:
         package_log.error("interrupted")
         return 130

@@ -17,11 +17,12 @@ from typing import NoReturn
 from pneumo_desktop import __version__
 
 PROG = "pneumo-desktop"
-HEADLESS_COMMANDS = ("predict", "report")
+HEADLESS_COMMANDS = ("predict", "report", "listen")
 EXIT_NO_DISPLAY = 4  # the window cannot open on this system (missing libraries); told in one line
 USAGE = f"""usage: {PROG} [PATH ...]            open the window (and these files or folders)
        {PROG} predict PATH ... [options]   score files headlessly ({PROG} predict --help)
        {PROG} report PATH [-o OUT.pdf]     write a PDF report ({PROG} report --help)
+       {PROG} listen --port N --allow AE --out DIR   score films sent by DICOM ({PROG} listen --help)
        {PROG} --version
 """
 

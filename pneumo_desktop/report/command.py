@@ -16,6 +16,7 @@ from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders
 from pneumo_desktop.core.errors import ModelLoadError, PneumoError
 from pneumo_desktop.core.records import record_from
 from pneumo_desktop.predict_cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_inputs
+from pneumo_desktop.report import dicom_export
 from pneumo_desktop.report.batch import (
     BatchEntry,
     suggested_batch_report_name,
@@ -78,27 +79,35 @@ def _load_predictor() -> Predictor | None:
 
 
 def run_report(path: str, *, out: Path | None = None, force: bool = False, hide_phi: bool = False,
-               batch_size: int = 16) -> int:
+               batch_size: int = 16, dicom_dir: Path | None = None) -> int:
     source = Path(path)
     collected = collect_inputs([source])
     if collected.missing:
         log.error("%s: no such file or folder", source.name or path)
         return EXIT_USAGE
     if collected.folders:
+        if dicom_dir is not None:
+            log.error("--dicom takes one DICOM file, not a folder: give the file whose results go to the PACS")
+            return EXIT_USAGE
         return _batch(collected, out, force, hide_phi, batch_size)
-    return _single(source, collected, out, force, hide_phi)
+    return _single(source, collected, out, force, hide_phi, dicom_dir)
 
 
-def _single(source: Path, collected: Collected, out: Path | None, force: bool, hide_phi: bool) -> int:
+def _single(source: Path, collected: Collected, out: Path | None, force: bool, hide_phi: bool,
+            dicom_dir: Path | None = None) -> int:
     from pneumo_desktop.core.loader import load_image
 
     if out is not None and not _writable(Path(out), force, [source]):
         return EXIT_USAGE  # checked before the image is read: refusing should be instant
+    if dicom_dir is not None and not dicom_export.allowed_before_load(source, dicom_dir, hide_phi, force):
+        return EXIT_USAGE
     try:
         image = load_image(source)
     except PneumoError as exc:
         log.error("%s", exc)
         return EXIT_SOME_FAILED
+    if dicom_dir is not None and not dicom_export.allowed_for(image):
+        return EXIT_USAGE
     target = _output_path(out, suggested_report_name(image, hide_phi), collected)
     if target is None or not _writable(target, force, [source]):
         return EXIT_USAGE
@@ -126,6 +135,8 @@ def _single(source: Path, collected: Collected, out: Path | None, force: bool, h
         log.error("%s", exc)
         return EXIT_USAGE
     log.info("wrote %s", target.absolute())
+    if dicom_dir is not None:
+        return dicom_export.write(dicom_dir, target, image, prediction, predictor.card, force)
     return EXIT_OK
 
 

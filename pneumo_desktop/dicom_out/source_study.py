@@ -1,0 +1,90 @@
+"""The scored file's own header, re-read for export: the patient, study and instance the results belong to.
+
+The loaded image keeps only display fields, not the UIDs, so the header is read again; and the file's sha256
+must still be the one that was scored, or the results would be filed against an image nobody scored.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pydicom
+from pydicom.dataset import Dataset
+
+from pneumo_desktop.core.hashing import sha256_bytes
+from pneumo_desktop.core.image import LoadedImage
+from pneumo_desktop.core.library_warnings import library_warnings_logged
+from pneumo_desktop.core.loader import MAX_FILE_BYTES, sniff
+from pneumo_desktop.core.regular_file import read_capped
+from pneumo_desktop.dicom_out.errors import DicomExportError
+
+# Without these a PACS cannot file a result with the image: there is no study or instance to point at.
+REQUIRED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
+# Type 2 in the Patient and General Study modules: present in every object we write, empty when unknown.
+# highdicom reads them as attributes, so a source that omits one would otherwise stop the export.
+_TYPE_2 = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+           "ReferringPhysicianName", "StudyID", "AccessionNumber")
+
+
+@dataclass(frozen=True)
+class SourceStudy:
+    """``header`` has no pixel data; every name in REQUIRED_UIDS and _TYPE_2 is present in it."""
+
+    header: Dataset
+
+    @property
+    def study_uid(self) -> str:
+        return str(self.header.StudyInstanceUID)
+
+    @property
+    def sop_instance_uid(self) -> str:
+        return str(self.header.SOPInstanceUID)
+
+    @property
+    def sop_class_uid(self) -> str:
+        return str(self.header.SOPClassUID)
+
+    @property
+    def series_uid(self) -> str:
+        return str(self.header.SeriesInstanceUID)
+
+
+def refusal(image: LoadedImage, *, hide_phi: bool) -> str | None:
+    """Why ``image`` gets no DICOM results, as a sentence, or None when it may (checked before any work)."""
+    if hide_phi:
+        return ("DICOM results are not written with hide-PHI on: a DICOM object must carry the patient's "
+                "identity for a PACS to file it with the patient's study (turn hide-PHI off to export)")
+    if image.kind != "dicom":
+        return (f"{image.path.name} is not a DICOM file: DICOM results need the patient and study of a DICOM "
+                "image to attach to (the PDF report can still be written)")
+    return None
+
+
+def read_source_study(image: LoadedImage) -> SourceStudy:
+    """The header of the file ``image`` was decoded from; DicomExportError when it changed since, is not a
+    DICOM, or lacks the UIDs a PACS needs."""
+    name = image.path.name
+    try:
+        data = read_capped(image.path, MAX_FILE_BYTES)
+    except OSError as exc:
+        raise DicomExportError(f"the scored file can no longer be read ({exc.strerror or exc})", name) from exc
+    if sha256_bytes(data) != image.file_sha256:
+        raise DicomExportError("the file changed on disk after it was scored; score it again before export",
+                               name)
+    fmt = sniff(data, name)
+    if fmt is None or fmt.kind != "dicom":
+        raise DicomExportError("not a DICOM file, so there is no study to attach results to", name)
+    try:
+        with library_warnings_logged(name):
+            header = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=fmt.detail != "DICM")
+    except Exception as exc:  # library boundary: a damaged header raises many types
+        raise DicomExportError(f"the DICOM header cannot be read ({type(exc).__name__})", name) from exc
+    missing = [k for k in REQUIRED_UIDS if not str(header.get(k, "") or "").strip()]
+    if missing:
+        raise DicomExportError(f"the DICOM header lacks {', '.join(missing)}, so a PACS could not file results "
+                               "with this image's study", name)
+    for keyword in _TYPE_2:
+        if keyword not in header:
+            setattr(header, keyword, None)
+    return SourceStudy(header)
