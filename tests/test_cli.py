@@ -212,7 +212,7 @@ def test_heatmaps_are_written_with_names_that_never_collide(tmp_path: Path, caps
 
 
 def test_heatmap_of_a_full_resolution_jpeg_fits_the_original_and_scores_the_same(tmp_path: Path, capsys) -> None:
-    """The model reads a 2k JPEG DCT-scaled (Predictor.read_input) with or without heatmaps; the heatmap PNG
+    """The model reads a 2k JPEG DCT-scaled (core.scoring.read_for_model) with or without heatmaps; the heatmap PNG
     is still drawn on the original pixels."""
     source = sorted(SAMPLES.rglob("*.jpeg"))[0]
     plain = jsonl(run(capsys, "predict", str(source), "--format", "jsonl")[1])[0]

@@ -22,8 +22,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
+from pneumo_desktop.core.audit import AuditTrail
 from pneumo_desktop.core.collect import input_folders
-from pneumo_desktop.core.errors import FILE_CHANGED, ImageLoadError
 from pneumo_desktop.gui.allocator import release_free_memory
 from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.jobs import (
@@ -44,6 +44,7 @@ INTERACTIVE, BATCH = 10, 0
 BATCH_CHUNK = 4  # files per model-thread job: bounds cancel latency and the wait of an interactive request
 QUEUED_CHUNKS = 3  # batch jobs waiting on the model thread at any time
 SHUTDOWN_TIMEOUT_MS = 5000
+AUDIT_SOURCE = "gui"
 
 
 def _header_of(path: Path) -> dict[str, Any] | None:
@@ -93,6 +94,8 @@ class Controller(QObject):
         self.current_result: PredictionResult | None = None
         self._outcome: PredictionResult | str | None = None  # the model's answer, waiting for the image
         self._closing = False
+        # One audit line per file of an opened set: its batch row and its scoring on screen are one result.
+        self._trail = AuditTrail(AUDIT_SOURCE)
 
     # ----- plumbing ---------------------------------------------------------------------------------
     def _start(self, worker: Worker, pool: QThreadPool, priority: int, on_finished: Callable[..., Any],
@@ -150,6 +153,7 @@ class Controller(QObject):
         if worker is None or worker.request_id != self._open_request:
             return  # a newer open superseded this one while its folders were being walked
         self.input_folders |= input_folders(collected)
+        self._trail = AuditTrail(AUDIT_SOURCE)
         files = list(collected.files)
         if collected.folders or files:
             self.opened.emit(collected.folders[0] if collected.folders else files[0].parent)
@@ -180,7 +184,7 @@ class Controller(QObject):
         handoff = DecodeHandoff()
         self._start(ImageLoadWorker(Path(path), self._request, handoff), self.image_pool, INTERACTIVE,
                     self._on_image_loaded, self._on_image_failed)
-        self._start(PredictWorker(self.session, Path(path), self._request, handoff), self.model_pool,
+        self._start(PredictWorker(self.session, Path(path), self._request, handoff, self._trail), self.model_pool,
                     INTERACTIVE, self._on_predicted, self._on_predict_failed)
 
     @Slot(object)
@@ -230,9 +234,6 @@ class Controller(QObject):
         if isinstance(outcome, str):
             self.prediction_failed.emit(outcome)
             return
-        if outcome.image.file_sha256 != display.image.file_sha256:
-            self.prediction_failed.emit(str(ImageLoadError(FILE_CHANGED, display.image.path.name)))
-            return
         display.image.adopt_warnings(outcome.image)
         self.current_result = outcome
         if not outcome.audited:
@@ -258,7 +259,7 @@ class Controller(QObject):
         a short queue lets a cancel drop the rest without running them."""
         while self._pending_chunks and self._queued_chunks < QUEUED_CHUNKS:
             worker = BatchChunkWorker(self.session, self._pending_chunks.popleft(), self._batch_id,
-                                      self._batch_cancel)
+                                      self._batch_cancel, self._trail)
             worker.signals.item.connect(self._on_batch_item)
             self._queued_chunks += 1
             self._start(worker, self.model_pool, BATCH, self._on_chunk_done, self._on_chunk_failed)

@@ -23,6 +23,7 @@ from PIL import Image
 from pneumo_desktop import APP_NAME, __version__
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.core.heatmap_render import colour_lut, to_gray_uint8
+from pneumo_desktop.core.thumbnail import fit_within
 from pneumo_desktop.report import fonts
 from pneumo_desktop.report.errors import ReportError
 
@@ -174,14 +175,6 @@ def gray_image(pixels: np.ndarray, max_side: int = EMBED_MAX_SIDE) -> Image.Imag
     """The image for embedding, downscaled with antialiasing so a 3000-px film stays small."""
     image = Image.fromarray(to_gray_uint8(pixels))
     return fit_within(image, max_side)
-
-
-def fit_within(image: Image.Image, max_side: int) -> Image.Image:
-    scale = max_side / max(image.size)
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(size, Image.Resampling.LANCZOS)
 
 
 def box_fit(image_size: tuple[int, int], box_w: float, box_h: float) -> tuple[float, float]:

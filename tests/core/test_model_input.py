@@ -1,4 +1,4 @@
-"""Predictor.input_for: the model's reading of a file that was already decoded in full for a page or screen."""
+"""core.scoring.model_input_for: the model's reading of a file that was already decoded in full for a page or screen."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import pytest
 
 from pneumo_desktop.core.errors import ImageLoadError
 from pneumo_desktop.core.loader import load_image
+from pneumo_desktop.core.scoring import model_input_for, read_for_model
 from tests.conftest import DICOM_DIR, SAMPLES
 
 
 def test_a_dicom_is_scored_from_the_decode_already_made(tiny_predictor) -> None:
     shown = load_image(DICOM_DIR / "dx_mono2_8bit_implicit_vr_uncompressed.dcm")
-    scored = tiny_predictor.input_for(shown)
+    scored = model_input_for(shown, tiny_predictor.size)
     assert scored is not shown and scored.pixels is shown.pixels  # no second decode, no pixel copy
     scored.warnings.append("added while scoring")
     assert "added while scoring" not in shown.warnings  # until the caller adopts it
@@ -23,8 +24,8 @@ def test_a_dicom_is_scored_from_the_decode_already_made(tiny_predictor) -> None:
 
 def test_a_jpeg_is_read_again_the_models_way(tiny_predictor) -> None:
     path = sorted(SAMPLES.rglob("*.jpeg"))[0]
-    scored = tiny_predictor.input_for(load_image(path))
-    expected = tiny_predictor.read_input(path)
+    scored = model_input_for(load_image(path), tiny_predictor.size)
+    expected = read_for_model(path, tiny_predictor.size)
     assert scored.shape == expected.shape and np.array_equal(scored.pixels, expected.pixels)
 
 
@@ -35,4 +36,4 @@ def test_a_file_changed_between_the_reads_is_refused(tiny_predictor, tmp_path: P
     shown = load_image(path)
     shutil.copy(jpegs[1], path)
     with pytest.raises(ImageLoadError, match="changed while it was being read"):
-        tiny_predictor.input_for(shown)
+        model_input_for(shown, tiny_predictor.size)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pneumo_desktop.core.batch_scoring import iter_scored
+from pneumo_desktop.core.scoring import iter_scored
 from tests.conftest import KERMANY
 
 FILES = [
@@ -44,7 +44,7 @@ def test_prefetch_gives_the_same_results_in_input_order(
                 inputs,
                 batch_size=4,
                 heatmap=heatmap,
-                audit_source=None,
+                audit_to=None,
                 decode_threads=threads,
             )
         )
@@ -63,7 +63,7 @@ def test_should_stop_ends_the_prefetching_run(tiny_predictor, inputs: list[Path]
         tiny_predictor,
         inputs,
         batch_size=2,
-        audit_source=None,
+        audit_to=None,
         decode_threads=1,
         should_stop=lambda: len(seen) >= 4,
     )
@@ -76,7 +76,7 @@ def test_abandoned_iteration_leaves_no_decode_thread(tiny_predictor, inputs: lis
     import gc
     import threading
 
-    results = iter_scored(tiny_predictor, inputs, batch_size=2, audit_source=None, decode_threads=2)
+    results = iter_scored(tiny_predictor, inputs, batch_size=2, audit_to=None, decode_threads=2)
     next(results)
     results.close()
     gc.collect()
