@@ -312,8 +312,8 @@ def test_version_without_a_model_still_works(tmp_path: Path, capsys, monkeypatch
 
 
 def test_headless_modules_never_import_qt() -> None:
-    code = ("import sys, pneumo_desktop.launcher, pneumo_desktop.cli, pneumo_desktop.predict_cli, "
-            "pneumo_desktop.report.command; "
+    code = ("import sys, pneumo_desktop.launcher, pneumo_desktop.cli, pneumo_desktop.cli.predict, "
+            "pneumo_desktop.cli.report; "
             "assert not [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'pneumo_desktop.gui'))]")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)

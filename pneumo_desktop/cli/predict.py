@@ -1,8 +1,5 @@
-"""``pneumo-desktop predict``: score files and folders headlessly, one record per input on stdout.
-
-Exit codes: 0 every input got a result (a gate rejection is a result), 1 some inputs failed (the others
-are still reported), 2 usage error or no inputs, 3 the model could not be loaded.
-"""
+"""``pneumo-desktop predict``: score files and folders headlessly, one record per input on stdout (exit
+codes in cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from pneumo_desktop.cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from pneumo_desktop.core import records
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside
@@ -24,7 +22,6 @@ from pneumo_desktop.core.prediction import Prediction
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
 FORMATS = ("table", "jsonl", "csv")
 _UNSAFE = re.compile(r"[^\w.-]+")
 

@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pneumo_desktop.cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
+from pneumo_desktop.cli.predict import report_inputs
 from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside, overwrites_input
 from pneumo_desktop.core.errors import ModelLoadError, PneumoError
 from pneumo_desktop.core.records import record_from
-from pneumo_desktop.predict_cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_inputs
 from pneumo_desktop.report.batch import BatchEntry, suggested_batch_report_name, write_batch_report
 from pneumo_desktop.report.errors import ReportError
 from pneumo_desktop.report.single import suggested_report_name, write_single_report
