@@ -81,8 +81,13 @@ class Seen:
 
     def __init__(self, controller: Controller) -> None:
         self.events: list[tuple[str, tuple]] = []
+        self.threads: set[str] = set()
         for name in self.NAMES:
-            getattr(controller, name).connect(lambda *args, name=name: self.events.append((name, args)))
+            getattr(controller, name).connect(lambda *args, name=name: self._seen(name, args))
+
+    def _seen(self, name: str, args: tuple) -> None:
+        self.events.append((name, args))
+        self.threads.add(threading.current_thread().name)
 
     def of(self, name: str) -> list[tuple]:
         return [args for n, args in self.events if n == name]
@@ -112,6 +117,7 @@ def test_the_image_comes_first_then_its_result_with_one_audit_line(qtbot, contro
     with qtbot.waitSignal(controller.prediction_ready, timeout=WAIT_MS):
         controller.show_file(sample())
     assert seen.names() == ["image_ready", "prediction_ready"]
+    assert seen.threads == {threading.main_thread().name}
     (result,) = seen.of("prediction_ready")[0]
     assert controller.current is not None and controller.current_result is result
     assert result.prediction.probability == pytest.approx(float(result.image.pixels.mean()))
@@ -142,6 +148,7 @@ def test_a_batch_reports_every_file_once_then_finishes(qtbot, controller, tmp_pa
     assert sorted(item.index for item in items) == list(range(len(files)))
     assert seen.of("batch_progress")[-1][:2] == (len(files), len(files))
     assert seen.of("batch_finished") == [(False,)]
+    assert seen.threads == {threading.main_thread().name}  # the window's slots run on the GUI thread
     assert all(item.thumbnail is not None and item.record["probability"] is not None for item in items[:-1])
     assert items[-1].error.startswith("bad.jpg:") and items[-1].record["file_sha256"] is not None
     assert len(audit_lines()) == len(files) - 1
