@@ -29,13 +29,16 @@ class Job:
     plain method onto the thread of the signal's owner (the worker's signals, made on the GUI thread), and a
     per-job QObject deleted with deleteLater crashed the window (a segfault in 4 of 8 runs of the controller
     tests). Exactly one of ``on_finished`` and ``on_failed`` runs, then ``on_ended``; a cancelled worker only
-    ends; a dropped one does neither."""
+    ends; a dropped one does neither.
+
+    Ending lets go of the worker and the callbacks: they refer to their owner, which refers to its jobs, and
+    such a cycle left to Python's collector may be collected on a worker thread, deleting the worker's signals
+    QObject there (a segfault)."""
 
     def __init__(self, worker: Worker, on_finished: Callable[[Any], None], on_failed: Callable[[str], None],
                  on_ended: Callable[[Job], None], on_item: Callable[[Any], None] | None = None) -> None:
-        self.worker = worker
-        self.live = True  # False once ended or dropped: a call Qt had already queued is ignored
-        self._on_finished, self._on_failed, self._on_ended, self._on_item = on_finished, on_failed, on_ended, on_item
+        self.worker: Worker | None = worker
+        self._callbacks: _Callbacks | None = (on_finished, on_failed, on_ended, on_item)
         signals = worker.signals
         signals.finished.connect(self._finished)
         signals.failed.connect(self._failed)
@@ -43,43 +46,56 @@ class Job:
         if on_item is not None and isinstance(signals, BatchSignals):
             signals.item.connect(self._item)
 
+    @property
+    def live(self) -> bool:
+        return self._callbacks is not None
+
     def _finished(self, value: Any) -> None:
-        if self._end():
-            self._on_finished(value)
+        callbacks = self._end()
+        if callbacks is not None:
+            callbacks[0](value)
 
     def _failed(self, message: str) -> None:
-        if self._end():
-            self._on_failed(message)
+        callbacks = self._end()
+        if callbacks is not None:
+            callbacks[1](message)
 
     def _cancelled(self) -> None:
         self._end()
 
     def _item(self, value: Any) -> None:
-        if self.live and self._on_item is not None:
-            self._on_item(value)
+        # A call Qt queued before the job ended is ignored.
+        if self._callbacks is not None and self._callbacks[3] is not None:
+            self._callbacks[3](value)
 
-    def _end(self) -> bool:
-        """False when the job had already ended or was dropped."""
-        if not self.live:
-            return False
-        self.live = False
-        self._disconnect()
-        self._on_ended(self)
-        return True
+    def _end(self) -> _Callbacks | None:
+        """The callbacks, once; None when the job had already ended or was dropped."""
+        callbacks, worker = self._callbacks, self.worker
+        if callbacks is None or worker is None:
+            return None
+        self._callbacks, self.worker = None, None
+        _disconnect(worker, self, with_item=callbacks[3] is not None)
+        callbacks[2](self)
+        return callbacks
 
     def drop(self) -> None:
-        self.worker.cancel()
+        if self.worker is not None:
+            self.worker.cancel()
         self._end()
 
-    def _disconnect(self) -> None:
-        signals = self.worker.signals
-        pairs: list[tuple[Any, Any]] = [(signals.finished, self._finished), (signals.failed, self._failed),
-                                        (signals.cancelled, self._cancelled)]
-        if isinstance(signals, BatchSignals) and self._on_item is not None:
-            pairs.append((signals.item, self._item))
-        for signal, slot in pairs:
-            with contextlib.suppress(RuntimeError, TypeError):  # already disconnected
-                signal.disconnect(slot)
+
+_Callbacks = tuple[Callable[[Any], None], Callable[[str], None], Callable[[Job], None], Callable[[Any], None] | None]
+
+
+def _disconnect(worker: Worker, job: Job, *, with_item: bool) -> None:
+    signals = worker.signals
+    pairs: list[tuple[Any, Any]] = [(signals.finished, job._finished), (signals.failed, job._failed),
+                                    (signals.cancelled, job._cancelled)]
+    if with_item and isinstance(signals, BatchSignals):
+        pairs.append((signals.item, job._item))
+    for signal, slot in pairs:
+        with contextlib.suppress(RuntimeError, TypeError):  # already disconnected
+            signal.disconnect(slot)
 
 
 class ShownRequest:

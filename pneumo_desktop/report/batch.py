@@ -12,7 +12,7 @@ import numpy as np
 from fpdf.enums import MethodReturnValue, XPos, YPos
 from PIL import Image
 
-from pneumo_desktop import DISCLAIMER, __version__
+from pneumo_desktop import __version__
 from pneumo_desktop.core.heatmap_render import to_gray_uint8
 from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.records import Record, phi_safe_warnings, triage_key
@@ -116,12 +116,7 @@ def write_batch_report(
     doc.heading("Model")
     doc.key_values([("Model", card.display_name), ("Weights sha256", card.weights_sha256),
                     ("Metrics", metrics_heading(card))] + [(f"  {n}", t) for n, t in metric_lines(card)], size=8.5)
-    doc.heading("Intended use")
-    doc.paragraph(intended_population_text(card))
-    doc.ln(1)
-    doc.paragraph(DISCLAIMER, bold=True)
-    doc.save(out_path, overwrite=overwrite)
-    return out_path
+    return doc.finish(intended_population_text(card), out_path, overwrite=overwrite)
 
 
 def _summary(doc: ReportDocument, records: list[Record], card: ModelCard, hide_phi: bool) -> None:

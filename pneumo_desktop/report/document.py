@@ -20,7 +20,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from PIL import Image
 
-from pneumo_desktop import APP_NAME, __version__
+from pneumo_desktop import APP_NAME, DISCLAIMER, __version__
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.core.heatmap_render import colour_lut, to_gray_uint8
 from pneumo_desktop.core.thumbnail import fit_within
@@ -155,6 +155,15 @@ class ReportDocument(FPDF):
         self.cell(width / 2, 3.5, "less influence", align="L")
         self.cell(width / 2, 3.5, "more influence", align="R")
         self.set_text_color(0, 0, 0)
+
+    def finish(self, intended_use: str, out_path: Path, *, overwrite: bool) -> Path:
+        """Every report ends the same way: the intended use, the disclaimer, then the atomic write."""
+        self.heading("Intended use")
+        self.paragraph(intended_use)
+        self.ln(1)
+        self.paragraph(DISCLAIMER, bold=True)
+        self.save(out_path, overwrite=overwrite)
+        return out_path
 
     def save(self, out_path: Path, *, overwrite: bool) -> None:
         out_path = Path(out_path)
