@@ -25,25 +25,29 @@ BATCH_CHUNK = 4  # files per model-thread job: bounds cancel latency and the wai
 
 
 class Job:
-    """Knows its worker, so no slot needs ``sender()``. A plain object, not a QObject: PySide queues a call to a
-    plain method onto the thread of the signal's owner (the worker's signals, made on the GUI thread), and a
-    per-job QObject deleted with deleteLater crashed the window (a segfault in 4 of 8 runs of the controller
-    tests). Exactly one of ``on_finished`` and ``on_failed`` runs, then ``on_ended``; a cancelled worker only
-    ends; a dropped one does neither.
+    """Knows its worker, so no slot needs ``sender()``. Exactly one of ``on_finished`` and ``on_failed`` runs,
+    then ``on_ended``; a cancelled worker only ends; a dropped one does neither.
 
-    Ending lets go of the worker and the callbacks: they refer to their owner, which refers to its jobs, and
-    such a cycle left to Python's collector may be collected on a worker thread, deleting the worker's signals
-    QObject there (a segfault)."""
+    A plain object: PySide queues a call to a plain method onto the thread of the signal's owner (the worker's
+    signals, made on the GUI thread). It refers to its methods weakly, and a call already queued when the job
+    was freed crashed the window, so every job is kept (``_unheard``) until its worker's last word, the one
+    terminal signal every worker emits, cancelled or not; a dropped job just stops passing calls on. Ending
+    also lets go of the callbacks, which refer to their owner, which refers to its jobs: a cycle left to the
+    collector may be freed on a worker thread, with a QObject in it (a segfault)."""
+
+    _unheard: set[Job] = set()
 
     def __init__(self, worker: Worker, on_finished: Callable[[Any], None], on_failed: Callable[[str], None],
                  on_ended: Callable[[Job], None], on_item: Callable[[Any], None] | None = None) -> None:
         self.worker: Worker | None = worker
         self._callbacks: _Callbacks | None = (on_finished, on_failed, on_ended, on_item)
+        Job._unheard.add(self)
         signals = worker.signals
         signals.finished.connect(self._finished)
         signals.failed.connect(self._failed)
         signals.cancelled.connect(self._cancelled)
-        if on_item is not None and isinstance(signals, BatchSignals):
+        self._relays_items = on_item is not None and isinstance(signals, BatchSignals)
+        if self._relays_items:
             signals.item.connect(self._item)
 
     @property
@@ -51,34 +55,38 @@ class Job:
         return self._callbacks is not None
 
     def _finished(self, value: Any) -> None:
-        callbacks = self._end()
+        callbacks = self._last_word()
         if callbacks is not None:
             callbacks[0](value)
 
     def _failed(self, message: str) -> None:
-        callbacks = self._end()
+        callbacks = self._last_word()
         if callbacks is not None:
             callbacks[1](message)
 
     def _cancelled(self) -> None:
-        self._end()
+        self._last_word()
 
     def _item(self, value: Any) -> None:
-        # A call Qt queued before the job ended is ignored.
         if self._callbacks is not None and self._callbacks[3] is not None:
             self._callbacks[3](value)
 
+    def _last_word(self) -> _Callbacks | None:
+        """The worker has ended: nothing more can be queued for this job. The callbacks, unless dropped."""
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            _disconnect(worker, self)
+        Job._unheard.discard(self)
+        return self._end()
+
     def _end(self) -> _Callbacks | None:
-        """The callbacks, once; None when the job had already ended or was dropped."""
-        callbacks, worker = self._callbacks, self.worker
-        if callbacks is None or worker is None:
-            return None
-        self._callbacks, self.worker = None, None
-        _disconnect(worker, self, with_item=callbacks[3] is not None)
-        callbacks[2](self)
+        callbacks, self._callbacks = self._callbacks, None
+        if callbacks is not None:
+            callbacks[2](self)
         return callbacks
 
     def drop(self) -> None:
+        """Cancel the worker; its owner hears nothing more from it."""
         if self.worker is not None:
             self.worker.cancel()
         self._end()
@@ -87,11 +95,11 @@ class Job:
 _Callbacks = tuple[Callable[[Any], None], Callable[[str], None], Callable[[Job], None], Callable[[Any], None] | None]
 
 
-def _disconnect(worker: Worker, job: Job, *, with_item: bool) -> None:
+def _disconnect(worker: Worker, job: Job) -> None:
     signals = worker.signals
     pairs: list[tuple[Any, Any]] = [(signals.finished, job._finished), (signals.failed, job._failed),
                                     (signals.cancelled, job._cancelled)]
-    if with_item and isinstance(signals, BatchSignals):
+    if job._relays_items and isinstance(signals, BatchSignals):
         pairs.append((signals.item, job._item))
     for signal, slot in pairs:
         with contextlib.suppress(RuntimeError, TypeError):  # already disconnected
