@@ -9,7 +9,7 @@ AuditTrail are used serially): ModelLoadWorker, PredictWorker, BatchChunkWorker.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -170,7 +170,7 @@ class BatchChunkWorker(Worker):
 
         paths = [path for _, path in self.files]
         self.checkpoint()
-        items: Any
+        items: Iterator[Scored]
         try:
             predictor = self._session.get()
         except PneumoError as exc:  # the list still shows each file's thumbnail and why it has no score
