@@ -113,7 +113,7 @@ def inprocess(files: list[Path], rounds: int, batch: int, prefetch: int | None) 
     from pneumo_desktop.core.predictor import Predictor
 
     predictor = Predictor.load(common.model_dir())
-    kwargs: dict[str, Any] = {"batch_size": batch, "audit_source": "cli"}
+    kwargs: dict[str, Any] = {"batch_size": batch, "audit_to": "cli"}
     if prefetch is not None:
         kwargs["decode_threads"] = prefetch
     for _ in scoring.iter_scored(predictor, files[: 2 * batch], **kwargs):  # warm-up
@@ -135,13 +135,8 @@ def inprocess(files: list[Path], rounds: int, batch: int, prefetch: int | None) 
 # ----- GUI batch list ----------
 def gui(files: list[Path], rounds: int) -> dict[str, Any]:
     from PySide6.QtCore import QEventLoop
-    from PySide6.QtWidgets import QApplication
 
-    from pneumo_desktop import app
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
-    window = app.build()
-    window.resize(1400, 900)
-    window.show()
+    qapp, window = common.open_window()
     controller = window.controller
 
     def spin(condition: Any, timeout: float) -> None:
@@ -149,8 +144,6 @@ def gui(files: list[Path], rounds: int) -> dict[str, Any]:
         while not condition() and time.monotonic() < end:
             qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
 
-    controller.load_model()
-    spin(lambda: controller.session.card is not None or controller.session.error is not None, 120)
     finished: dict[str, bool] = {}
     controller.batch_finished.connect(lambda cancelled: finished.__setitem__("done", not cancelled))
     rates = []

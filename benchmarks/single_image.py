@@ -146,17 +146,8 @@ def headless(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
 
 def gui_end_to_end(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
     """The real window: controller.show_file -> prediction slot done and viewport repainted."""
-    from PySide6.QtWidgets import QApplication
-
-    from pneumo_desktop import app
-
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
-    window = app.build()
-    window.resize(1400, 900)
-    window.show()
+    qapp, window = common.open_window()
     controller = window.controller
-    controller.load_model()
-    _spin(qapp, lambda: controller.session.card is not None or controller.session.error is not None, 120)
     if controller.session.error is not None:
         return {"error": str(controller.session.error)}
     from PySide6.QtCore import QEventLoop, QTimer

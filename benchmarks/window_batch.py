@@ -26,8 +26,7 @@ import psutil  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from benchmarks._common import KERMANY  # noqa: E402
-from pneumo_desktop import app  # noqa: E402
+from benchmarks._common import KERMANY, open_window  # noqa: E402
 
 BAD = (b"", b"not an image at all", b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 40, b"\x89PNG\r\n\x1a\n")
 
@@ -112,13 +111,8 @@ def main() -> None:
     if "--model" in args:
         os.environ["PNEUMO_DESKTOP_MODELS"] = args[args.index("--model") + 1]
     count = int(args[0]) if args and args[0].isdigit() else 1000
-    qapp = QApplication(sys.argv[:1])
-    window = app.build()
-    window.resize(1400, 900)
-    window.show()
+    qapp, window = open_window()
     controller = window.controller
-    controller.load_model()
-    spin(qapp, lambda: controller.session.card is not None or controller.session.error is not None, 120)
     root = Path(tempfile.mkdtemp(prefix="pneumo_batch_"))
     folder, bad = make_folder(root, count)
     process = psutil.Process()
