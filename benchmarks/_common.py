@@ -283,3 +283,23 @@ def thousand_set(count: int = 1000) -> Path:
             shutil.copyfile(src, folder / f"{i:04d}_{src.parent.name}_{src.name}")
 
     return _cached(f"distinct_{count}_v1", build)
+
+
+def open_window() -> tuple[Any, Any]:
+    """The real window, offscreen, as app.build() wires it, once its model has loaded (or failed to):
+    (QApplication, MainWindow)."""
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    from pneumo_desktop import app
+
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    window = app.build()
+    window.resize(1400, 900)
+    window.show()
+    session = window.controller.session
+    window.controller.load_model()
+    end = time.monotonic() + 120
+    while session.card is None and session.error is None and time.monotonic() < end:
+        qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+    return qapp, window

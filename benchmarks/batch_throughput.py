@@ -1,4 +1,4 @@
-"""Batch throughput: ``pneumo-desktop predict`` end to end, core/batch_scoring in steady state, the GUI's
+"""Batch throughput: ``pneumo-desktop predict`` end to end, core/scoring in steady state, the GUI's
 batch list, and the forward pass alone under the tuning options.
 
     .venv/bin/python benchmarks/batch_throughput.py [--parts cli,inprocess,gui,forward] [--sets test,fullres]
@@ -88,7 +88,7 @@ def startup_only(python: Path, rounds: int) -> dict[str, Any]:
     """Fresh-process cost before the first image: interpreter, package + torch import, model load."""
     code = (
         "import time,sys; t=time.perf_counter(); from pneumo_desktop.core.predictor import Predictor; "
-        "import pneumo_desktop.core.batch_scoring, pneumo_desktop.core.loader; i=time.perf_counter(); "
+        "import pneumo_desktop.core.scoring, pneumo_desktop.core.loader; i=time.perf_counter(); "
         "Predictor.load(); print(i-t, time.perf_counter()-i)"
     )
     env = dict(os.environ, PYTHONPATH=str(common.CODE))
@@ -109,19 +109,19 @@ def startup_only(python: Path, rounds: int) -> dict[str, Any]:
 
 # ----- in-process steady state ----------
 def inprocess(files: list[Path], rounds: int, batch: int, prefetch: int | None) -> dict[str, Any]:
-    from pneumo_desktop.core import batch_scoring
+    from pneumo_desktop.core import scoring
     from pneumo_desktop.core.predictor import Predictor
 
     predictor = Predictor.load(common.model_dir())
-    kwargs: dict[str, Any] = {"batch_size": batch, "audit_source": "cli"}
+    kwargs: dict[str, Any] = {"batch_size": batch, "audit_to": "cli"}
     if prefetch is not None:
         kwargs["decode_threads"] = prefetch
-    for _ in batch_scoring.iter_scored(predictor, files[: 2 * batch], **kwargs):  # warm-up
+    for _ in scoring.iter_scored(predictor, files[: 2 * batch], **kwargs):  # warm-up
         pass
     rates = []
     for _ in range(rounds):
         started = time.perf_counter()
-        count = sum(1 for item in batch_scoring.iter_scored(predictor, files, **kwargs) if item.error is None)
+        count = sum(1 for item in scoring.iter_scored(predictor, files, **kwargs) if item.error is None)
         rates.append(len(files) / (time.perf_counter() - started))
     return {
         "images": len(files),
@@ -135,13 +135,8 @@ def inprocess(files: list[Path], rounds: int, batch: int, prefetch: int | None) 
 # ----- GUI batch list ----------
 def gui(files: list[Path], rounds: int) -> dict[str, Any]:
     from PySide6.QtCore import QEventLoop
-    from PySide6.QtWidgets import QApplication
 
-    from pneumo_desktop import app
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
-    window = app.build()
-    window.resize(1400, 900)
-    window.show()
+    qapp, window = common.open_window()
     controller = window.controller
 
     def spin(condition: Any, timeout: float) -> None:
@@ -149,8 +144,6 @@ def gui(files: list[Path], rounds: int) -> dict[str, Any]:
         while not condition() and time.monotonic() < end:
             qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
 
-    controller.load_model()
-    spin(lambda: controller.session.card is not None or controller.session.error is not None, 120)
     finished: dict[str, bool] = {}
     controller.batch_finished.connect(lambda cancelled: finished.__setitem__("done", not cancelled))
     rates = []

@@ -118,6 +118,7 @@ def main() -> int:
     from pneumo_desktop.core.loader import load_image
     from pneumo_desktop.core.network import ORIENTATIONS, orient
     from pneumo_desktop.core.predictor import Predictor
+    from pneumo_desktop.core.scoring import read_for_model
     from training.gate_fit import gate_half
     from training.shifted import ALL_VARIANTS, variants_of
 
@@ -177,7 +178,7 @@ def main() -> int:
             fixtures.append(load_image(path))
         except ImageLoadError:  # the fixtures without displayable pixels are the loader's business, not the gate's
             continue
-    fixtures += [predictor.read_input(p) for p in sorted((SHARED / "samples").rglob("*.jpeg"))]
+    fixtures += [read_for_model(p, predictor.size) for p in sorted((SHARED / "samples").rglob("*.jpeg"))]
     d = decide(predictor, fixtures)
     for image, x in zip(fixtures, d, strict=True):
         if x[0] != "scored" or x[2]:
@@ -189,7 +190,7 @@ def main() -> int:
         items = read_items(KERMANY, "train")
         decisions = []
         for start in range(0, len(items), 256):
-            decisions += decide(predictor, [predictor.read_input(KERMANY / it.relpath) for it in items[start:start + 256]])
+            decisions += decide(predictor, [read_for_model(KERMANY / it.relpath, predictor.size) for it in items[start:start + 256]])
         warned = sum(any(w.startswith("Unusual image") for w in x[2]) for x in decisions if x[0] == "scored")
         print(f"training films: {rate(decisions)}; scored with 'unusual image' warning {warned}")
     return 0

@@ -44,9 +44,9 @@ def _now_mib() -> dict[str, float]:
 # ----- children ----------
 def child_cli_steps(folder: Path) -> dict[str, Any]:
     steps: dict[str, Any] = {"start": _now_mib()}
-    from pneumo_desktop.core.batch_scoring import iter_scored
     from pneumo_desktop.core.collect import collect_inputs
     from pneumo_desktop.core.predictor import Predictor
+    from pneumo_desktop.core.scoring import iter_scored
 
     steps["imported"] = _now_mib()
     predictor = Predictor.load(common.model_dir())

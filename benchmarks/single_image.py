@@ -5,7 +5,7 @@
 
 A drop starts two jobs at once (gui/controller.py): the image thread decodes the file at full resolution
 and prepares the display (12-bit levels, window presets, the first frame), the model thread reads the file
-the model's way (``Predictor.read_input``: JPEGs DCT-scaled), scores it with Grad-CAM and colours a
+the model's way (``core.scoring.read_for_model``: JPEGs DCT-scaled), scores it with Grad-CAM and colours a
 <= 512 px overlay. The GUI thread then only makes two pixmaps and repaints.
 
 Part 1 (headless, in this process) times each stage of both paths one after the other, on one thread:
@@ -75,9 +75,9 @@ def run_once(path: Path, predictor: Any) -> tuple[dict[str, float], dict[str, fl
     from pneumo_desktop.core.heatmap_render import blend
     from pneumo_desktop.core.loader import load_image
     from pneumo_desktop.core.predictor import calibrated_probability
+    from pneumo_desktop.core.scoring import model_input_for
     from pneumo_desktop.gui.display_image import DisplayImage
-    from pneumo_desktop.gui.heatmap_overlay import heatmap_rgba
-    from pneumo_desktop.gui.jobs import overlay_shape
+    from pneumo_desktop.gui.heatmap_overlay import heatmap_rgba, overlay_shape
     from pneumo_desktop.gui.qimage import rgba_qimage
 
     t = common.StageTimer()
@@ -88,7 +88,7 @@ def run_once(path: Path, predictor: Any) -> tuple[dict[str, float], dict[str, fl
     with t("display_pixmap"):
         QPixmap.fromImage(display.first_frame)
     with t("decode_model"):
-        scored = predictor.input_for(image)  # as PredictWorker: a JPEG read again, anything else handed over
+        scored = model_input_for(image, predictor.size)  # as PredictWorker: a JPEG read again, anything else handed over
     with t("gate"):
         early = predictor.gate.check_image(scored)
     with t("preprocess"):
@@ -146,17 +146,8 @@ def headless(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
 
 def gui_end_to_end(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
     """The real window: controller.show_file -> prediction slot done and viewport repainted."""
-    from PySide6.QtWidgets import QApplication
-
-    from pneumo_desktop import app
-
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
-    window = app.build()
-    window.resize(1400, 900)
-    window.show()
+    qapp, window = common.open_window()
     controller = window.controller
-    controller.load_model()
-    _spin(qapp, lambda: controller.session.card is not None or controller.session.error is not None, 120)
     if controller.session.error is not None:
         return {"error": str(controller.session.error)}
     from PySide6.QtCore import QEventLoop, QTimer

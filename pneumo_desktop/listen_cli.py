@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import IO
 
 from pneumo_desktop import paths
+from pneumo_desktop.cli import EXIT_MODEL, EXIT_OK, EXIT_USAGE
 from pneumo_desktop.core.errors import ModelLoadError, PneumoError
 from pneumo_desktop.core.records import FIELDS, record_from
-from pneumo_desktop.predict_cli import EXIT_MODEL, EXIT_OK, EXIT_USAGE
+from pneumo_desktop.core.scoring import model_input_for
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def _score_one(path: Path, predictor: object, out_dir: Path, stdout: IO[str], no
     assert isinstance(predictor, Predictor)
     try:
         image = load_image(path)
-        scored = predictor.input_for(image)
+        scored = model_input_for(image, predictor.size)
         prediction = predictor.predict(scored, heatmap=True)
         image.adopt_warnings(scored)
     except PneumoError as exc:

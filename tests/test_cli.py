@@ -212,7 +212,7 @@ def test_heatmaps_are_written_with_names_that_never_collide(tmp_path: Path, caps
 
 
 def test_heatmap_of_a_full_resolution_jpeg_fits_the_original_and_scores_the_same(tmp_path: Path, capsys) -> None:
-    """The model reads a 2k JPEG DCT-scaled (Predictor.read_input) with or without heatmaps; the heatmap PNG
+    """The model reads a 2k JPEG DCT-scaled (core.scoring.read_for_model) with or without heatmaps; the heatmap PNG
     is still drawn on the original pixels."""
     source = sorted(SAMPLES.rglob("*.jpeg"))[0]
     plain = jsonl(run(capsys, "predict", str(source), "--format", "jsonl")[1])[0]
@@ -312,8 +312,8 @@ def test_version_without_a_model_still_works(tmp_path: Path, capsys, monkeypatch
 
 
 def test_headless_modules_never_import_qt() -> None:
-    code = ("import sys, pneumo_desktop.launcher, pneumo_desktop.cli, pneumo_desktop.predict_cli, "
-            "pneumo_desktop.report.command; "
+    code = ("import sys, pneumo_desktop.launcher, pneumo_desktop.cli, pneumo_desktop.cli.predict, "
+            "pneumo_desktop.cli.report; "
             "assert not [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'pneumo_desktop.gui'))]")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)

@@ -12,15 +12,14 @@ from PIL import Image
 from pypdf import PdfReader
 
 from pneumo_desktop import DISCLAIMER, __version__, paths
-from pneumo_desktop.core.batch_scoring import iter_scored
 from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.records import record_from
+from pneumo_desktop.core.scoring import iter_scored
 from pneumo_desktop.launcher import main
 from pneumo_desktop.report import (
     BatchEntry,
     ReportError,
     suggested_report_name,
-    thumbnail_of,
     write_batch_report,
     write_single_report,
 )
@@ -155,9 +154,9 @@ def _batch_folder(tmp_path: Path) -> Path:
 def test_batch_report_rows_are_sorted_with_failures_last(tiny_predictor, tmp_path: Path) -> None:
     folder = _batch_folder(tmp_path)
     entries = []
-    for item in iter_scored(tiny_predictor, sorted(folder.iterdir()), audit_source=None):
+    for item in iter_scored(tiny_predictor, sorted(folder.iterdir()), audit_to=None, thumbnails=True):
         record = record_from(str(item.path), item.prediction, item.image, item.error, file_sha256=item.file_sha256)
-        entries.append(BatchEntry(record, thumbnail_of(item.image) if item.image is not None else None))
+        entries.append(BatchEntry(record, item.thumbnail))
     out = write_batch_report(tmp_path / "batch.pdf", entries, tiny_predictor.card, hide_phi=False)
     text = pdf_text(out)
     scored = sorted((e.record for e in entries if e.record["probability"] is not None),

@@ -45,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "target_sensitivity": 0.95,
     "threads": 2,
     "channels_last": True,
-    "limit": None,  # use only the first N training images (smoke tests)
+    "limit": None,  # a seeded sample of N training images, balanced by class (smoke tests)
     "name": "pneumo-resnet-kermany",
     "version": "2.0.0",
 }

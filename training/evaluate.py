@@ -1,6 +1,6 @@
 """``pneumo-train evaluate``: metrics of a model card's weights on a split, through the app's own code path.
 
-Images go through ``Predictor.read_input`` and ``Predictor.predict_batch`` exactly as in the app, so any
+Images go through ``core.scoring.read_for_model`` and ``Predictor.predict_batch`` exactly as in the app, so any
 preprocessing drift between training and the app shows up here. Every read of the test split is appended to
 a committed ledger.
 """
@@ -18,6 +18,7 @@ import numpy as np
 from pneumo_desktop.core.atomic import atomic_write_text
 from pneumo_desktop.core.model_card import CARD_FILENAME, ModelCard
 from pneumo_desktop.core.predictor import Predictor
+from pneumo_desktop.core.scoring import read_for_model
 from training.card_markdown import write_model_card_md
 from training.data import read_items
 from training.metrics import metrics_with_ci
@@ -32,7 +33,7 @@ def score_split(predictor: Predictor, data_root: Path, split: str, batch: int = 
     paths, probs, labels, rejected = [], [], [], []
     for start in range(0, len(items), batch):
         chunk = items[start:start + batch]
-        images = [predictor.read_input(Path(data_root) / it.relpath) for it in chunk]
+        images = [read_for_model(Path(data_root) / it.relpath, predictor.size) for it in chunk]
         for it, pred in zip(chunk, predictor.predict_batch(images), strict=True):
             if pred.probability is None:
                 rejected.append(it.relpath)

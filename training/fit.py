@@ -157,8 +157,7 @@ def fit(data_root: Path, config: dict[str, Any], run_dir: Path, cache_dir: Path 
                      epochs, loss, sel["val_auc"], auc, lr, seconds)
             if auc > best_auc or best_auc < 0:
                 best_auc = auc
-                torch.save({k: v.clone() for k, v in model.state_dict().items()}, run_dir / "best_state.tmp")
-                (run_dir / "best_state.tmp").replace(run_dir / "best_state.pt")
+                _save_checkpoint(run_dir / "best_state.pt", {k: v.clone() for k, v in model.state_dict().items()})
             _save_checkpoint(ckpt_path, {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
                 "step": step, "best_auc": best_auc, "generator": gen.get_state(),

@@ -2,7 +2,7 @@
 
 The weights (tensors) stay as they are; the new card is a new, self-consistent card (its decision fields are
 pinned by a new weights file carrying the same tensors), so the app can tell a site card from an edited one.
-Images are read and scored by the app's own code (Predictor.read_input / predict_batch), DICOM or raster.
+Images are read and scored by the app's own code (core.scoring.read_for_model / Predictor.predict_batch), DICOM or raster.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pneumo_desktop.core.collect import collect_inputs
 from pneumo_desktop.core.errors import PneumoError
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
 from pneumo_desktop.core.predictor import Predictor
+from pneumo_desktop.core.scoring import read_for_model
 from pneumo_desktop.core.weights import build_model, ood_arrays, read_verified, save_model
 from training.calibration import fit_temperature, threshold_for_sensitivity
 from training.card_markdown import write_model_card_md
@@ -48,7 +49,7 @@ def score_site(predictor: Predictor, site: Path) -> tuple[np.ndarray, np.ndarray
             images = []
             for path in files[start:start + 32]:
                 try:
-                    images.append(predictor.read_input(path))
+                    images.append(read_for_model(path, predictor.size))
                 except PneumoError:
                     left_out["unreadable"] += 1
             for prediction in predictor.predict_batch(images) if images else []:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pneumo_desktop import __version__, paths
+from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.prediction import Prediction
 
 AUDIT_FILENAME = "audit.jsonl"
@@ -65,6 +66,23 @@ def record_prediction(file_sha256: str, prediction: Prediction, *, source: str =
         log.warning("the audit log could not be written (%s); the result is still valid", exc.strerror or exc)
         return False
     return True
+
+
+class AuditTrail:
+    """One audit line per file per trail: a run of ``predict``, or a set opened in the window (where the file on
+    screen and the same file's batch row are two scorings of one file, and gave two lines)."""
+
+    def __init__(self, source: str | None) -> None:
+        self.source = source
+        self._written: set[tuple[str, str, str]] = set()
+
+    def record(self, image: LoadedImage, prediction: Prediction) -> bool:
+        """False when the line could not be written (the audit module logs why)."""
+        key = (str(image.path), image.file_sha256, prediction.model_sha256)
+        if self.source is None or key in self._written:
+            return True
+        self._written.add(key)
+        return record_prediction(image.file_sha256, prediction, source=self.source)
 
 
 def read_lines(limit: int | None = 1000) -> list[dict[str, Any]]:

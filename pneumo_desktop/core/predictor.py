@@ -1,4 +1,5 @@
-"""Loads the bundled model once and turns LoadedImages into calibrated predictions."""
+"""Loads the bundled model once and turns LoadedImages into calibrated predictions; it reads no file
+(core.scoring decides which decode of a file the model scores)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ import torch
 
 from pneumo_desktop import paths
 from pneumo_desktop.core import gate
-from pneumo_desktop.core.errors import FILE_CHANGED, ImageLoadError
 from pneumo_desktop.core.gate import TURN
 from pneumo_desktop.core.gradcam import grad_cam
 from pneumo_desktop.core.image import LoadedImage
-from pneumo_desktop.core.loader import load_image, may_decode_smaller
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
 from pneumo_desktop.core.network import Network, inverse_orientation, orient
 from pneumo_desktop.core.prediction import Prediction
@@ -67,32 +66,6 @@ class Predictor:
     @property
     def size(self) -> int:
         return self.card.input_size
-
-    def read_input(self, path: str | Path) -> LoadedImage:
-        """THE decode whose pixels the model scores: the window, batch lists, CLI, reports and the test metrics
-        all read files through here, so one file gets one probability everywhere.
-
-        JPEGs are DCT-scaled while decoding to a short side of at least twice the input size (several times
-        faster for a 2k film; the input is a few hundred pixels, so nothing the model could use is lost);
-        every other format decodes in full. The viewer decodes the same file again at full resolution.
-        """
-        return load_image(path, draft_size=self.size)
-
-    def reads_in_full(self, path: str | Path) -> bool:
-        """True when ``read_input(path)`` is exactly ``load_image(path)``, so a full-resolution decode made
-        for display can be scored as it is (every format but JPEG)."""
-        return not may_decode_smaller(path)
-
-    def input_for(self, shown: LoadedImage) -> LoadedImage:
-        """The model's reading of the file ``shown`` was decoded from in full (for a page or a screen): that
-        very decode when ``read_input`` would give the same pixels, else ``read_input`` of its path. Raises
-        ImageLoadError when the file changed between the two reads."""
-        if self.reads_in_full(shown.path):
-            return shown.sharing_pixels()
-        scored = self.read_input(shown.path)
-        if scored.file_sha256 != shown.file_sha256:
-            raise ImageLoadError(FILE_CHANGED, shown.path.name)
-        return scored
 
     def input_tensor(self, images: Sequence[LoadedImage]) -> torch.Tensor:
         x = torch.from_numpy(np.stack([preprocess(im.pixels, self.size) for im in images]))

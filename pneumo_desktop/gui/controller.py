@@ -1,49 +1,54 @@
-"""Owns the worker pools, the request ids and the model session; the window only talks to this.
+"""Owns the worker pools, the model session and the requests; the window only talks to this.
 
-Policy (HOUSE_STYLE F3-F5, Orange3's "new request cancels old"):
+Policy (HOUSE_STYLE A5, F3-F5, Orange3's "new request cancels old"):
 - one image pool (loading, folder walking, exports) and one model pool, each with one thread, so the
   Predictor is only ever used from one thread;
-- the image on screen is one request: a new one cancels the old, and results carrying an old request id
-  are dropped; interactive jobs get a higher priority than batch items so they jump the batch queue;
-- a batch is one queued job per file sharing a cancel flag; cancelling bumps the batch id first, so no
-  result of the cancelled batch reaches the window after ``cancel_batch()`` returns.
+- the image on screen is a ShownRequest: a new one cancels the old, which drops its jobs, so nothing of it
+  reaches the window; interactive jobs get a higher priority than batch chunks so they jump the batch queue;
+- a batch is a BatchRun of chunks sharing a cancel flag; cancelling drops its jobs, so no result of the
+  cancelled batch reaches the window after ``cancel_batch()`` returns;
+- the files of one opened set share one AuditTrail: a file's batch row and its scoring on screen are one
+  audit line.
+The window and the exporter read what is shown from ``study`` (Qt-free); signals carry what their slots need.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
+from pneumo_desktop.core.audit import AuditTrail
 from pneumo_desktop.core.collect import input_folders
-from pneumo_desktop.core.errors import FILE_CHANGED, ImageLoadError
+from pneumo_desktop.core.study import Study
 from pneumo_desktop.gui.allocator import release_free_memory
 from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.jobs import (
     BatchChunkWorker,
     BatchItemResult,
     CollectWorker,
-    DecodeHandoff,
     ImageLoadWorker,
     ModelLoadWorker,
     PredictionResult,
     PredictWorker,
 )
 from pneumo_desktop.gui.model_session import ModelSession
+from pneumo_desktop.gui.requests import BatchRun, Job, ShownRequest
 from pneumo_desktop.gui.workers import TaskWorker, Worker
+
+if TYPE_CHECKING:
+    from pneumo_desktop.core.collect import Collected
+    from pneumo_desktop.core.model_card import ModelCard
 
 log = logging.getLogger(__name__)
 INTERACTIVE, BATCH = 10, 0
-BATCH_CHUNK = 4  # files per model-thread job: bounds cancel latency and the wait of an interactive request
 QUEUED_CHUNKS = 3  # batch jobs waiting on the model thread at any time
 SHUTDOWN_TIMEOUT_MS = 5000
+AUDIT_SOURCE = "gui"
 
 
 def _header_of(path: Path) -> dict[str, Any] | None:
@@ -76,80 +81,76 @@ class Controller(QObject):
         self.image_pool.setMaxThreadCount(1)
         self.model_pool = QThreadPool(self)
         self.model_pool.setMaxThreadCount(1)
-        self._workers: dict[QObject, Worker] = {}
-        self._task_callbacks: dict[QObject, tuple[Callable[[Any], None], Callable[[str], None]]] = {}
-        self._request = 0
-        self._open_request = 0
-        self._batch_id = 0
-        self._batch_cancel = threading.Event()
-        self._batch_total = 0
-        self._batch_done = 0
-        self._batch_started_at = 0.0
-        self._batch_seen: set[int] = set()
-        self._pending_chunks: deque[list[tuple[int, Path]]] = deque()
-        self._queued_chunks = 0
-        self.input_folders: set[Path] = set()  # never written into (exports refuse them)
-        self.current: DisplayImage | None = None
-        self.current_result: PredictionResult | None = None
-        self._outcome: PredictionResult | str | None = None  # the model's answer, waiting for the image
+        self.study = Study()
+        self._jobs: set[Job] = set()
+        self._opening: Job | None = None
+        self._shown: ShownRequest | None = None
+        self._batch: BatchRun | None = None
+        self._last_id = 0
+        # One audit line per file of an opened set: its batch row and its scoring on screen are one result.
+        self._trail = AuditTrail(AUDIT_SOURCE)
         self._closing = False
 
     # ----- plumbing ---------------------------------------------------------------------------------
-    def _start(self, worker: Worker, pool: QThreadPool, priority: int, on_finished: Callable[..., Any],
-               on_failed: Callable[..., Any] | None = None) -> Worker:
-        self._workers[worker.signals] = worker
-        worker.signals.finished.connect(on_finished)
-        worker.signals.failed.connect(on_failed or self._on_generic_failed)
-        worker.signals.cancelled.connect(self._on_cancelled)
+    def _start(self, worker: Worker, pool: QThreadPool, priority: int, on_finished: Callable[[Any], None],
+               on_failed: Callable[[str], None] | None = None,
+               on_ended: Callable[[Job], None] | None = None, on_item: Callable[[Any], None] | None = None) -> Job:
+        def ended(job: Job) -> None:
+            self._jobs.discard(job)
+            if on_ended is not None:
+                on_ended(job)
+
+        job = Job(worker, on_finished, on_failed or self._log_failure, ended, on_item)
+        self._jobs.add(job)
         pool.start(worker, priority)
-        return worker
+        return job
 
-    def _take(self) -> Worker | None:
-        """The worker whose signal is being delivered; it is finished with, so forget it."""
-        return self._workers.pop(self.sender(), None)
+    def _next_id(self) -> int:
+        self._last_id += 1
+        return self._last_id
 
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self._task_callbacks.pop(self.sender(), None)
-        self._chunk_ended(self._take())
-
-    @Slot(str)
-    def _on_generic_failed(self, message: str) -> None:
-        self._take()
+    @staticmethod
+    def _log_failure(message: str) -> None:
         log.warning("background task failed: %s", message)
 
     def busy(self) -> bool:
-        return bool(self._workers)
+        return bool(self._jobs)
+
+    @property
+    def current(self) -> DisplayImage | None:
+        """The image on screen, once it is there."""
+        return self._shown.display if self._shown is not None else None
+
+    @property
+    def current_result(self) -> PredictionResult | None:
+        return self._shown.result if self._shown is not None else None
 
     # ----- model ----------------------------------------------------------------------------------------
     def load_model(self) -> None:
-        self._start(ModelLoadWorker(self.session), self.model_pool, INTERACTIVE + 1,
-                    self._on_model_loaded, self._on_model_failed)
+        self._start(ModelLoadWorker(self.session), self.model_pool, INTERACTIVE + 1, self._on_model_loaded,
+                    self._on_model_failed)
 
-    @Slot(object)
-    def _on_model_loaded(self, card: Any) -> None:
-        self._take()
+    def _on_model_loaded(self, card: ModelCard) -> None:
+        self.study.card = card
         self.model_ready.emit(card)
 
-    @Slot(str)
     def _on_model_failed(self, message: str) -> None:
-        self._take()
+        self.study.model_error = message
         self.model_failed.emit(message)
 
     # ----- opening: the one path for drop, File>Open, Open Folder, recent files and the command line -------
     def open_paths(self, paths: list[Path]) -> None:
         """Everything that opens files comes here. Even telling a file from a folder is left to a worker:
-        a stat on a disconnected network share can block for seconds."""
-        self._open_request += 1
-        self._start(CollectWorker([Path(p) for p in paths], self._open_request), self.image_pool, INTERACTIVE,
-                    self._on_collected)
+        a stat on a disconnected network share can block for seconds. A newer open cancels this one."""
+        if self._opening is not None:
+            self._opening.drop()
+        self._opening = self._start(CollectWorker([Path(p) for p in paths], self._next_id()), self.image_pool,
+                                    INTERACTIVE, self._on_collected)
 
-    @Slot(object)
-    def _on_collected(self, collected: Any) -> None:
-        worker = self._take()
-        if worker is None or worker.request_id != self._open_request:
-            return  # a newer open superseded this one while its folders were being walked
-        self.input_folders |= input_folders(collected)
+    def _on_collected(self, collected: Collected) -> None:
+        self._opening = None
+        self.study.input_folders |= input_folders(collected)
+        self._trail = AuditTrail(AUDIT_SOURCE)  # a new set: its files are audited again
         files = list(collected.files)
         if collected.folders or files:
             self.opened.emit(collected.folders[0] if collected.folders else files[0].parent)
@@ -167,74 +168,57 @@ class Controller(QObject):
     # ----- the image on screen ---------------------------------------------------------------------------
     def show_file(self, path: Path) -> None:
         """Decode for the viewer (image thread) and score (model thread) at the same time (a DICOM is decoded
-        once and handed over, see DecodeHandoff). The model's answer is often ready first; it waits here until
-        the image is on screen, so the window always shows the image first and never a result for another
-        file."""
-        self._request += 1
-        for worker in list(self._workers.values()):
-            if isinstance(worker, ImageLoadWorker | PredictWorker):
-                worker.cancel()
-        self.current, self.current_result = None, None
-        self._outcome = None
-        self.image_loading.emit(Path(path))
-        handoff = DecodeHandoff()
-        self._start(ImageLoadWorker(Path(path), self._request, handoff), self.image_pool, INTERACTIVE,
-                    self._on_image_loaded, self._on_image_failed)
-        self._start(PredictWorker(self.session, Path(path), self._request, handoff), self.model_pool,
-                    INTERACTIVE, self._on_predicted, self._on_predict_failed)
+        once and handed over, see DecodeHandoff). The model's answer is often ready first; it waits in the
+        request until the image is on screen, so the window always shows the image first and never a result
+        for another file."""
+        if self._shown is not None:
+            self._shown.cancel()
+        request = self._shown = ShownRequest(self._next_id(), Path(path))
+        self.study.show(None)
+        self.image_loading.emit(request.path)
+        request.jobs = [
+            self._start(ImageLoadWorker(request.path, request.id, request.handoff), self.image_pool, INTERACTIVE,
+                        partial(self._on_image_loaded, request), partial(self._on_image_failed, request)),
+            self._start(PredictWorker(self.session, request.path, request.id, request.handoff, self._trail),
+                        self.model_pool, INTERACTIVE, partial(self._on_outcome, request),
+                        partial(self._on_outcome, request)),
+        ]
 
-    @Slot(object)
-    def _on_image_loaded(self, display: DisplayImage) -> None:
-        self._take()
-        if display.request_id != self._request:
-            return
-        self.current = display
+    def _on_image_loaded(self, request: ShownRequest, display: DisplayImage) -> None:
+        request.display = display
+        self.study.show(display.image)
+        # The model may have been loaded, or failed to load, by a scoring job rather than at start-up.
+        self.study.card = self.session.card
+        if self.session.error is not None:
+            self.study.model_error = str(self.session.error)
         self.image_ready.emit(display)
-        self._deliver_outcome()
+        self._deliver(request)
         # What the first window/level change will need, made on the image thread while the user looks.
         self.run_task(display.levels, lambda _levels: None, lambda message: log.warning("levels: %s", message))
 
-    @Slot(str)
-    def _on_image_failed(self, message: str) -> None:
-        worker = self._take()
-        if isinstance(worker, ImageLoadWorker) and worker.request_id == self._request:
-            self.image_failed.emit(worker.path, message)
-            request, path = self._request, worker.path
-            self.run_task(partial(_header_of, path), partial(self._on_header, request, path),
-                          lambda error: log.info("header: %s", error))
+    def _on_image_failed(self, request: ShownRequest, message: str) -> None:
+        self.image_failed.emit(request.path, message)
+        request.jobs.append(self.run_task(partial(_header_of, request.path), partial(self._on_header, request.path),
+                                          lambda error: log.info("header: %s", error)))
 
-    def _on_header(self, request: int, path: Path, metadata: dict[str, Any] | None) -> None:
-        if metadata and request == self._request:
+    def _on_header(self, path: Path, metadata: dict[str, Any] | None) -> None:
+        if metadata:
             self.image_header.emit(path, metadata)
 
-    @Slot(object)
-    def _on_predicted(self, result: PredictionResult) -> None:
-        self._take()
-        if result.request_id == self._request:
-            self._outcome = result
-            self._deliver_outcome()
+    def _on_outcome(self, request: ShownRequest, outcome: PredictionResult | str) -> None:
+        request.outcome = outcome
+        self._deliver(request)
 
-    @Slot(str)
-    def _on_predict_failed(self, message: str) -> None:
-        worker = self._take()
-        if worker is not None and worker.request_id == self._request:
-            self._outcome = message
-            self._deliver_outcome()
-
-    def _deliver_outcome(self) -> None:
+    def _deliver(self, request: ShownRequest) -> None:
         """Pass on the model's answer once both it and the image on screen are there."""
-        display, outcome = self.current, self._outcome
-        if display is None or outcome is None:
+        outcome = request.answer()
+        if outcome is None:
             return
-        self._outcome = None
         if isinstance(outcome, str):
             self.prediction_failed.emit(outcome)
             return
-        if outcome.image.file_sha256 != display.image.file_sha256:
-            self.prediction_failed.emit(str(ImageLoadError(FILE_CHANGED, display.image.path.name)))
-            return
-        display.image.adopt_warnings(outcome.image)
-        self.current_result = outcome
+        self.study.scored(outcome.image, outcome.prediction)
+        request.result = outcome
         if not outcome.audited:
             self.audit_failed.emit()
         self.prediction_ready.emit(outcome)
@@ -242,117 +226,71 @@ class Controller(QObject):
     # ----- batch ------------------------------------------------------------------------------------------
     def start_batch(self, files: list[Path]) -> None:
         self.cancel_batch(emit=False)
-        self._batch_id += 1
-        self._batch_cancel = threading.Event()
-        self._batch_total, self._batch_done = len(files), 0
-        self._batch_started_at = time.perf_counter()
-        self._batch_seen = set()
+        run = self._batch = BatchRun(self._next_id(), list(files), self._trail)
         self.batch_started.emit(list(files))
-        self.batch_progress.emit(0, self._batch_total, -1.0)
-        numbered = list(enumerate(files))
-        self._pending_chunks = deque(numbered[i:i + BATCH_CHUNK] for i in range(0, len(numbered), BATCH_CHUNK))
-        self._feed_batch()
+        self.batch_progress.emit(0, run.total, -1.0)
+        self._feed(run)
 
-    def _feed_batch(self) -> None:
-        """Keep a few chunks queued, not all: creating 250 workers at once froze the window for 0.3 s, and
-        a short queue lets a cancel drop the rest without running them."""
-        while self._pending_chunks and self._queued_chunks < QUEUED_CHUNKS:
-            worker = BatchChunkWorker(self.session, self._pending_chunks.popleft(), self._batch_id,
-                                      self._batch_cancel)
-            worker.signals.item.connect(self._on_batch_item)
-            self._queued_chunks += 1
-            self._start(worker, self.model_pool, BATCH, self._on_chunk_done, self._on_chunk_failed)
+    def _feed(self, run: BatchRun) -> None:
+        while run.pending and len(run.jobs) < QUEUED_CHUNKS:
+            worker = BatchChunkWorker(self.session, run.pending.popleft(), run.id, run.cancel_event, run.trail)
+            run.jobs.add(self._start(worker, self.model_pool, BATCH, lambda _count: None,
+                                     partial(self._on_chunk_failed, run, worker), partial(self._on_chunk_ended, run),
+                                     partial(self._on_batch_item, run)))
 
-    def _chunk_ended(self, worker: Worker | None) -> None:
-        if isinstance(worker, BatchChunkWorker):
-            self._queued_chunks -= 1
-            if worker.request_id == self._batch_id:
-                self._feed_batch()
+    def _on_chunk_ended(self, run: BatchRun, job: Job) -> None:
+        run.jobs.discard(job)
+        if run is self._batch and run.running:
+            self._feed(run)
 
     def batch_running(self) -> bool:
-        return self._batch_done < self._batch_total
+        return self._batch is not None and self._batch.running
 
     def cancel_batch(self, *, emit: bool = True) -> None:
-        if not self.batch_running():
+        run = self._batch
+        if run is None or not run.running:
             return
-        self._batch_cancel.set()
-        self._pending_chunks.clear()
-        # From here on every signal of this batch carries a stale id and is dropped.
-        self._batch_id += 1
-        self._batch_total = self._batch_done = 0
+        run.cancel()
+        self._batch = None
         if emit:
             self.batch_finished.emit(True)
 
-    @Slot(object)
-    def _on_batch_item(self, result: BatchItemResult) -> None:
-        if result.batch_id != self._batch_id or result.index in self._batch_seen:
+    def _on_batch_item(self, run: BatchRun, result: BatchItemResult) -> None:
+        if run is not self._batch or not run.arrived(result.index):
             return
-        self._batch_seen.add(result.index)
         self.batch_item.emit(result)
-        self._count_batch_item(result.batch_id)
-
-    @Slot(object)
-    def _on_chunk_done(self, _count: int) -> None:
-        self._chunk_ended(self._take())
-
-    @Slot(str)
-    def _on_chunk_failed(self, message: str) -> None:
-        # Only an internal fault gets here (bad files are results); list the chunk's unscored files as failed.
-        worker = self._take()
-        self._chunk_ended(worker)
-        if not isinstance(worker, BatchChunkWorker) or worker.request_id != self._batch_id:
-            return
-        from pneumo_desktop.core.records import record_from
-
-        for index, path in worker.files:
-            if index not in self._batch_seen:
-                record = record_from(str(path), None, error=message)
-                self._on_batch_item(BatchItemResult(index, worker.request_id, path, record, error=message))
-
-    def _count_batch_item(self, batch_id: int) -> None:
-        if batch_id != self._batch_id or not self.batch_running():
-            return
-        self._batch_done += 1
-        elapsed = time.perf_counter() - self._batch_started_at
-        remaining = self._batch_total - self._batch_done
-        eta = elapsed / self._batch_done * remaining
-        self.batch_progress.emit(self._batch_done, self._batch_total, eta)
-        if remaining == 0:
+        self.batch_progress.emit(run.done, run.total, run.eta())
+        if run.done == run.total:
             release_free_memory()
             self.batch_finished.emit(False)
 
+    def _on_chunk_failed(self, run: BatchRun, worker: BatchChunkWorker, message: str) -> None:
+        # Only an internal fault gets here (bad files are results); list the chunk's unscored files as failed.
+        from pneumo_desktop.core.records import record_from
+
+        for index, path in worker.files:
+            if index not in run.seen:
+                record = record_from(str(path), None, error=message)
+                self._on_batch_item(run, BatchItemResult(index, run.id, path, record, error=message))
+
     # ----- plain tasks (exports, audit log) ----------------------------------------------------------------
     def run_task(self, function: Callable[[], Any], on_done: Callable[[Any], None],
-                 on_error: Callable[[str], None]) -> None:
+                 on_error: Callable[[str], None]) -> Job:
         """Runs ``function`` on the image pool; exactly one of the callbacks runs, on the GUI thread."""
-        worker = TaskWorker(function)
-        self._task_callbacks[worker.signals] = (on_done, on_error)
-        self._start(worker, self.image_pool, INTERACTIVE, self._on_task_done, self._on_task_failed)
+        return self._start(TaskWorker(function), self.image_pool, INTERACTIVE,
+                           partial(self._unless_closing, on_done), partial(self._unless_closing, on_error))
 
-    @Slot(object)
-    def _on_task_done(self, value: Any) -> None:
-        callbacks = self._task_callbacks.pop(self.sender(), None)
-        self._take()
-        if callbacks is not None and not self._closing:
-            callbacks[0](value)
-
-    @Slot(str)
-    def _on_task_failed(self, message: str) -> None:
-        callbacks = self._task_callbacks.pop(self.sender(), None)
-        self._take()
-        if callbacks is not None and not self._closing:
-            callbacks[1](message)
+    def _unless_closing(self, callback: Callable[[Any], None], value: Any) -> None:
+        if not self._closing:
+            callback(value)
 
     # ----- quitting ------------------------------------------------------------------------------------------
     def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> bool:
         """Cancel everything, then wait; True when every worker stopped in time."""
         self._closing = True
-        self._batch_cancel.set()
-        self._pending_chunks.clear()
-        self._batch_id += 1
-        self._request += 1
-        for worker in list(self._workers.values()):
-            worker.cancel()
+        if self._batch is not None:
+            self._batch.cancel()
+        for job in list(self._jobs):
+            job.drop()
         done = self.image_pool.waitForDone(timeout_ms)
         return self.model_pool.waitForDone(timeout_ms) and done
-

@@ -52,6 +52,7 @@ class Exporter(QObject):
         super().__init__(window)
         self._window = window
         self._controller = controller
+        self._study = controller.study
         self._settings = settings
         self._studies = study_list
         self._ask_path, self._confirm, self._inform = ask_path, confirm, inform
@@ -61,22 +62,21 @@ class Exporter(QObject):
     def export_report(self) -> None:
         from pneumo_desktop import report
 
-        display, result = self._controller.current, self._controller.current_result
-        card = self._controller.session.card
-        if display is None or result is None or card is None:
+        image, prediction, card = self._study.image, self._study.prediction, self._study.card
+        if image is None or prediction is None or card is None:
             self._window.status("Nothing to export yet: open an image and wait for its result.")
             return
         hide = self._window.hide_phi()
-        path = self._choose("Save PDF report", report.suggested_report_name(display.image, hide), "PDF (*.pdf)")
+        path = self._choose("Save PDF report", report.suggested_report_name(image, hide), "PDF (*.pdf)")
         if path is not None:
-            write = partial(report.write_single_report, path, display.image, result.prediction, card,
+            write = partial(report.write_single_report, path, image, prediction, card,
                             hide_phi=hide, overwrite=True)
             self._run(write, path)
 
     def export_batch_pdf(self) -> None:
         from pneumo_desktop import report
 
-        card = self._controller.session.card
+        card = self._study.card
         rows = [row for row in self._studies.model.rows if row.finished]
         if not rows or card is None:
             self._window.status("Nothing to export yet: open a folder and wait for results.")
@@ -114,7 +114,7 @@ class Exporter(QObject):
                       QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation),
                       str(Path.home())]
         for candidate in candidates:
-            if candidate and Path(candidate).is_dir() and not is_inside(Path(candidate), self._controller.input_folders):
+            if candidate and Path(candidate).is_dir() and not is_inside(Path(candidate), self._study.input_folders):
                 return Path(candidate)
         return Path.home()
 
@@ -126,7 +126,7 @@ class Exporter(QObject):
         suffix = ".pdf" if "pdf" in file_filter.lower() else ".csv"
         if path.suffix.lower() != suffix:
             path = path.with_name(path.name + suffix)
-        if is_inside(path.parent, self._controller.input_folders):
+        if is_inside(path.parent, self._study.input_folders):
             self._inform(self._window, "Exports are not saved into a folder the images were opened from, so "
                                        "input folders stay unchanged. Please choose another folder.")
             return None

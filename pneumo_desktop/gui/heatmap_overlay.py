@@ -11,7 +11,8 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from pneumo_desktop.core.heatmap_render import COLOUR_MAP_NAME, colour_lut, to_gray_uint8
+from pneumo_desktop.core.heatmap_render import COLOUR_MAP_NAME, colour_lut, score_strength, to_gray_uint8
+from pneumo_desktop.core.prediction import Prediction
 
 LEGEND_CAPTION = "Regions that most influenced the score (not lesions); faint when the score is low"
 
@@ -21,6 +22,25 @@ LEGEND_CAPTION = "Regions that most influenced the score (not lesions); faint wh
 _RGBA_WORDS = (
     np.concatenate([colour_lut(), np.arange(256, dtype=np.uint8)[:, None]], axis=1).view(np.uint32).reshape(256)
 )
+
+
+OVERLAY_MAX_SIDE = 512
+
+
+def overlay_shape(shape: tuple[int, int]) -> tuple[int, int]:
+    """The overlay's own resolution: the CAM is 7x7, so colouring 4 M pixels of a 2k film bought nothing but
+    ~180 ms; the view scales this pixmap onto the image's exact pixel grid (ImageView.set_heatmap)."""
+    rows, cols = shape
+    scale = min(1.0, OVERLAY_MAX_SIDE / max(rows, cols))
+    return max(1, round(rows * scale)), max(1, round(cols * scale))
+
+
+def overlay_for(prediction: Prediction, shape: tuple[int, int]) -> np.ndarray | None:
+    """The RGBA overlay of a prediction for an image of ``shape``, faint when the score is low."""
+    heat = prediction.heatmap(overlay_shape(shape))
+    if heat is None:
+        return None
+    return heatmap_rgba(heat * score_strength(prediction.probability, prediction.threshold))
 
 
 def heatmap_rgba(heatmap: np.ndarray) -> np.ndarray:

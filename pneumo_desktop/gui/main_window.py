@@ -204,7 +204,7 @@ class MainWindow(QMainWindow):
     def _on_model_ready(self, card: Any) -> None:
         self.prediction_panel.show_card(card)
         self.model_label.setText(f"Model: {card.display_name}")
-        if self.controller.current is not None:  # the card brings the intended population to check against
+        if self.controller.study.image is not None:  # the card brings the intended population to check against
             self.prediction_panel.set_warnings(self._show_warnings())
 
     def _on_model_failed(self, message: str) -> None:
@@ -229,7 +229,7 @@ class MainWindow(QMainWindow):
         self.preset_combo.clear()
         self.preset_combo.addItems(names)
         self.dicom_panel.set_metadata(display.image.metadata, display.image.kind)
-        unavailable = self.controller.session.error is not None
+        unavailable = self.controller.study.model_error is not None
         self.prediction_panel.show_busy(
             "Model unavailable: the image is shown without a probability." if unavailable else "Analysing…"
         )
@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
         self.dicom_panel.set_hide_phi(hide)
         self.study_list.set_hide_phi(hide)
         self._refresh_identity()
-        if self.controller.current is not None:
+        if self.controller.study.image is not None:
             self.prediction_panel.set_warnings(self._show_warnings())
         if self._failure is not None and self.view.display is None:
             self.view.placeholder.setText(self._failure_text())
@@ -338,12 +338,10 @@ class MainWindow(QMainWindow):
     def _warnings(self) -> list[str]:
         """Everything that qualifies the score of the image on screen (core.score_warnings), PHI-safe when
         hide-PHI is on."""
-        display, result = self.controller.current, self.controller.current_result
-        if display is None:
+        study = self.controller.study
+        if study.image is None:
             return []
-        card = self.controller.session.card
-        return score_warnings(display.image, result.prediction if result is not None else None,
-                              card.intended_population if card is not None else None, hide_phi=self.hide_phi())
+        return score_warnings(study.image, study.prediction, study.population, hide_phi=self.hide_phi())
 
     def _show_warnings(self) -> list[str]:
         """The status bar's lasting warning sign; returns the warnings it stands for."""

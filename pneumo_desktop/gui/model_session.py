@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +26,6 @@ class ModelSession:
         self._predictor: Predictor | None = None
         self._error: PneumoError | None = None
         self._lock = threading.Lock()
-        self.load_seconds: float | None = None
 
     @property
     def card(self) -> ModelCard | None:
@@ -43,7 +41,6 @@ class ModelSession:
                 return self._predictor
             if self._error is not None:
                 raise self._error
-            started = time.perf_counter()
             try:
                 from pneumo_desktop.core.predictor import Predictor
 
@@ -58,7 +55,6 @@ class ModelSession:
                 )
                 raise self._error from exc
             _warm_up(self._predictor)
-            self.load_seconds = time.perf_counter() - started
             return self._predictor
 
 

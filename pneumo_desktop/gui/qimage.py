@@ -25,11 +25,3 @@ def rgba_qimage(pixels: np.ndarray) -> QImage:
     image = QImage(array.data, width, height, array.strides[0], QImage.Format.Format_RGBA8888)
     image._keep_alive = array  # type: ignore[attr-defined]
     return image
-
-
-def rgb_qimage(pixels: np.ndarray) -> QImage:
-    array = np.ascontiguousarray(pixels, dtype=np.uint8)
-    height, width = array.shape[:2]
-    image = QImage(array.data, width, height, array.strides[0], QImage.Format.Format_RGB888)
-    image._keep_alive = array  # type: ignore[attr-defined]
-    return image

@@ -22,7 +22,6 @@ class Cancelled(Exception):
 
 class WorkerSignals(QObject):
     started = Signal()
-    progress = Signal(float, str)
     finished = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
@@ -58,9 +57,6 @@ class Worker(QRunnable):
     def checkpoint(self) -> None:
         if self._cancel.is_set():
             raise Cancelled
-
-    def report(self, fraction: float, text: str = "") -> None:
-        self.signals.progress.emit(float(fraction), text)
 
     def work(self) -> Any:
         raise NotImplementedError

@@ -12,9 +12,8 @@ import numpy as np
 from fpdf.enums import MethodReturnValue, XPos, YPos
 from PIL import Image
 
-from pneumo_desktop import DISCLAIMER, __version__
+from pneumo_desktop import __version__
 from pneumo_desktop.core.heatmap_render import to_gray_uint8
-from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.records import Record, phi_safe_warnings, triage_key
 from pneumo_desktop.core.result_text import (
@@ -24,11 +23,11 @@ from pneumo_desktop.core.result_text import (
     percent,
     sentence,
 )
+from pneumo_desktop.core.thumbnail import THUMB_SIDE, fit_within
 from pneumo_desktop.report import fonts
-from pneumo_desktop.report.document import WARNING_TEXT, ReportDocument, box_fit, fit_within, now_text
+from pneumo_desktop.report.document import WARNING_TEXT, ReportDocument, box_fit, now_text
 
 TITLE = "Chest X-ray batch: probability of pneumonia"
-THUMB_SIDE = 160  # pixels kept per thumbnail
 ROW_H = 22.0
 WARNING_PREFIX = "Warning: "
 DETAIL_LIMIT = 900  # characters of reason and warnings under a name; the row grows to show them
@@ -40,11 +39,6 @@ COLUMNS = (("#", 9.0), ("Image", 23.0), ("Name", 78.0), ("Probability", 24.0), (
 class BatchEntry:
     record: Record  # from core.records.record_from
     thumbnail: np.ndarray | None = None  # gray, uint8 or float in [0, 1], any size
-
-
-def thumbnail_of(image: LoadedImage, max_side: int = THUMB_SIDE) -> np.ndarray:
-    """A small uint8 copy of the image, so a batch keeps kilobytes per file rather than megabytes."""
-    return np.asarray(fit_within(Image.fromarray(to_gray_uint8(image.pixels)), max_side))
 
 
 def suggested_batch_report_name() -> str:
@@ -122,12 +116,7 @@ def write_batch_report(
     doc.heading("Model")
     doc.key_values([("Model", card.display_name), ("Model fingerprint", card.fingerprint),
                     ("Metrics", metrics_heading(card))] + [(f"  {n}", t) for n, t in metric_lines(card)], size=8.5)
-    doc.heading("Intended use")
-    doc.paragraph(intended_population_text(card))
-    doc.ln(1)
-    doc.paragraph(DISCLAIMER, bold=True)
-    doc.save(out_path, overwrite=overwrite)
-    return out_path
+    return doc.finish(intended_population_text(card), out_path, overwrite=overwrite)
 
 
 def _summary(doc: ReportDocument, records: list[Record], card: ModelCard, hide_phi: bool) -> None:

@@ -20,9 +20,10 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from PIL import Image
 
-from pneumo_desktop import APP_NAME, __version__
+from pneumo_desktop import APP_NAME, DISCLAIMER, __version__
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.core.heatmap_render import colour_lut, to_gray_uint8
+from pneumo_desktop.core.thumbnail import fit_within
 from pneumo_desktop.report import fonts
 from pneumo_desktop.report.errors import ReportError
 
@@ -155,6 +156,15 @@ class ReportDocument(FPDF):
         self.cell(width / 2, 3.5, "more influence", align="R")
         self.set_text_color(0, 0, 0)
 
+    def finish(self, intended_use: str, out_path: Path, *, overwrite: bool) -> Path:
+        """Every report ends the same way: the intended use, the disclaimer, then the atomic write."""
+        self.heading("Intended use")
+        self.paragraph(intended_use)
+        self.ln(1)
+        self.paragraph(DISCLAIMER, bold=True)
+        self.save(out_path, overwrite=overwrite)
+        return out_path
+
     def save(self, out_path: Path, *, overwrite: bool) -> None:
         out_path = Path(out_path)
         if not overwrite and out_path.exists():
@@ -174,14 +184,6 @@ def gray_image(pixels: np.ndarray, max_side: int = EMBED_MAX_SIDE) -> Image.Imag
     """The image for embedding, downscaled with antialiasing so a 3000-px film stays small."""
     image = Image.fromarray(to_gray_uint8(pixels))
     return fit_within(image, max_side)
-
-
-def fit_within(image: Image.Image, max_side: int) -> Image.Image:
-    scale = max_side / max(image.size)
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(size, Image.Resampling.LANCZOS)
 
 
 def box_fit(image_size: tuple[int, int], box_w: float, box_h: float) -> tuple[float, float]:

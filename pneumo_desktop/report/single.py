@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from fpdf.enums import XPos, YPos
 
-from pneumo_desktop import DISCLAIMER, __version__
+from pneumo_desktop import __version__
 from pneumo_desktop.core.heatmap_render import blend_image, score_strength
 from pneumo_desktop.core.image import PHI_KEYS, LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
@@ -134,12 +134,7 @@ def write_single_report(
     _result(doc, prediction, card, score_warnings(image, prediction, card.intended_population, hide_phi=hide_phi))
     _model(doc, image, prediction, card)
 
-    doc.heading("Intended use")
-    doc.paragraph(intended_population_text(card))
-    doc.ln(1)
-    doc.paragraph(DISCLAIMER, bold=True)
-    doc.save(out_path, overwrite=overwrite)
-    return out_path
+    return doc.finish(intended_population_text(card), out_path, overwrite=overwrite)
 
 
 def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> None:

@@ -12,6 +12,7 @@ import pydicom
 import pytest
 
 from pneumo_desktop.core.loader import load_image
+from pneumo_desktop.core.scoring import model_input_for
 from pneumo_desktop.dicom_net.listener import Listener
 from pneumo_desktop.dicom_net.nodes import DicomNode
 from pneumo_desktop.dicom_net.send import send_files
@@ -63,7 +64,7 @@ def test_films_go_in_come_out_to_the_listener_and_results_go_back(pacs, tiny_pre
     assert pydicom.dcmread(received).SOPInstanceUID == uid
 
     image = load_image(received)
-    prediction = tiny_predictor.predict(tiny_predictor.input_for(image), heatmap=True)
+    prediction = tiny_predictor.predict(model_input_for(image, tiny_predictor.size), heatmap=True)
     out = tmp_path / "results"
     out.mkdir()
     results = export_dicom_results(out, image, prediction, tiny_predictor.card)

@@ -10,6 +10,7 @@ import pytest
 from pydicom.uid import generate_uid
 
 from pneumo_desktop.core.loader import load_image
+from pneumo_desktop.core.scoring import model_input_for
 from pneumo_desktop.dicom_net.nodes import DicomNetworkError, DicomNode
 from pneumo_desktop.dicom_net.query_retrieve import find_studies, retrieve_chest_films
 from pneumo_desktop.dicom_net.send import send_files
@@ -52,9 +53,9 @@ def test_retrieve_the_chest_series_and_score_it(orthanc_with_films, tiny_predict
     film = pydicom.dcmread(DICOM_DIR / FILMS[1], stop_before_pixels=True)
     (path,) = retrieve_chest_films(node, str(film.StudyInstanceUID), tmp_path, calling_ae="PNEUMO")
     assert path == tmp_path / f"{film.SOPInstanceUID}.dcm"
-    prediction = tiny_predictor.predict(tiny_predictor.input_for(load_image(path)))
+    prediction = tiny_predictor.predict(model_input_for(load_image(path), tiny_predictor.size))
     assert 0.0 <= prediction.probability <= 1.0
-    original = tiny_predictor.predict(tiny_predictor.input_for(load_image(DICOM_DIR / FILMS[1])))
+    original = tiny_predictor.predict(model_input_for(load_image(DICOM_DIR / FILMS[1]), tiny_predictor.size))
     assert prediction.probability == pytest.approx(original.probability, abs=1e-6)  # the same pixels came back
 
 

@@ -13,6 +13,7 @@ from pydicom.uid import generate_uid
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.prediction import Prediction
+from pneumo_desktop.core.scoring import model_input_for
 from tests.conftest import DICOM_DIR
 from tests.core.dicom_factory import gradient, make_dataset, write
 
@@ -42,7 +43,7 @@ def with_study_uids(ds: pydicom.Dataset) -> pydicom.Dataset:
 
 def score(path: Path, predictor) -> Scored:
     image = load_image(path)
-    prediction = predictor.predict(predictor.input_for(image), heatmap=True)
+    prediction = predictor.predict(model_input_for(image, predictor.size), heatmap=True)
     return Scored(path, image, prediction, pydicom.dcmread(path, stop_before_pixels=True, force=True))
 
 

@@ -64,15 +64,15 @@ read_gate = threading.Event()
 
 
 def gate_reads() -> None:
-    from pneumo_desktop.core.predictor import Predictor  # torch is loaded by now: model_ready came
+    from pneumo_desktop.core import scoring  # torch is loaded by now: model_ready came
 
-    original = Predictor.read_input
+    original = scoring.read_for_model
 
-    def gated(self, path):
+    def gated(path, size):
         read_gate.wait(60)
-        return original(self, path)
+        return original(path, size)
 
-    Predictor.read_input = gated
+    scoring.read_for_model = gated
 
 
 def on_ready(window) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from pneumo_desktop.core.scoring import read_for_model, reads_in_full
 from tests.conftest import DICOM_DIR
 from tests.gui.conftest import WAIT_MS, drag_enter_event, drop, kermany_files, sample, study_folder
 
@@ -25,7 +26,7 @@ def test_drop_on_the_image_shows_the_core_prediction(qtbot, window, tiny_predict
         assert drop(window.view.viewport(), [path])
     shown = blocker.args[0].prediction
     # The model's own reading of the file: the very number the CLI and a batch row give for it.
-    expected = tiny_predictor.predict(tiny_predictor.read_input(path))
+    expected = tiny_predictor.predict(read_for_model(path, tiny_predictor.size))
     assert shown.probability == pytest.approx(expected.probability, abs=1e-6)
     assert shown.label == expected.label
     panel = window.prediction_panel
@@ -66,7 +67,7 @@ def test_folder_drop_fills_the_list_and_finishes(qtbot, window, tmp_path: Path, 
     assert not model.index(0, 0).data(Qt.ItemDataRole.DecorationRole).isNull()
     # The list shows the same number the panel shows when the row is opened (the model's own decode).
     for row in model.rows:
-        expected = tiny_predictor.predict(tiny_predictor.read_input(row.path))
+        expected = tiny_predictor.predict(read_for_model(row.path, tiny_predictor.size))
         assert row.probability == pytest.approx(expected.probability, abs=1e-5)
     # The first result reached the list while the batch was still running.
     assert first_result[0] is True
@@ -182,15 +183,15 @@ def test_a_result_that_is_ready_first_waits_for_its_image(qtbot, window, monkeyp
     before the probability and heatmap, and both must arrive."""
     import time
 
-    from pneumo_desktop.gui import jobs
+    from pneumo_desktop.core import loader
 
-    real_load = jobs._load
+    real_load = loader.load_image
 
     def slow_load(path: Path):
         time.sleep(0.5)  # the model's own read finishes long before this
         return real_load(path)
 
-    monkeypatch.setattr(jobs, "_load", slow_load)
+    monkeypatch.setattr(loader, "load_image", slow_load)  # the image thread's full decode only
     order: list[str] = []
     controller = window.controller
     controller.image_ready.connect(lambda _d: order.append("image"))
@@ -204,14 +205,14 @@ def test_a_result_that_is_ready_first_waits_for_its_image(qtbot, window, monkeyp
 def test_a_file_that_changes_between_the_two_reads_gets_no_number(qtbot, window, monkeypatch) -> None:
     from dataclasses import replace
 
-    from pneumo_desktop.core.predictor import Predictor
+    from pneumo_desktop.core import scoring
 
-    real_read = Predictor.read_input
+    real_read = scoring.read_for_model
 
-    def other_bytes(self, path):
-        return replace(real_read(self, path), file_sha256="0" * 64)
+    def other_bytes(path, size):
+        return replace(real_read(path, size), file_sha256="0" * 64)
 
-    monkeypatch.setattr(Predictor, "read_input", other_bytes)
+    monkeypatch.setattr(scoring, "read_for_model", other_bytes)
     with qtbot.waitSignal(window.controller.prediction_failed, timeout=WAIT_MS) as blocker:
         window.open_paths([sample()])
     assert "changed while it was being read" in blocker.args[0]
@@ -220,16 +221,16 @@ def test_a_file_that_changes_between_the_two_reads_gets_no_number(qtbot, window,
 
 
 def test_a_warning_found_while_scoring_reaches_the_image_and_status(qtbot, window, monkeypatch) -> None:
-    from pneumo_desktop.core.predictor import Predictor
+    from pneumo_desktop.core import scoring
 
-    real_read = Predictor.read_input
+    real_read = scoring.read_for_model
 
-    def flagged(self, path):
-        image = real_read(self, path)
+    def flagged(path, size):
+        image = real_read(path, size)
         image.warnings.append("scored inverted (test)")
         return image
 
-    monkeypatch.setattr(Predictor, "read_input", flagged)
+    monkeypatch.setattr(scoring, "read_for_model", flagged)
     with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS):
         window.open_paths([sample()])
     assert window.controller.current.image.warnings.count("scored inverted (test)") == 1
@@ -244,7 +245,7 @@ def test_a_dicom_is_decoded_once_and_scores_as_the_cli_would(qtbot, window, tiny
     from pneumo_desktop.core import dicom_reader
 
     path = DICOM_DIR / "dx_mono2_8bit_implicit_vr_uncompressed.dcm"
-    expected = tiny_predictor.predict(tiny_predictor.read_input(path))
+    expected = tiny_predictor.predict(read_for_model(path, tiny_predictor.size))
     real_read = dicom_reader.read_dicom
     calls: list[str] = []
 
@@ -262,11 +263,11 @@ def test_a_dicom_is_decoded_once_and_scores_as_the_cli_would(qtbot, window, tiny
 
 def test_a_jpeg_is_read_the_models_way_beside_the_full_decode(qtbot, window, tiny_predictor) -> None:
     path = sample()
-    assert not tiny_predictor.reads_in_full(path)
+    assert not reads_in_full(path)
     with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS) as blocker:
         window.open_paths([path])
     scored = blocker.args[0].image
-    assert scored.shape == tiny_predictor.read_input(path).shape
+    assert scored.shape == read_for_model(path, tiny_predictor.size).shape
     assert "decoded_size" in scored.metadata and scored.shape != window.controller.current.image.shape
 
 

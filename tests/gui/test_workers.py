@@ -11,11 +11,14 @@ import pytest
 from PySide6.QtCore import QThreadPool
 
 from pneumo_desktop.core.errors import ImageLoadError
+from pneumo_desktop.core.loader import load_image
+from pneumo_desktop.core.scoring import read_for_model
 from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.jobs import (
     BatchChunkWorker,
     BatchItemResult,
     CollectWorker,
+    DecodeHandoff,
     ImageLoadWorker,
     ModelLoadWorker,
     PredictionResult,
@@ -39,6 +42,13 @@ def run(qtbot, pool: QThreadPool, worker: Worker, expect: str) -> tuple:
     qtbot.wait(20)  # deliver anything still queued, so a stray second signal would be seen
     assert list(seen) == [expect], f"expected only {expect!r}, got {seen}"
     return seen[expect]
+
+
+def shown(path: Path) -> DecodeHandoff:
+    """The image thread's decode of ``path``, already made."""
+    handoff = DecodeHandoff()
+    handoff.put(load_image(path))
+    return handoff
 
 
 @pytest.fixture
@@ -88,12 +98,12 @@ def test_image_load_of_a_bad_file_fails_with_its_message(qtbot, pool, tmp_path) 
 
 
 def test_predict_finishes_with_a_registered_heatmap(qtbot, pool, session, tiny_predictor) -> None:
-    image = tiny_predictor.read_input(sample())  # the worker reads the file the model's way itself
-    (result,) = run(qtbot, pool, PredictWorker(session, sample(), request_id=3), "finished")
+    image = read_for_model(sample(), tiny_predictor.size)  # the worker reads the file the model's way itself
+    (result,) = run(qtbot, pool, PredictWorker(session, sample(), 3, shown(sample())), "finished")
     assert isinstance(result, PredictionResult) and result.request_id == 3
     assert result.prediction.probability == pytest.approx(tiny_predictor.predict(image).probability, abs=1e-6)
     assert result.image.file_sha256 == image.file_sha256 and result.image.shape == image.shape
-    from pneumo_desktop.gui.jobs import OVERLAY_MAX_SIDE, overlay_shape
+    from pneumo_desktop.gui.heatmap_overlay import OVERLAY_MAX_SIDE, overlay_shape
 
     rows, cols = overlay_shape(image.shape)
     assert result.heatmap.shape == (rows, cols, 4) and result.heatmap.dtype == np.uint8
@@ -103,7 +113,7 @@ def test_predict_finishes_with_a_registered_heatmap(qtbot, pool, session, tiny_p
 
 
 def test_predict_cancels(qtbot, pool, session) -> None:
-    worker = PredictWorker(session, sample(), request_id=1)
+    worker = PredictWorker(session, sample(), 1, shown(sample()))
     worker.cancel()
     run(qtbot, pool, worker, "cancelled")
 

@@ -140,7 +140,7 @@ def _fail_rename_of(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
 @pytest.mark.skipif(SAMPLE is None, reason="shared sample images not present")
 def test_pdf_report_crash_leaves_the_old_report_whole(tmp_path: Path, tiny_model_dir: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from pneumo_desktop.report.command import run_report
+    from pneumo_desktop.cli.report import run_report
 
     out_dir = tmp_path / "reports"
     out_dir.mkdir()

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from pneumo_desktop import launcher
-from pneumo_desktop.core.batch_scoring import _loaded_batches
 from pneumo_desktop.core.collect import collect_inputs
 from pneumo_desktop.core.errors import ImageLoadError
 from pneumo_desktop.core.hashing import sha256_file
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.loader import load_image
+from pneumo_desktop.core.read_ahead import loaded_batches
 from pneumo_desktop.core.records import read_csv, terminal_text
 from tests.robustness import hostile
 from tests.robustness.known_errors import classify
@@ -177,7 +177,7 @@ def test_batch_holds_decoded_images_by_bytes_not_by_count() -> None:
 
     files = [Path(f"big{i}.png") for i in range(12)]
     sizes = []
-    for chunk, loaded in _loaded_batches(files, 16, read, 1, lambda: False, max_bytes=100 << 20):
+    for chunk, loaded in loaded_batches(files, 16, read, 1, lambda: False, max_bytes=100 << 20):
         sizes.append(len(loaded))
         assert [p.name for p in chunk] == [im.path.name for im in loaded]
         del loaded

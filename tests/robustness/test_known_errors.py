@@ -76,4 +76,4 @@ def test_patterns_match_whole_messages_only() -> None:
     reason = "DICOM has no pixel data"
     assert classify(reason) == "dicom_no_pixels"
     assert classify(reason + ", and more") is None
-    assert classify("could not be read (unexpected ValueError)") is None  # batch_scoring's catch-all
+    assert classify("could not be read (unexpected ValueError)") is None  # read_ahead's catch-all

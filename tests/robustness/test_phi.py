@@ -28,7 +28,7 @@ from tests.robustness.conftest import (
 
 # Imported first so that their loggers exist and can be set to DEBUG below.
 _CLI_MODULES = (
-    "pneumo_desktop.cli", "pneumo_desktop.predict_cli", "pneumo_desktop.core.batch_scoring",
+    "pneumo_desktop.cli", "pneumo_desktop.cli.predict", "pneumo_desktop.cli.report", "pneumo_desktop.core.read_ahead", "pneumo_desktop.core.scoring",
     "pneumo_desktop.core.loader", "pneumo_desktop.core.dicom_reader", "pneumo_desktop.core.raster_reader",
     "pneumo_desktop.core.library_warnings", "pneumo_desktop.core.collect", "pneumo_desktop.core.audit",
     "pneumo_desktop.core.predictor",

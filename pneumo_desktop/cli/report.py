@@ -12,17 +12,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pneumo_desktop.cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, dicom_export
+from pneumo_desktop.cli.predict import report_inputs
 from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside, overwrites_input
 from pneumo_desktop.core.errors import ModelLoadError, PneumoError
 from pneumo_desktop.core.records import record_from
-from pneumo_desktop.predict_cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, report_inputs
-from pneumo_desktop.report import dicom_export
-from pneumo_desktop.report.batch import (
-    BatchEntry,
-    suggested_batch_report_name,
-    thumbnail_of,
-    write_batch_report,
-)
+from pneumo_desktop.report.batch import BatchEntry, suggested_batch_report_name, write_batch_report
 from pneumo_desktop.report.errors import ReportError
 from pneumo_desktop.report.single import suggested_report_name, write_single_report
 
@@ -114,13 +109,11 @@ def _single(source: Path, collected: Collected, out: Path | None, force: bool, h
     predictor = _load_predictor()
     if predictor is None:
         return EXIT_MODEL
-    from pneumo_desktop.core import audit
+    from pneumo_desktop.core.scoring import score_shown
 
     try:
         # The page shows the full-resolution image; the model reads the file its own way.
-        scored = predictor.input_for(image)
-        prediction = predictor.predict(scored, heatmap=True)
-        image.adopt_warnings(scored)
+        scored = score_shown(predictor, source, lambda: image, "cli")
     except PneumoError as exc:
         log.error("%s", exc)
         return EXIT_SOME_FAILED
@@ -128,15 +121,15 @@ def _single(source: Path, collected: Collected, out: Path | None, force: bool, h
         log.error("%s: the model could not score this image (%s)", source.name, type(exc).__name__)
         log.debug("model failure", exc_info=True)
         return EXIT_SOME_FAILED
-    audit.record_prediction(image.file_sha256, prediction, source="cli")
+    image.adopt_warnings(scored.image)
     try:
-        write_single_report(target, image, prediction, predictor.card, hide_phi=hide_phi, overwrite=force)
+        write_single_report(target, image, scored.prediction, predictor.card, hide_phi=hide_phi, overwrite=force)
     except ReportError as exc:
         log.error("%s", exc)
         return EXIT_USAGE
     log.info("wrote %s", target.absolute())
     if dicom_dir is not None:
-        return dicom_export.write(dicom_dir, target, image, prediction, predictor.card, force)
+        return dicom_export.write(dicom_dir, target, image, scored.prediction, predictor.card, force)
     return EXIT_OK
 
 
@@ -151,14 +144,14 @@ def _batch(collected: Collected, out: Path | None, force: bool, hide_phi: bool, 
     predictor = _load_predictor()
     if predictor is None:
         return EXIT_MODEL
-    from pneumo_desktop.core.batch_scoring import iter_scored
+    from pneumo_desktop.core.scoring import iter_scored
 
     entries, failed = [], 0
-    for item in iter_scored(predictor, collected.files, batch_size=batch_size):
+    for item in iter_scored(predictor, collected.files, batch_size=batch_size, thumbnails=True):
         record = record_from(str(item.path), item.prediction, item.image, item.error,
                              file_sha256=item.file_sha256, population=predictor.card.intended_population)
         failed += item.error is not None
-        entries.append(BatchEntry(record, thumbnail_of(item.image) if item.image is not None else None))
+        entries.append(BatchEntry(record, item.thumbnail))
         del item  # only the thumbnail is kept; the image may be 400 MB
     try:
         write_batch_report(target, entries, predictor.card, hide_phi=hide_phi, overwrite=force)

@@ -1,8 +1,5 @@
-"""``pneumo-desktop predict``: score files and folders headlessly, one record per input on stdout.
-
-Exit codes: 0 every input got a result (a gate rejection is a result), 1 some inputs failed (the others
-are still reported), 2 usage error or no inputs, 3 the model could not be loaded.
-"""
+"""``pneumo-desktop predict``: score files and folders headlessly, one record per input on stdout (exit
+codes in cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -14,18 +11,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from pneumo_desktop.cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from pneumo_desktop.core import records
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside
-from pneumo_desktop.core.errors import FILE_CHANGED, ModelLoadError, PneumoError
+from pneumo_desktop.core.errors import ModelLoadError, PneumoError
 from pneumo_desktop.core.heatmap_render import blend_image, png_bytes, score_strength
 from pneumo_desktop.core.image import LoadedImage
-from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.prediction import Prediction
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
 FORMATS = ("table", "jsonl", "csv")
 _UNSAFE = re.compile(r"[^\w.-]+")
 
@@ -123,8 +119,8 @@ def run_predict(
         if targets is None:
             return EXIT_USAGE
 
-    from pneumo_desktop.core.batch_scoring import iter_scored
     from pneumo_desktop.core.predictor import Predictor  # imports torch: only once inputs are known
+    from pneumo_desktop.core.scoring import iter_scored
 
     try:
         predictor = Predictor.load()
@@ -158,17 +154,13 @@ def run_predict(
 def _write_heatmap(image: LoadedImage, prediction: Prediction, target: Path) -> str | None:
     if prediction.cam is None:
         return None
-    if "decoded_size" in image.metadata:
-        # The model read a DCT-scaled JPEG; the heatmap goes on the original pixels, decoded in full.
-        try:
-            full = load_image(image.path)
-        except PneumoError as exc:
-            log.error("%s: heatmap not written (%s)", target.name, exc)
-            return None
-        if full.file_sha256 != image.file_sha256:
-            log.error("%s: heatmap not written: %s", image.path.name, FILE_CHANGED)
-            return None
-        image = full
+    from pneumo_desktop.core.scoring import full_decode_of
+
+    try:
+        image = full_decode_of(image)
+    except PneumoError as exc:
+        log.error("%s: heatmap not written (%s)", target.name, exc)
+        return None
     heatmap = prediction.heatmap(image.shape)
     if heatmap is None:
         return None

@@ -1,6 +1,10 @@
-"""The headless commands ``predict``, ``report`` and ``listen``: argument parsing and logging only; the work
-is in predict_cli.py, report/command.py and listen_cli.py. Records go to stdout, messages to stderr. Never
-imports Qt."""
+"""The headless commands ``predict``, ``report`` and ``listen``: argument parsing, logging and the exit codes;
+each command is its own module (cli/predict.py, cli/report.py, listen_cli.py), the scoring is core.scoring's
+and the PDFs are report/'s. Records go to stdout, messages to stderr. Never imports Qt.
+
+Exit codes: 0 every input got a result (a gate rejection is a result), 1 some inputs failed (the others
+are still reported), 2 usage error or no inputs, 3 the model could not be loaded.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pneumo_desktop import __version__
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
 
 PROG = "pneumo-desktop"
 
@@ -150,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_log.setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         if args.command == "predict":
-            from pneumo_desktop.predict_cli import run_predict
+            from pneumo_desktop.cli.predict import run_predict
 
             _utf8_stdout(args.format)
             return run_predict(args.paths, out=sys.stdout, fmt=args.format, heatmap_dir=args.heatmap_dir,
@@ -162,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_listen(port=args.port, allowed=args.allow, out_dir=args.out, stdout=sys.stdout,
                               ae_title=args.ae_title, bind=args.bind, inbox=args.inbox,
                               send_to=args.send_results_to)
-        from pneumo_desktop.report.command import run_report
+        from pneumo_desktop.cli.report import run_report
 
         return run_report(args.path, out=args.output, force=args.force, hide_phi=args.hide_phi,
                           batch_size=args.batch_size, dicom_dir=args.dicom)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from pneumo_desktop.cli import EXIT_OK, EXIT_USAGE
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.prediction import Prediction
-from pneumo_desktop.predict_cli import EXIT_OK, EXIT_USAGE
 
 log = logging.getLogger(__name__)
 

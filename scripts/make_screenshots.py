@@ -1,7 +1,7 @@
 """Regenerate docs/screenshots/window_single.png, window_batch.png and window_dicom_{1280x720,1920x1080}.png
 (offscreen, real window).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python -m tests.gui.make_screenshots [OUT_DIR]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/make_screenshots.py [OUT_DIR]
 
 Uses the shipped model in models/ (PNEUMO_DESKTOP_MODELS overrides) and the sample X-rays in
 ../shared/data/samples. Settings go to a temporary folder, so the window has its default layout.
@@ -17,6 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["PNEUMO_DESKTOP_HOME"] = tempfile.mkdtemp(prefix="pneumo_screens_")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtCore import QEventLoop  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402

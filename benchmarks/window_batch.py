@@ -1,6 +1,6 @@
 """Batch stress benchmark for the window (issue 5): 1,000 files, 10 % bad, offscreen.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python -m tests.gui.bench_batch [N_FILES] [--model DIR] [--warm]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/window_batch.py [N_FILES] [--model DIR] [--warm]
 
 Measures, through the real window: every good file gets a result and every bad one an error; the
 longest event-loop stall (a 5 ms timer's worst gap) while the batch runs; RSS at file 100 and at the
@@ -20,13 +20,13 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["PNEUMO_DESKTOP_HOME"] = tempfile.mkdtemp(prefix="pneumo_bench_")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from pneumo_desktop import app  # noqa: E402
-from tests.conftest import KERMANY  # noqa: E402
+from benchmarks._common import KERMANY, open_window  # noqa: E402
 
 BAD = (b"", b"not an image at all", b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 40, b"\x89PNG\r\n\x1a\n")
 
@@ -111,13 +111,8 @@ def main() -> None:
     if "--model" in args:
         os.environ["PNEUMO_DESKTOP_MODELS"] = args[args.index("--model") + 1]
     count = int(args[0]) if args and args[0].isdigit() else 1000
-    qapp = QApplication(sys.argv[:1])
-    window = app.build()
-    window.resize(1400, 900)
-    window.show()
+    qapp, window = open_window()
     controller = window.controller
-    controller.load_model()
-    spin(qapp, lambda: controller.session.card is not None or controller.session.error is not None, 120)
     root = Path(tempfile.mkdtemp(prefix="pneumo_batch_"))
     folder, bad = make_folder(root, count)
     process = psutil.Process()
