@@ -20,6 +20,13 @@ from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, Mode
 from pneumo_desktop.core.network import Network, inverse_orientation, orient
 from pneumo_desktop.core.prediction import Prediction
 from pneumo_desktop.core.preprocess import preprocess
+from pneumo_desktop.core.scoring_notes import (
+    DISPLAYED_NOTE,
+    MIRRORED_WARNING,
+    NEGATIVE_WARNING,
+    ORIENTATION_NOTE,
+    UNUSUAL_WARNING,
+)
 from pneumo_desktop.core.weights import build_model, ood_arrays, read_verified
 
 POSITIVE, NEGATIVE = "PNEUMONIA", "NORMAL"
@@ -27,17 +34,6 @@ POSITIVE, NEGATIVE = "PNEUMONIA", "NORMAL"
 PIXEL_REFUSALS = {"out_of_distribution", "not_upright"}
 # (logits (N,), gate embeddings (N, C), orientation logits (N, 8) or None, Grad-CAMs (N, h, w) or None)
 Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, np.ndarray | None]
-MIRRORED_WARNING = (
-    "Possibly mirrored: the film reads as flipped left-right (a flipped export or wrong side marker, or "
-    "dextrocardia). It was scored flipped back, the way the model reads films; check the side marker."
-)
-UNUSUAL_WARNING = (
-    "Unusual image: quality or positioning differs from the training films; interpret the score with extra care."
-)
-NEGATIVE_WARNING = (
-    "The image looks like a negative (bright air, dark bones): its photometric tag may be wrong. "
-    "It was scored inverted; check the display."
-)
 
 
 def calibrated_probability(logit: float, temperature: float) -> float:
@@ -101,7 +97,7 @@ class Predictor:
         if trusted and cam is not None and displayed:
             cam = orient(torch.from_numpy(cam), inverse_orientation(displayed)).numpy()
         if trusted:
-            notes.append("Scored as displayed: the orientation was set by the reader in the viewer.")
+            notes.append(DISPLAYED_NOTE)
         unsure = self.gate.unsure(call) if call is not None else None
         if unsure is not None:
             return self._rejected(unsure, started)
@@ -116,7 +112,7 @@ class Predictor:
             if call.name == "mirrored" or (again is not None and again.name == "mirrored"):
                 notes.append(MIRRORED_WARNING)
             if call.name != "mirrored":
-                notes.append(f"Orientation corrected: the film appeared {call.describe()} and was scored turned "
+                notes.append(f"{ORIENTATION_NOTE} the film appeared {call.describe()} and was scored turned "
                              "upright. Check the orientation of the film as displayed.")
         score = self.gate.ood_score(embeddings[row])
         rejection, unusual = self.gate.distance_check(score)

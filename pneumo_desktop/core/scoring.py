@@ -91,13 +91,14 @@ class ShownScore:
 
 
 def score_shown(predictor: Predictor, path: Path, shown: Callable[[], LoadedImage],
-                audit_to: AuditTrail | str | None) -> ShownScore:
+                audit_to: AuditTrail | str | None, displayed: int | None = None) -> ShownScore:
     """Score the file whose full-resolution decode ``shown()`` returns (it may block until that decode is
     made, elsewhere), with Grad-CAM. Anything but a JPEG is scored from that decode; a JPEG is read again the
     model's way, at once, and its hash compared with the shown decode's before the audit line is written:
-    a result that will never be shown (the file changed between the reads) leaves no line."""
+    a result that will never be shown (the file changed between the reads) leaves no line. ``displayed``: score
+    the film as the reader turned it in the viewer (Predictor.predict)."""
     image = shown().sharing_pixels() if reads_in_full(path) else read_for_model(path, predictor.size)
-    prediction = predictor.predict(image, heatmap=True)
+    prediction = predictor.predict(image, heatmap=True, displayed=displayed)
     _check_same_file(image, shown())
     return ShownScore(prediction, image, _trail(audit_to).record(image, prediction))
 

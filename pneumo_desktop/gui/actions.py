@@ -39,6 +39,9 @@ class Actions:
         self.flip_h = make("Flip &Horizontally", "H", "Mirror left and right", "flip_h")
         self.flip_v = make("Flip &Vertically", "V", "Mirror top and bottom", "flip_v")
         self.reset = make("Re&set View", "Space", "Undo zoom, rotation, flips, invert and window/level", "reset")
+        self.score_displayed = make(
+            "Score as &Displayed", "Ctrl+Shift+D",
+            "Score the film turned and flipped as it is displayed (your orientation, not the model's)")
         self.left_window = make(
             "Left Drag Adjusts &Window/Level", "W",
             "Left-drag changes window/level instead of panning (right-drag always does)", "contrast",
@@ -90,7 +93,7 @@ class Actions:
         view = bar.addMenu("&View")
         for item in (self.fit, self.actual_size, self.zoom_in, self.zoom_out, None, self.invert,
                      self.preset_menu, self.left_window, None, self.rotate_right, self.rotate_left, self.flip_h,
-                     self.flip_v, self.reset, None, self.heatmap, self.overlay_text, self.hide_phi):
+                     self.flip_v, self.reset, self.score_displayed, None, self.heatmap, self.overlay_text, self.hide_phi):
             self._add(view, item)
         self.panels_menu = view.addMenu("&Panels")
         view.addAction(self.reset_layout)

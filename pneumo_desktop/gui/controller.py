@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from pneumo_desktop.core.audit import AuditTrail
 from pneumo_desktop.core.collect import input_folders
+from pneumo_desktop.core.scoring_notes import without_scoring_notes
 from pneumo_desktop.core.study import Study
 from pneumo_desktop.gui.allocator import release_free_memory
 from pneumo_desktop.gui.display_image import DisplayImage
@@ -183,6 +184,23 @@ class Controller(QObject):
                         self.model_pool, INTERACTIVE, partial(self._on_outcome, request),
                         partial(self._on_outcome, request)),
         ]
+
+    def score_as_displayed(self, displayed: int) -> None:
+        """Score the film on screen again, turned as the reader shows it (an ORIENTATIONS index): the reader's
+        orientation is trusted over the model's. The decode on screen is reused; what the last scoring noted
+        about the orientation goes, so the panel never shows both readings' notes."""
+        shown = self._shown
+        if shown is None or shown.display is None:
+            return
+        shown.cancel()
+        image = shown.display.image
+        image.warnings[:] = without_scoring_notes(image.warnings)
+        request = self._shown = ShownRequest(self._next_id(), shown.path)
+        request.display = shown.display
+        request.handoff.put(image)
+        request.jobs = [self._start(
+            PredictWorker(self.session, request.path, request.id, request.handoff, self._trail, displayed),
+            self.model_pool, INTERACTIVE, partial(self._on_outcome, request), partial(self._on_outcome, request))]
 
     def _on_image_loaded(self, request: ShownRequest, display: DisplayImage) -> None:
         request.display = display

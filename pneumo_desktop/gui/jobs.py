@@ -119,19 +119,21 @@ class PredictWorker(Worker):
     decode), the heatmap coloured here, off the GUI thread."""
 
     def __init__(self, session: ModelSession, path: Path, request_id: int, handoff: DecodeHandoff,
-                 trail: AuditTrail | str | None = "gui") -> None:
+                 trail: AuditTrail | str | None = "gui", displayed: int | None = None) -> None:
         super().__init__(request_id)
         self._session = session
         self.path = Path(path)
         self._handoff = handoff
         self._trail = trail
+        self._displayed = displayed
 
     def work(self) -> PredictionResult:
         from pneumo_desktop.core.scoring import score_shown
 
         predictor = self._session.get()
         self.checkpoint()
-        scored = score_shown(predictor, self.path, lambda: self._handoff.take(self.should_stop), self._trail)
+        scored = score_shown(predictor, self.path, lambda: self._handoff.take(self.should_stop), self._trail,
+                             self._displayed)
         self.checkpoint()
         return PredictionResult(scored.prediction, overlay_for(scored.prediction, scored.image.shape),
                                 scored.audited, self.request_id, scored.image)

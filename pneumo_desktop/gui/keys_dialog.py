@@ -22,6 +22,7 @@ KEYS_HTML = """
 <tr><td>R / L</td><td>rotate right / left</td></tr>
 <tr><td>H / V</td><td>flip horizontally / vertically</td></tr>
 <tr><td>Space</td><td>reset the view</td></tr>
+<tr><td>Ctrl+Shift+D</td><td>score the film as displayed (after you turned or flipped it)</td></tr>
 <tr><td>F2, F3, …</td><td>window/level presets (default, DICOM presets, full range)</td></tr>
 <tr><td>W</td><td>left drag adjusts window/level instead of panning</td></tr>
 <tr><td>O</td><td>heatmap overlay on/off</td></tr>

@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         a.flip_h.triggered.connect(lambda: v.flip(True))
         a.flip_v.triggered.connect(lambda: v.flip(False))
         a.reset.triggered.connect(self._reset_view)
+        a.score_displayed.triggered.connect(self._score_as_displayed)
         a.left_window.toggled.connect(lambda on: setattr(v, "left_button_windows", on))
         a.heatmap.toggled.connect(self._set_heatmap_visible)
         a.overlay_text.toggled.connect(v.overlay.set_visible)
@@ -296,6 +297,13 @@ class MainWindow(QMainWindow):
         self.status("Batch cancelled; results so far are kept." if cancelled else "Batch finished.")
 
     # ----- view helpers -------------------------------------------------------------------------------------
+    def _score_as_displayed(self) -> None:
+        """The reader turned or flipped the film in the viewer and says: this is upright; score it so."""
+        from pneumo_desktop.core.network import orientation_of_view
+
+        m = self.view.orientation()
+        self.controller.score_as_displayed(orientation_of_view(m.m11(), m.m12(), m.m21(), m.m22()))
+
     def _reset_view(self) -> None:
         self.view.reset()
         self.actions.invert.setChecked(False)

@@ -1,0 +1,31 @@
+"""What scoring itself says about a film, beside its probability: the texts the predictor puts on an image.
+
+Kept apart from the predictor (and torch) so that the window can tell them from the decoder's warnings
+without loading the model code.
+"""
+
+from __future__ import annotations
+
+MIRRORED_WARNING = (
+    "Possibly mirrored: the film reads as flipped left-right (a flipped export or wrong side marker, or "
+    "dextrocardia). It was scored flipped back, the way the model reads films; check the side marker."
+)
+ORIENTATION_NOTE = "Orientation corrected:"
+DISPLAYED_NOTE = "Scored as displayed: the orientation was set by the reader in the viewer."
+UNUSUAL_WARNING = (
+    "Unusual image: quality or positioning differs from the training films; interpret the score with extra care."
+)
+NEGATIVE_WARNING = (
+    "The image looks like a negative (bright air, dark bones): its photometric tag may be wrong. "
+    "It was scored inverted; check the display."
+)
+
+
+def without_scoring_notes(warnings: list[str]) -> list[str]:
+    """The warnings about a file that scoring did not add (what a new scoring of it starts from)."""
+    notes = (MIRRORED_WARNING, UNUSUAL_WARNING, NEGATIVE_WARNING, ORIENTATION_NOTE, DISPLAYED_NOTE)
+    return [w for w in warnings if not w.startswith(tuple(n[:24] for n in notes))]
+
+
+__all__ = ["DISPLAYED_NOTE", "MIRRORED_WARNING", "NEGATIVE_WARNING", "ORIENTATION_NOTE", "UNUSUAL_WARNING",
+           "without_scoring_notes"]
