@@ -124,7 +124,7 @@ def run_predict(
             return EXIT_USAGE
 
     from pneumo_desktop.core.batch_scoring import iter_scored
-    from pneumo_desktop.core.predictor import Predictor  # imports torch: only once inputs are known
+    from pneumo_desktop.core.predictor import Predictor  # imports ONNX Runtime: only once inputs are known
 
     try:
         predictor = Predictor.load()

@@ -19,11 +19,12 @@ from pneumo_desktop.core.collect import collect_inputs
 from pneumo_desktop.core.errors import PneumoError
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
 from pneumo_desktop.core.predictor import Predictor
-from pneumo_desktop.core.weights import build_model, ood_arrays, read_verified, save_model
+from pneumo_desktop.core.weights import ood_arrays, read_verified
 from training.calibration import fit_temperature, threshold_for_sensitivity
 from training.card_markdown import write_model_card_md
 from training.data import LABELS
 from training.metrics import metrics_with_ci
+from training.model_io import build_model, save_model
 
 MIN_PER_CLASS = 100
 
