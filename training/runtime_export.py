@@ -32,6 +32,7 @@ from pneumo_desktop.core.runtime import (
     ORIENTATION,
     WEIGHTS_KEY,
     OnnxModel,
+    Outputs,
 )
 from training.gradcam import grad_cam
 
@@ -111,6 +112,26 @@ def _with_heads(model: nn.Module, data: bytes) -> OnnxModel:
 def runtime_of(model: nn.Module, card: ModelCard, weights_sha256: str = "") -> OnnxModel:
     """The app's runtime for ``model`` without writing a file (parity checks, tests)."""
     return _with_heads(model, runtime_bytes(model, card, weights_sha256))
+
+
+class TorchReference:
+    """The torch model behind the app's runtime interface (``run``), with the autograd Grad-CAM: a Predictor
+    built on it scores exactly as the app did before the ONNX runtime, so parity checks compare whole
+    predictions (gate, orientation correction and inversion retry included), not only forward passes."""
+
+    def __init__(self, model: nn.Module, cam_layers: list[str]) -> None:
+        self.model = model.eval()
+        self.cam_layers = cam_layers
+
+    def run(self, x: np.ndarray, heatmap: bool) -> Outputs:
+        tensor = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        if heatmap:
+            logits, embedding, orientation, cams = grad_cam(self.model, tensor, self.cam_layers)
+        else:
+            with torch.inference_mode():
+                logits, embedding, orientation = self.model.outputs(tensor)  # type: ignore[operator]
+            cams = None
+        return (logits.numpy(), embedding.numpy(), None if orientation is None else orientation.numpy(), cams)
 
 
 def parity_inputs(size: int, count: int = 4, seed: int = 0) -> np.ndarray:

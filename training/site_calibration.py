@@ -74,7 +74,7 @@ def calibrate_site(card_path: Path, site: Path, out: Path, site_name: str, targe
     card = ModelCard.read(Path(card_path))
     tensors = read_verified(card_dir / WEIGHTS_FILENAME, card)
     model = build_model(card, tensors)
-    predictor = Predictor(card, model, ood_arrays(tensors))
+    predictor = Predictor.load(card_dir)  # the site's films are scored as the app scores them
     logits, y, left_out = score_site(predictor, Path(site))
     before_p = _sigmoid(logits / card.temperature)
     temperature = fit_temperature(logits, y)
