@@ -34,9 +34,22 @@ REEXPORT_HINT = "Reinstall the application, or re-export it with `pneumo-train e
 Outputs = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
 
 
-def session_options(threads: int | None) -> Any:
+def onnxruntime() -> Any:
+    """The onnxruntime module, imported with its telemetry off.
+
+    ONNX Runtime 1.32 on Linux writes a device id and an event database under ~/.cache/Microsoft and a file in
+    the temp folder at import, for Microsoft's telemetry (its OneDS client names mobile.events.data.microsoft.com).
+    A clinical workstation's app must not identify the machine to a third party or write outside its own folders,
+    so the switch is set before the first import; it is read then, not per session.
+    """
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
     import onnxruntime as ort
 
+    return ort
+
+
+def session_options(threads: int | None) -> Any:
+    ort = onnxruntime()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default, one thread per physical core
     options.inter_op_num_threads = 1
@@ -51,8 +64,7 @@ class OnnxModel:
 
     def __init__(self, model_bytes: bytes, head_weights: list[np.ndarray] | None = None,
                  threads: int | None = None) -> None:
-        import onnxruntime as ort
-
+        ort = onnxruntime()
         try:
             self.session = ort.InferenceSession(model_bytes, session_options(threads),
                                                 providers=["CPUExecutionProvider"])
