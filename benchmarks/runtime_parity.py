@@ -35,7 +35,7 @@ def compare(folder: Path) -> dict[str, Any]:
     card = ModelCard.read(directory / CARD_FILENAME)
     tensors = read_verified(directory / WEIGHTS_FILENAME, card)
     app = Predictor.load(directory)
-    reference = Predictor(card, TorchReference(build_model(card, tensors), card.cam_layers),  # type: ignore[arg-type]
+    reference = Predictor(card, TorchReference(build_model(card, tensors), card.cam_layers),
                           ood_arrays(tensors))
     files = collect_inputs([folder]).files
     worst = {"probability": 0.0, "heatmap": 0.0, "batch_probability": 0.0}

@@ -19,7 +19,7 @@ from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, Mode
 from pneumo_desktop.core.orientation import inverse_orientation, orient
 from pneumo_desktop.core.prediction import Prediction
 from pneumo_desktop.core.preprocess import preprocess
-from pneumo_desktop.core.runtime import OnnxModel, Outputs
+from pneumo_desktop.core.runtime import OnnxModel, Outputs, Runtime
 from pneumo_desktop.core.weights import ood_arrays, read_verified
 
 POSITIVE, NEGATIVE = "PNEUMONIA", "NORMAL"
@@ -46,7 +46,7 @@ def calibrated_probability(logit: float, temperature: float) -> float:
 class Predictor:
     """Not thread-safe: the GUI serialises access on one worker thread."""
 
-    def __init__(self, card: ModelCard, runtime: OnnxModel, ood: dict[str, np.ndarray]) -> None:
+    def __init__(self, card: ModelCard, runtime: Runtime, ood: dict[str, np.ndarray]) -> None:
         self.card = card
         self.runtime = runtime
         self.gate = gate.Gate.from_card(card, ood)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,6 +32,12 @@ CAM_WEIGHTS_KEY = "cam_head_weights"  # JSON list: the weights-file tensor of ea
 REEXPORT_HINT = "Reinstall the application, or re-export it with `pneumo-train export-onnx`; images can still be viewed."
 # (logits (N,), gate embeddings (N, C), orientation logits (N, 8) or None, CAMs (N, h, w) or None)
 Outputs = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
+
+
+class Runtime(Protocol):
+    """What the Predictor runs: OnnxModel in the app; training.runtime_export.TorchReference in parity checks."""
+
+    def run(self, x: np.ndarray, heatmap: bool) -> Outputs: ...
 
 
 def onnxruntime() -> Any:

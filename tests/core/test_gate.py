@@ -88,8 +88,7 @@ def test_confidently_rotated_film_is_scored_turned_upright_with_a_warning() -> N
     torch.manual_seed(0)
     inner = build_network("pneumo_resnet", **ARGS).eval()
     card = card_for({"name": "pneumo_resnet", "arguments": ARGS})
-    predictor = Predictor(card, Scripted(runtime_of(inner, card), [2, 0]), {})  # type: ignore[arg-type]
-    # (rot180 first; upright once turned back)
+    predictor = Predictor(card, Scripted(runtime_of(inner, card), [2, 0]), {})  # rot180, then upright once turned
     image = film()
     result = predictor.predict(image)
     assert result.probability is not None and result.rejected is None

@@ -78,12 +78,13 @@ def shipped() -> tuple[Predictor, Predictor]:
     card = ModelCard.read(directory / CARD_FILENAME)
     tensors = read_verified(directory / WEIGHTS_FILENAME, card)
     reference = TorchReference(build_model(card, tensors), card.cam_layers)
-    return Predictor.load(directory), Predictor(card, reference, ood_arrays(tensors))  # type: ignore[arg-type]
+    return Predictor.load(directory), Predictor(card, reference, ood_arrays(tensors))
 
 
 def test_shipped_export_outputs_equal_the_torch_model(shipped: tuple[Predictor, Predictor]) -> None:
     app, reference = shipped
-    model = reference.runtime.model  # type: ignore[attr-defined]
+    assert isinstance(reference.runtime, TorchReference)
+    model = reference.runtime.model
     gaps = parity_gaps(model, app.runtime, app.card, parity_inputs(app.size, count=6, seed=1))
     assert max(gaps.values()) <= PROBABILITY_TOLERANCE, gaps
 
