@@ -8,6 +8,7 @@ orientation logits and heatmaps must equal the torch model's and its autograd Gr
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import warnings
@@ -77,11 +78,20 @@ def _has_orientation(model: nn.Module, size: int) -> bool:
         return model.outputs(torch.zeros(1, 1, size, size))[2] is not None  # type: ignore[operator]
 
 
+def exportable(model: nn.Module) -> nn.Module:
+    """``model`` itself when it is on the CPU in eval mode, else a CPU copy in eval mode: a model saved straight
+    after (GPU) training is exported and checked where and as the app runs it, and the caller's model is neither
+    moved nor switched out of training mode."""
+    if not model.training and all(p.device.type == "cpu" for p in model.parameters()):
+        return model
+    return copy.deepcopy(model).cpu().eval()
+
+
 def runtime_bytes(model: nn.Module, card: ModelCard, weights_sha256: str) -> bytes:
     """The ONNX export of ``model`` (eval mode), its metadata pinning ``weights_sha256``."""
     import onnx
 
-    model = model.eval()
+    model = exportable(model)
     size, layers = card.input_size, card.cam_layers
     names = [LOGIT, EMBEDDING] + ([ORIENTATION] if _has_orientation(model, size) else [])
     names += [f"{FEATURES}{i}" for i in range(len(layers))]
@@ -111,6 +121,7 @@ def _with_heads(model: nn.Module, data: bytes) -> OnnxModel:
 
 def runtime_of(model: nn.Module, card: ModelCard, weights_sha256: str = "") -> OnnxModel:
     """The app's runtime for ``model`` without writing a file (parity checks, tests)."""
+    model = exportable(model)
     return _with_heads(model, runtime_bytes(model, card, weights_sha256))
 
 
@@ -162,6 +173,7 @@ def export_runtime(model: nn.Module, card: ModelCard, directory: Path,
                    log: Callable[[str], Any] = lambda _m: None) -> dict[str, Any]:
     """Write ``directory``/model.onnx for ``model`` (whose weights file the card already pins), after checking it
     against the torch model; set and return ``card.runtime``. The caller writes the card."""
+    model = exportable(model)
     data = runtime_bytes(model, card, card.weights_sha256)
     gaps = parity_gaps(model, _with_heads(model, data), card, parity_inputs(card.input_size))
     if max(gaps.values()) > PARITY_TOLERANCE:
