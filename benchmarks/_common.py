@@ -80,14 +80,11 @@ def machine() -> dict[str, Any]:
         "load_avg_1m": round(os.getloadavg()[0], 2),
     }
     try:
-        import torch
+        import onnxruntime
 
-        cuda = torch.version.cuda
-        info["torch"] = torch.__version__
-        info["torch_build"] = f"CUDA {cuda} wheel, run on CPU" if cuda else "CPU-only wheel"
-        info["torch_threads"] = torch.get_num_threads()
+        info["onnxruntime"] = onnxruntime.__version__
     except ImportError:
-        info["torch"] = "not importable"
+        info["onnxruntime"] = "not importable"
     return info
 
 

@@ -5,8 +5,8 @@ batch list, and the forward pass alone under the tuning options.
         [--rounds 3] [--quick] [--json OUT]
 
 - cli: ``pneumo-desktop predict DIR --format jsonl`` in a fresh process, wall clock from spawn to exit
-  (interpreter start, torch import, model load, folder walk, decode, gate, forward, records, audit log);
-  also with the installer's CPU-only torch (build/venv-installer) when that venv exists.
+  (interpreter start, model runtime import, model load, folder walk, decode, gate, forward, records, audit log);
+  also with the installer venv (build/venv-installer) when it exists.
 - inprocess: ``iter_scored`` over the set with the model loaded and warm (decode at draft size, gate,
   forward, audit log), images/s per pass; for each decode-prefetch setting.
 - gui: the real window offscreen, the controller's batch (the model's
@@ -26,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,9 @@ def cli(folder: Path, expected: int, rounds: int, python: Path, label: str) -> d
     walls, lines = [], 0
     for _ in range(rounds):
         started = time.perf_counter()
-        out = subprocess.run(command, capture_output=True, text=True, env=env)
+        # cwd outside the checkout: "python -m" puts the cwd first on sys.path, ahead of PYTHONPATH (the tree
+        # under test, which PNEUMO_BENCH_CODE may point elsewhere).
+        out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
         walls.append(time.perf_counter() - started)
         records = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
         lines = len(records)
@@ -85,7 +88,7 @@ def cli(folder: Path, expected: int, rounds: int, python: Path, label: str) -> d
 
 
 def startup_only(python: Path, rounds: int) -> dict[str, Any]:
-    """Fresh-process cost before the first image: interpreter, package + torch import, model load."""
+    """Fresh-process cost before the first image: interpreter, package + model runtime import, model load."""
     code = (
         "import time,sys; t=time.perf_counter(); from pneumo_desktop.core.predictor import Predictor; "
         "import pneumo_desktop.core.scoring, pneumo_desktop.core.loader; i=time.perf_counter(); "
@@ -95,7 +98,8 @@ def startup_only(python: Path, rounds: int) -> dict[str, Any]:
     walls, imports, loads = [], [], []
     for _ in range(rounds):
         started = time.perf_counter()
-        out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=env, check=True)
+        out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=env, check=True,
+                             cwd=tempfile.gettempdir())
         walls.append(time.perf_counter() - started)
         imp, load = (float(v) for v in out.stdout.split())
         imports.append(imp)
@@ -156,70 +160,45 @@ def gui(files: list[Path], rounds: int) -> dict[str, Any]:
         if r:
             rates.append(len(batch) / (time.perf_counter() - started))
     counts = window.study_list.model.counts()
-    threads = _model_thread_torch_threads(controller, spin)
+    threads = _model_thread_inference_threads(controller)
     controller.shutdown()
     window.close()
     return {
         "images": len(files),
         "counts": counts,
         "images_per_s": common.spread(rates),
-        "torch_threads": threads,
+        "inference_threads": threads,
     }
 
 
-def _model_thread_torch_threads(controller: Any, spin: Any) -> int:
-    """torch's thread count as the model thread sees it (a thread that already ran torch code keeps its
-    own OpenMP setting, so asking from this thread could differ)."""
-    import torch
-    from PySide6.QtCore import QRunnable
-
-    seen: dict[str, int] = {}
-
-    class Probe(QRunnable):
-        def run(self) -> None:
-            seen["threads"] = torch.get_num_threads()
-
-    controller.model_pool.start(Probe())
-    spin(lambda: "threads" in seen, 10)
-    return seen.get("threads", -1)
+def _model_thread_inference_threads(controller: Any) -> int:
+    """The inference threads the GUI's predictor runs with (core/runtime.py: all cores but one)."""
+    predictor = controller.session.get()
+    return int(predictor.runtime.session.get_session_options().intra_op_num_threads)
 
 
 # ----- forward pass options ----------
 def forward_options(rounds: int) -> list[dict[str, Any]]:
-    import torch
+    """The runtime's forward pass per image at each thread count and batch size (the app batches 16 in the CLI,
+    chunks of 4 in the GUI list)."""
+    import numpy as np
 
     from pneumo_desktop.core.predictor import Predictor
 
-    predictor = Predictor.load(common.model_dir())
-    size = predictor.size
     rows = []
     for threads in (1, 2):
-        torch.set_num_threads(threads)
-        for channels_last in (False, True):
-            model = predictor.model
-            fmt = torch.channels_last if channels_last else torch.contiguous_format
-            model = model.to(memory_format=fmt)
-            for batch in (1, 16, 32):
-                x = torch.randn(batch, 1, size, size).contiguous(memory_format=fmt)
-                with torch.inference_mode():
-                    for _ in range(3):
-                        model.logits_and_embedding(x)
-                    samples = []
-                    reps = max(3, 48 // batch)
-                    for _ in range(rounds * reps):
-                        started = time.perf_counter()
-                        model.logits_and_embedding(x)
-                        samples.append((time.perf_counter() - started) * 1000.0 / batch)
-                rows.append(
-                    {
-                        "threads": threads,
-                        "channels_last": channels_last,
-                        "batch": batch,
-                        "ms_per_image": common.spread(samples),
-                    }
-                )
-            predictor.model.to(memory_format=torch.contiguous_format)
-    torch.set_num_threads(os.cpu_count() or 2)
+        predictor = Predictor.load(common.model_dir(), threads=threads)
+        size = predictor.size
+        for batch in (1, 4, 16, 32):
+            x = np.random.default_rng(0).standard_normal((batch, 1, size, size), dtype=np.float32)
+            for _ in range(3):
+                predictor.runtime.run(x, heatmap=False)
+            samples = []
+            for _ in range(rounds * max(3, 48 // batch)):
+                started = time.perf_counter()
+                predictor.runtime.run(x, heatmap=False)
+                samples.append((time.perf_counter() - started) * 1000.0 / batch)
+            rows.append({"threads": threads, "batch": batch, "ms_per_image": common.spread(samples)})
     return rows
 
 
@@ -246,11 +225,11 @@ def main() -> None:
         entry: dict[str, Any] = {"images": len(files)}
         if "cli" in parts:
             entry["cli"] = [
-                cli(folder, len(files), rounds, Path(sys.executable), "dev venv (torch CUDA wheel)")
+                cli(folder, len(files), rounds, Path(sys.executable), "dev venv")
             ]
             if INSTALLER_PYTHON.exists():
                 entry["cli"].append(
-                    cli(folder, len(files), rounds, INSTALLER_PYTHON, "installer venv (torch CPU)")
+                    cli(folder, len(files), rounds, INSTALLER_PYTHON, "installer venv")
                 )
         if "inprocess" in parts:
             settings = [None if s == "-" else int(s) for s in args.decode_threads.split(",")]
@@ -294,7 +273,7 @@ def report(result: dict[str, Any]) -> None:
         )
     for row in result.get("forward", []):
         print(
-            f"forward threads {row['threads']} channels_last {row['channels_last']!s:5} "
+            f"forward threads {row['threads']} "
             f"batch {row['batch']:2d}: "
             f"{common.fmt_spread(row['ms_per_image'], 'ms/img', 2)}"
         )

@@ -116,10 +116,10 @@ def main() -> int:
     import torch
 
     from pneumo_desktop.core.loader import load_image
-    from pneumo_desktop.core.network import ORIENTATIONS, orient
     from pneumo_desktop.core.predictor import Predictor
     from pneumo_desktop.core.scoring import read_for_model
     from training.gate_fit import gate_half
+    from training.network import ORIENTATIONS, orient
     from training.shifted import ALL_VARIANTS, variants_of
 
     predictor = Predictor.load(args.model_dir)

@@ -175,10 +175,10 @@ def main() -> None:
     count = 48 if args.quick else args.count
     folder = common.thousand_set(count)
     image = common.two_k_set()[0]
-    pythons = {"dev venv (torch CUDA wheel)": Path(sys.executable)}
+    pythons = {"dev venv": Path(sys.executable)}
     installer = common.REPO / "build" / "venv-installer" / "bin" / "python"
     if installer.exists():
-        pythons["installer venv (torch CPU)"] = installer
+        pythons["installer venv"] = installer
     result: dict[str, Any] = {"model": common.model_identity(), "images": count, "variants": {}}
     for label, python in pythons.items():
         variant = result["variants"][label] = {
@@ -186,7 +186,7 @@ def main() -> None:
             "cli_steps": run_child(python, "cli", folder, image),
         }
         variant["gui_steps"] = run_child(python, "gui", folder, image)
-    result["machine"] = common.machine()  # last: it imports torch, which would swell this parent
+    result["machine"] = common.machine()  # last: it imports the model runtime, which would swell this parent
     report(result)
     common.write_json(args.json, result)
 

@@ -120,8 +120,8 @@ def table(out: Path) -> str:
                     (
                         f"drop → result + heatmap on screen, {label}",
                         "real window (offscreen): full decode + display prep ∥ model read + gate + "
-                        f"forward+Grad-CAM + 512-px overlay, slots, repaint; GUI process, {single['threads']} "
-                        "torch thread",
+                        f"forward+CAM + 512-px overlay, slots, repaint; GUI process, {single['threads']} "
+                        "inference thread",
                         _ms(gui),
                         base,
                         ratio,
@@ -130,14 +130,14 @@ def table(out: Path) -> str:
                 )
             for part, what in (
                 ("display_path", "full decode, display prep, pixmap (image thread)"),
-                ("model_path", "model read, gate, preprocess, forward+Grad-CAM, overlay (model thread)"),
+                ("model_path", "model read, gate, preprocess, forward+CAM, overlay (model thread)"),
                 ("sequential", "both paths one after the other on one core (upper bound)"),
             ):
                 rows.append((f"same, headless, {label}: {part}", what, _ms(stages[part]), "", "", ""))
         if single2 and "two_k" in single2["headless"]:
             rows.append(
                 (
-                    "drop → result + heatmap, 2k×2k JPEG, 2 torch threads",
+                    "drop → result + heatmap, 2k×2k JPEG, 2 inference threads",
                     "both paths one after the other, headless",
                     _ms(single2["headless"]["two_k"]["stages"]["sequential"]),
                     "",
@@ -189,7 +189,7 @@ def table(out: Path) -> str:
                     (
                         f"GUI batch list, {label}",
                         f"model read (draft), thumbnail, gate, forward in chunks "
-                        f"of 4, rows; GUI process, {g['torch_threads']} torch thread",
+                        f"of 4, rows; GUI process, {g['inference_threads']} inference thread",
                         _rate(g["images_per_s"]),
                         "",
                         "",
@@ -217,7 +217,7 @@ def table(out: Path) -> str:
                 rows.append(
                     (
                         f"launch → first prediction shown (2k JPEG), {label}",
-                        "+ torch import, model load, decode, Grad-CAM, overlay; GUI",
+                        "+ model runtime import, model load, decode, CAM, overlay; GUI",
                         f"{wf['prediction_shown_s']['median']:.2f} s",
                         "",
                         "",
@@ -227,7 +227,7 @@ def table(out: Path) -> str:
             if "stall_ms_paint_to_model" in nf:
                 rows.append(
                     (
-                        f"longest GUI-thread stall while torch loads, {label}",
+                        f"longest GUI-thread stall while the model loads, {label}",
                         "10 ms QTimer, first paint → model ready; GUI",
                         f"{nf['stall_ms_paint_to_model']['median']:.0f} ms",
                         "",

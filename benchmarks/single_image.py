@@ -16,7 +16,9 @@ Part 2 (``--gui``) is the figure that counts: it drives the real window offscree
 put the heatmap on the view and the viewport has repainted (a synchronous repaint right after the slot);
 meanwhile the GUI thread waits in an event loop, as it does in the app.
 
-The torch thread count defaults to the GUI's rule (all cores but one); caches: none exist on this path.
+The inference thread count defaults to the GUI's rule (all cores but one); caches: none exist on this path.
+``--gui-only`` skips part 1, whose stages follow this tree's API: with PNEUMO_BENCH_CODE pointing at an older
+tree (benchmarks/_common.py) part 2 times that tree's window on the same machine, for before/after figures.
 Every round visits every file of a set once, so no file is read twice in a row.
 """
 
@@ -68,10 +70,9 @@ def input_sets(names: list[str], quick: bool) -> dict[str, list[Path]]:
 
 def run_once(path: Path, predictor: Any) -> tuple[dict[str, float], dict[str, float], bool]:
     """One drop, stage by stage, as the GUI's workers and slots do it; returns (stages, extras, scored)."""
-    import torch
     from PySide6.QtGui import QPixmap
 
-    from pneumo_desktop.core.gradcam import grad_cam
+    from pneumo_desktop.core.gradcam import upsample_cam
     from pneumo_desktop.core.heatmap_render import blend
     from pneumo_desktop.core.loader import load_image
     from pneumo_desktop.core.predictor import calibrated_probability
@@ -94,30 +95,30 @@ def run_once(path: Path, predictor: Any) -> tuple[dict[str, float], dict[str, fl
     with t("preprocess"):
         x = predictor.input_tensor([scored])
     with t("forward_gradcam"):
-        logits, embeddings, cams = grad_cam(predictor.model, x, predictor.card.cam_layer)
+        logits, embeddings, orientation, cams = predictor.runtime.run(x, heatmap=True)
     with t("ood_calibrate"):
-        rejection, _score = predictor.gate.check(scored, embeddings[0])
+        call = predictor.gate.orientation(orientation[0] if orientation is not None else None)
+        rejection = predictor.gate.unsure(call) if call is not None else None
+        rejection = rejection or predictor.gate.distance_check(predictor.gate.ood_score(embeddings[0]))[0]
         calibrated_probability(float(logits[0]), predictor.card.temperature)
     with t("overlay_rgba"):
-        from pneumo_desktop.core.gradcam import upsample_cam
-
         rgba = heatmap_rgba(upsample_cam(cams[0], overlay_shape(scored.shape)))
     with t("overlay_pixmap"):
         QPixmap.fromImage(rgba_qimage(rgba))
     stages = dict(t.ms)
 
     extra = common.StageTimer()
-    with extra("forward_only"), torch.inference_mode():
-        predictor.model.logits_and_embedding(x)
+    with extra("forward_only"):
+        predictor.runtime.run(x, heatmap=False)
     with extra("blend_cli_full_res"):
         blend(image.pixels, upsample_cam(cams[0], image.shape))
     return stages, dict(extra.ms), early is None and rejection is None
 
 
-def headless(sets: dict[str, list[Path]], rounds: int) -> dict[str, Any]:
+def headless(sets: dict[str, list[Path]], rounds: int, threads: int) -> dict[str, Any]:
     from pneumo_desktop.core.predictor import Predictor
 
-    predictor = Predictor.load(common.model_dir())
+    predictor = Predictor.load(common.model_dir(), threads=threads)
     for path in next(iter(sets.values()))[:2]:  # warm-up: first-call allocations, lazy imports
         run_once(path, predictor)
     out: dict[str, Any] = {}
@@ -201,7 +202,8 @@ def _spin(qapp: Any, condition: Any, timeout: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--threads", default="gui", help="torch threads: a number, or 'gui' (cores - 1)")
+    parser.add_argument("--threads", default="gui", help="inference threads: a number, or 'gui' (cores - 1)")
+    parser.add_argument("--gui-only", action="store_true", help="only part 2, the real window")
     parser.add_argument("--sets", default="two_k,originals,dicom16,dicom_j2k")
     parser.add_argument("--gui", action="store_true", help="also time the real window (offscreen)")
     parser.add_argument("--quick", action="store_true", help="two files per set, one round (debugging)")
@@ -211,26 +213,26 @@ def main() -> None:
     rounds = 1 if args.quick else args.rounds
     sets = input_sets(args.sets.split(","), args.quick)
 
-    import torch
     from PySide6.QtWidgets import QApplication
 
     threads = max(1, (os.cpu_count() or 2) - 1) if args.threads == "gui" else int(args.threads)
-    torch.set_num_threads(threads)
     QApplication.instance() or QApplication(sys.argv[:1])
     result: dict[str, Any] = {
         "machine": common.machine(),
         "model": common.model_identity(),
+        "code": str(common.CODE),
         "threads": threads,
-        "headless": headless(sets, rounds),
+        "headless": {} if args.gui_only else headless(sets, rounds, threads),
     }
-    if args.gui:
+    if args.gui or args.gui_only:
         result["gui"] = gui_end_to_end(sets, rounds)
     report(result)
     common.write_json(args.json, result)
 
 
 def report(result: dict[str, Any]) -> None:
-    print(f"# single image, drop -> result + heatmap  (torch threads {result['threads']}, {result['model']})")
+    print(f"# single image, drop -> result + heatmap  (threads {result['threads']}, {result['model']}, "
+          f"code {result['code']})")
     print(f"machine: {result['machine']}")
     for name, data in result["headless"].items():
         print(

@@ -94,9 +94,9 @@ def main() -> None:
     args = parser.parse_args()
     rounds = 1 if args.quick else args.rounds
     files = common.two_k_set()
-    pythons = {"dev venv (torch CUDA wheel)": Path(sys.executable)}
+    pythons = {"dev venv": Path(sys.executable)}
     if INSTALLER_PYTHON.exists() and not args.no_installer:
-        pythons["installer venv (torch CPU)"] = INSTALLER_PYTHON
+        pythons["installer venv"] = INSTALLER_PYTHON
     result: dict[str, Any] = {
         "machine": common.machine(),
         "model": common.model_identity(),

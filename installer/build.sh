@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds the standalone Linux bundle from a clean checkout, in one command:
 #
-#   installer/build.sh            -> dist/pneumo-desktop/ and dist/pneumo-desktop-<version>-linux-x86_64.tar.gz
+#   installer/build.sh            -> dist/pneumo-desktop/ and dist/pneumo-desktop-<version>-linux-x86_64.tar.xz
 #
-# It makes its own venv (build/venv-installer; build/ is git-ignored) with the CPU-only torch 2.13.0 and the
-# app's runtime dependencies pinned by constraints/installer.txt, and no torchvision, then runs PyInstaller
-# with installer/pneumo_desktop.spec. The model is taken from models/ (model.safetensors + model_card.json);
-# PNEUMO_INSTALLER_MODELS=DIR takes it from elsewhere. Takes several minutes on 2 cores, so CI does not
+# It makes its own venv (build/venv-installer; build/ is git-ignored) with the app's runtime dependencies
+# pinned by constraints/installer.txt (onnxruntime runs the model; no torch), then runs PyInstaller with
+# installer/pneumo_desktop.spec. The model is taken from models/ (model.safetensors + model.onnx +
+# model_card.json); PNEUMO_INSTALLER_MODELS=DIR takes it from elsewhere. Takes several minutes on 2 cores, so CI does not
 # run it (installer/README.md). Then: installer/smoke_test.sh
 #
 # Environment: PYTHON (default python3.11), PNEUMO_INSTALLER_MODELS, PNEUMO_INSTALLER_REUSE_VENV=1 (skip
@@ -22,13 +22,14 @@ WORK=build/pyinstaller
 DIST=dist
 NAME=pneumo-desktop
 VERSION=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' pneumo_desktop/__init__.py)
-ARCHIVE="$DIST/$NAME-$VERSION-linux-x86_64.tar.gz"
+ARCHIVE="$DIST/$NAME-$VERSION-linux-x86_64.tar.xz"
 MODELS=${PNEUMO_INSTALLER_MODELS:-$ROOT/models}
 started=$(date +%s)
 step() { echo "== [$(( $(date +%s) - started )) s] $*"; }
 
-if [ ! -f "$MODELS/model.safetensors" ] || [ ! -f "$MODELS/model_card.json" ]; then
-    echo "build.sh: no model in $MODELS (model.safetensors + model_card.json); set PNEUMO_INSTALLER_MODELS" >&2
+if [ ! -f "$MODELS/model.safetensors" ] || [ ! -f "$MODELS/model.onnx" ] || [ ! -f "$MODELS/model_card.json" ]; then
+    echo "build.sh: no model in $MODELS (model.safetensors + model.onnx + model_card.json; \`pneumo-train" \
+         "export-onnx --model-dir DIR\` writes model.onnx); set PNEUMO_INSTALLER_MODELS" >&2
     exit 2
 fi
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
@@ -41,32 +42,29 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-if [ "${PNEUMO_INSTALLER_REUSE_VENV:-0}" != 1 ] || ! "$PY" -c "import PyInstaller, torch" 2>/dev/null; then
+if [ "${PNEUMO_INSTALLER_REUSE_VENV:-0}" != 1 ] || ! "$PY" -c "import PyInstaller, onnxruntime" 2>/dev/null; then
     # The runtime dependency list is pyproject's, so the bundle cannot drift from the package; the
-    # constraints pin torch to the CPU build and everything else to what the source install was tested with.
+    # constraints pin everything to what the source install was tested with.
     "$PY" -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > build/installer-requirements.txt
-    "$PY" -m pip install -q -c constraints/installer.txt torch==2.13.0
     "$PY" -m pip install -q -c constraints/installer.txt -r build/installer-requirements.txt \
         pyinstaller pyinstaller-hooks-contrib
 fi
-# A CUDA torch would make a 4 GB bundle that needs NVIDIA libraries; torchvision must not sneak in.
+# torch (385 MB of the old bundle) must not come back through a stray dependency; nor a GPU onnxruntime.
 "$PY" - <<'EOF'
 import importlib.metadata as md, sys
-import torch
-problems = []
-if torch.version.cuda is not None or not torch.__version__.startswith("2.13.0"):
-    problems.append(f"torch {torch.__version__} (CUDA {torch.version.cuda}) is not the CPU-only 2.13.0 build")
+import onnxruntime
 names = {d.metadata["Name"].lower() for d in md.distributions()}
-problems += [f"{n} is installed" for n in sorted(names) if n == "torchvision" or n.startswith("nvidia-")]
+problems = [f"{n} is installed" for n in sorted(names)
+            if n in {"torch", "torchvision", "onnx", "onnxruntime-gpu"} or n.startswith("nvidia-")]
 if problems:
-    sys.exit("build.sh: " + "; ".join(problems) + " (constraints/installer.txt; on a machine without the local "
-             "CPU wheel, add --extra-index-url https://download.pytorch.org/whl/cpu)")
-print(f"torch {torch.__version__}, no CUDA, no torchvision")
+    sys.exit("build.sh: " + "; ".join(problems) + " in the build venv: the app runs the model with onnxruntime "
+             "(CPU) only (constraints/installer.txt)")
+print(f"onnxruntime {onnxruntime.__version__}, no torch")
 EOF
 
 step "PyInstaller"
-rm -rf "${DIST:?}/$NAME" "$ARCHIVE"
+rm -rf "${DIST:?}/$NAME" "$ARCHIVE" "${ARCHIVE%.xz}.gz"
 PNEUMO_INSTALLER_MODELS="$MODELS" "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
     --distpath "$DIST" --workpath "$WORK" installer/pneumo_desktop.spec
 
@@ -78,7 +76,10 @@ cp installer/install-desktop-entry.sh "$BUNDLE/"
 ln -s _internal/LICENSES "$BUNDLE/LICENSES"
 
 step "$ARCHIVE"
-tar -C "$DIST" -czf "$ARCHIVE" "$NAME"
+# xz: 89 MiB against gzip's 116 MiB and zstd -19's 95 MiB for the 287 MiB bundle, in ~90 s on 2 cores
+# (installer/README.md); every distribution's tar unpacks it (tar -xJf) without another package.
+tar -C "$DIST" -cf - "$NAME" | xz -6 -T0 > "$ARCHIVE.part"
+mv "$ARCHIVE.part" "$ARCHIVE"
 
 elapsed=$(( $(date +%s) - started ))
 echo "built $BUNDLE ($(du -sh "$BUNDLE" | cut -f1) unpacked) and $ARCHIVE ($(du -h "$ARCHIVE" | cut -f1)) in ${elapsed} s"

@@ -186,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smoke test: no executable {exe} (build it with installer/build.sh)", file=sys.stderr)
         return 2
     if not args.source_cli.is_file():
-        print(f"smoke test: no source install at {args.source_cli}", file=sys.stderr)
+        print(f"smoke test: no source install at {args.source_cli} (the reference the bundle is compared with). "
+              "Make one with `bash scripts/test.sh` (or: python3.11 -m venv .venv && .venv/bin/pip install "
+              "-c constraints/dev.txt -e '.[train,dev]'), or pass --source-cli PATH/bin/pneumo-desktop of another "
+              "source install of this checkout.", file=sys.stderr)
         return 2
     models = bundle_model_dir(bundle)
 

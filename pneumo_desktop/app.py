@@ -1,8 +1,8 @@
 """The composition root: builds the QApplication, settings, model session, controller, window and
 commands, wires them, and starts the model load only after the window has painted.
 
-Nothing here (or in any gui module it imports) imports torch: ``Predictor`` comes in on the model
-thread, so the window is on screen before the 3 s torch import begins.
+Nothing here (or in any gui module it imports) imports the model runtime: ``Predictor`` comes in on the
+model thread, so the window is on screen before ONNX Runtime and the model load.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def build(*, settings: Settings | None = None, session: ModelSession | None = No
 
 
 def start(window: MainWindow, open_paths: list[str] | None = None) -> None:
-    """After the first paint: load the model (imports torch on the model thread), then open the paths."""
+    """After the first paint: load the model (imports ONNX Runtime on the model thread), then open the paths."""
 
     def begin() -> None:
         window.controller.load_model()

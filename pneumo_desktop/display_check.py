@@ -2,7 +2,7 @@
 
 Without them Qt aborts with "xcb-cursor0 is needed" whichever library is really missing (on a fresh Debian
 it is usually libxcb-icccm4 and libxcb-keysyms1), and a core dump. One line naming what is missing and the
-command that installs it saves the user a search. Qt-free and torch-free: runs first in the launcher.
+command that installs it saves the user a search. Qt-free and model-free: runs first in the launcher.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The ``pneumo-desktop`` entry point: ``--version``, the headless ``predict``/``report`` commands, or the
 window (``pneumo-desktop [PATH...]``).
 
-Qt and torch are imported only by the branch that needs them, so ``--version`` and the headless commands
-start without Qt, and the window can paint before torch is loaded.
+Qt and the model runtime (ONNX Runtime) are imported only by the branch that needs them, so ``--version``
+and the headless commands start without Qt, and the window can paint before the model loads.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ USAGE = f"""usage: {PROG} [PATH ...]            open the window (and these files
 
 
 def version_text() -> str:
-    """The app version and the bundled model's identity, read from the card alone (no torch)."""
+    """The app version and the bundled model's identity, read from the card alone (no model runtime)."""
     from pneumo_desktop import paths
     from pneumo_desktop.core.errors import ModelLoadError
     from pneumo_desktop.core.model_card import CARD_FILENAME, ModelCard
@@ -80,8 +80,8 @@ def run() -> NoReturn:
 
     A headless command ends with ``os._exit`` once the standard streams are flushed: everything it wrote is
     closed by then (records go to stdout, audit lines are closed per write, reports and heatmaps are atomic
-    renames), and the interpreter's own teardown with torch loaded took ~0.4 s, 6 % of scoring the
-    624-image test split. The window exits normally (Qt objects must be torn down in order).
+    renames), and the interpreter's own teardown with the model stack loaded took ~0.4 s (with torch, before
+    the ONNX runtime), 6 % of scoring the 624-image test split. The window exits normally (Qt objects must be torn down in order).
     """
     args = sys.argv[1:]
     code = main(args)

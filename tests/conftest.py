@@ -24,17 +24,27 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
-def make_tiny_model_dir(directory: Path, *, seed: int = 0, cam_layer: str = "features.4") -> Path:
-    """A randomly initialised small PneumoNet saved exactly as training would save a real one."""
+TINY_ARGUMENTS = {"widths": [8, 16, 16, 16], "dropout": 0.0}
+
+
+def tiny_network(seed: int = 0):  # type: ignore[no-untyped-def]
+    """The tiny models' torch network (training.network.PneumoNet), in eval mode."""
     import torch
 
-    from pneumo_desktop.core.model_card import ModelCard
-    from pneumo_desktop.core.network import build_network
-    from pneumo_desktop.core.weights import save_model
+    from training.network import build_network
 
     torch.manual_seed(seed)
-    arguments = {"widths": [8, 16, 16, 16], "dropout": 0.0}
-    model = build_network("pneumo_resnet", **arguments).eval()
+    return build_network("pneumo_resnet", **TINY_ARGUMENTS).eval()
+
+
+def make_tiny_model_dir(directory: Path, *, seed: int = 0, cam_layer: str = "features.4") -> Path:
+    """A randomly initialised small PneumoNet saved exactly as training would save a real one: weights, runtime
+    export (ONNX) and card."""
+    from pneumo_desktop.core.model_card import ModelCard
+    from training.model_io import save_model
+
+    arguments = dict(TINY_ARGUMENTS)
+    model = tiny_network(seed)
     card = ModelCard(
         name="tiny-test-model",
         version="0.0.0",

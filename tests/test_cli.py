@@ -16,7 +16,7 @@ from PIL import Image
 
 from pneumo_desktop import __version__, paths
 from pneumo_desktop.core import audit, records
-from pneumo_desktop.core.model_card import WEIGHTS_FILENAME, ModelCard
+from pneumo_desktop.core.model_card import RUNTIME_FILENAME, WEIGHTS_FILENAME, ModelCard
 from pneumo_desktop.launcher import main
 from tests.conftest import DICOM_DIR, KERMANY, REPO, SAMPLES
 
@@ -154,6 +154,19 @@ def test_tampered_weights_exit_3_with_a_clear_message(tiny_model_dir: Path, tmp_
     assert audit.read_lines() == []
 
 
+def test_replaced_runtime_export_exits_3_with_a_clear_message(tiny_model_dir: Path, tmp_path: Path, folder: Path,
+                                                              capsys, monkeypatch) -> None:
+    broken = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, broken)
+    runtime = broken / RUNTIME_FILENAME
+    runtime.write_bytes(runtime.read_bytes() + b"\0")
+    monkeypatch.setenv(paths.MODELS_ENV, str(broken))
+    code, out, err = run(capsys, "predict", str(folder))
+    assert code == 3 and out == ""
+    assert "runtime model model.onnx does not match its model card" in err and "Traceback" not in err
+    assert audit.read_lines() == []
+
+
 def test_edited_card_exits_3_naming_the_card(tiny_model_dir: Path, tmp_path: Path, folder: Path,
                                              capsys, monkeypatch) -> None:
     edited = tmp_path / "model"
@@ -283,13 +296,15 @@ def test_version_prints_app_and_model_without_torch(tiny_model_dir: Path) -> Non
 
 def test_the_console_entry_point_flushes_everything_before_its_fast_exit(tiny_model_dir: Path, tmp_path: Path) -> None:
     """``launcher.run`` ends headless commands with os._exit: every record must still reach stdout (also through
-    a pipe), the exit code must survive, and a JPEG-only run never imports pydicom."""
+    a pipe), the exit code must survive, a JPEG-only run never imports pydicom, and scoring never imports torch
+    (the app runs the model's ONNX export)."""
     files = [*NORMALS[:3], tmp_path / "missing.jpg"]
     code = (
         "import os, sys; sys.argv = ['pneumo-desktop', 'predict', *sys.argv[1:], '--format', 'jsonl']\n"
         "real_exit = os._exit\n"
         "def fast_exit(status):\n"
-        "    print('FAST EXIT, pydicom imported:', 'pydicom' in sys.modules, file=sys.stderr, flush=True)\n"
+        "    print('FAST EXIT, pydicom imported:', 'pydicom' in sys.modules, 'torch imported:', 'torch' in sys.modules,\n"
+        "          'onnxruntime imported:', 'onnxruntime' in sys.modules, file=sys.stderr, flush=True)\n"
         "    real_exit(status)\n"
         "os._exit = fast_exit\n"
         "from pneumo_desktop.launcher import run; run()"
@@ -301,7 +316,7 @@ def test_the_console_entry_point_flushes_everything_before_its_fast_exit(tiny_mo
     assert done.returncode == 1, done.stderr  # the missing file
     records = jsonl(done.stdout)
     assert len(records) == 4 and sum(r["error"] is not None for r in records) == 1
-    assert "FAST EXIT, pydicom imported: False" in done.stderr
+    assert "FAST EXIT, pydicom imported: False torch imported: False onnxruntime imported: True" in done.stderr
     assert (tmp_path / "home").exists()
 
 

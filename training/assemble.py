@@ -16,10 +16,10 @@ import numpy as np
 import torch
 
 from pneumo_desktop.core.model_card import ModelCard
-from pneumo_desktop.core.network import PneumoEnsemble
 from training import data as data_mod
 from training.card import Validation, finalise_model
 from training.config import DEFAULTS
+from training.network import PneumoEnsemble
 from training.selection import build_shifted
 from training.sweep import candidate_config
 

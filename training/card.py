@@ -13,14 +13,14 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from pneumo_desktop.core.model_card import ModelCard
-from pneumo_desktop.core.network import ENSEMBLE, PneumoEnsemble, cam_layers_of
 from pneumo_desktop.core.preprocess import NORMALISATION, RESAMPLE
-from pneumo_desktop.core.weights import save_model
 from training.calibration import expected_calibration_error, fit_temperature, threshold_for_sensitivity
 from training.data import Item
 from training.engine import forward_all
 from training.gate_fit import fit_gate, gate_half
 from training.metrics import metrics_with_ci
+from training.model_io import save_model
+from training.network import ENSEMBLE, PneumoEnsemble, cam_layers_of
 from training.selection import Shifted
 from training.shifted import HELD_OUT
 
@@ -111,8 +111,9 @@ def gate_variants(val: Validation) -> dict[str, np.ndarray]:
 def refit_gate(model_dir: Path, data_root: Path, cache_dir: Path | None) -> ModelCard:
     """Refit the gate of an existing model (weights unchanged); the card is re-pinned by a new weights file."""
     from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME
-    from pneumo_desktop.core.weights import build_model, read_verified
+    from pneumo_desktop.core.weights import read_verified
     from training import data as data_mod
+    from training.model_io import build_model
     from training.selection import build_shifted
 
     card = ModelCard.read(model_dir / CARD_FILENAME)

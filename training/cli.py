@@ -1,4 +1,4 @@
-"""``pneumo-train``: fit, evaluate, export."""
+"""``pneumo-train``: fit, evaluate, export (weights and the runtime export the app runs)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ MISSING_EXTRA = (
 
 def _check_extra() -> str | None:
     missing = []
-    for module, name in (("sklearn", "scikit-learn"), ("yaml", "PyYAML"), ("matplotlib", "matplotlib")):
+    for module, name in (("sklearn", "scikit-learn"), ("yaml", "PyYAML"), ("matplotlib", "matplotlib"),
+                         ("torch", "torch"), ("onnx", "onnx")):
         try:
             __import__(module)
         except ImportError:
@@ -63,10 +64,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     rg.add_argument("--model-dir", type=Path, required=True)
     rg.add_argument("--data", type=Path, required=True)
     rg.add_argument("--cache-dir", type=Path)
-    ex = sub.add_parser("export", help="copy a finished run's model into models/")
+    ex = sub.add_parser("export", help="copy a finished run's model into models/, with its runtime (ONNX) export")
     ex.add_argument("run_dir", type=Path)
     ex.add_argument("--to", type=Path, required=True)
     ex.add_argument("--force", action="store_true", help="overwrite an existing model")
+    eo = sub.add_parser("export-onnx", help="(re)write the runtime (ONNX) export the app runs, beside the weights")
+    eo.add_argument("--model-dir", type=Path, required=True, help="folder with model_card.json and its weights")
     return parser
 
 
@@ -106,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
 
         assemble(args.sweep, args.members.split(","), args.data, args.out, args.cache_dir, args.version)
         return 0
+    if args.command == "export-onnx":
+        from training.export import export_onnx
+
+        return export_onnx(args.model_dir)
     from training.export import export
 
     return export(args.run_dir, args.to, args.force)

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pneumo_desktop.core.network import orient
 from training.augment import augment
+from training.network import orient
 
 
 def standardise_t(x: torch.Tensor) -> torch.Tensor:

@@ -22,11 +22,11 @@ import torch
 import torch.distributed as dist
 
 from pneumo_desktop.core.atomic import atomic_write_text
-from pneumo_desktop.core.network import build_network
 from training import data as data_mod
 from training.card import Validation, finalise_model
 from training.config import save_config
 from training.engine import Bar, train_one_epoch
+from training.network import build_network
 from training.selection import build_shifted, selection_metrics
 
 log = logging.getLogger("pneumo_train")

@@ -43,7 +43,7 @@ def _confidence(orientation_probs: np.ndarray | None) -> np.ndarray | None:
     """The gate's orientation confidence (core.gate.turn_confidence: the likeliest turn, mirrored or not)."""
     if orientation_probs is None:
         return None
-    return turn_confidence(torch.from_numpy(orientation_probs)).max(dim=1).values.numpy()
+    return turn_confidence(orientation_probs).max(axis=1)
 
 
 def fit_gate(model: torch.nn.Module, train_px: np.ndarray, clean_val_px: np.ndarray,

@@ -20,11 +20,12 @@ from pneumo_desktop.core.errors import PneumoError
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
 from pneumo_desktop.core.predictor import Predictor
 from pneumo_desktop.core.scoring import read_for_model
-from pneumo_desktop.core.weights import build_model, ood_arrays, read_verified, save_model
+from pneumo_desktop.core.weights import ood_arrays, read_verified
 from training.calibration import fit_temperature, threshold_for_sensitivity
 from training.card_markdown import write_model_card_md
 from training.data import LABELS
 from training.metrics import metrics_with_ci
+from training.model_io import build_model, save_model
 
 MIN_PER_CLASS = 100
 
@@ -74,7 +75,7 @@ def calibrate_site(card_path: Path, site: Path, out: Path, site_name: str, targe
     card = ModelCard.read(Path(card_path))
     tensors = read_verified(card_dir / WEIGHTS_FILENAME, card)
     model = build_model(card, tensors)
-    predictor = Predictor(card, model, ood_arrays(tensors))
+    predictor = Predictor.load(card_dir)  # the site's films are scored as the app scores them
     logits, y, left_out = score_site(predictor, Path(site))
     before_p = _sigmoid(logits / card.temperature)
     temperature = fit_temperature(logits, y)

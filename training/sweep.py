@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from pneumo_desktop.core.network import build_network
 from training import data as data_mod
 from training.config import DEFAULTS
 from training.engine import forward_all, train_one_epoch
+from training.network import build_network
 
 FILM_FEATURES = ("border_p", "label_p", "unsharp_p")
 

@@ -119,7 +119,7 @@ def run_predict(
         if targets is None:
             return EXIT_USAGE
 
-    from pneumo_desktop.core.predictor import Predictor  # imports torch: only once inputs are known
+    from pneumo_desktop.core.predictor import Predictor  # imports ONNX Runtime: only once inputs are known
     from pneumo_desktop.core.scoring import iter_scored
 
     try:

@@ -64,7 +64,7 @@ def _writable(target: Path, force: bool, inputs: list[Path]) -> bool:
 
 
 def _load_predictor() -> Predictor | None:
-    from pneumo_desktop.core.predictor import Predictor  # imports torch: only once inputs are known
+    from pneumo_desktop.core.predictor import Predictor  # imports ONNX Runtime: only once inputs are known
 
     try:
         return Predictor.load()

@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
+import numpy as np
 
 from pneumo_desktop.core.image import LoadedImage
-from pneumo_desktop.core.network import ORIENTATIONS
+from pneumo_desktop.core.orientation import ORIENTATIONS
 from pneumo_desktop.core.prediction import Rejection
 
 MIN_SIDE = 64
@@ -44,12 +44,17 @@ DEGREES = {"rot90": 90, "rot180": 180, "rot270": 270}
 TURN = (0, 1, 2, 3, 0, 2, 1, 3)
 
 
-def turn_confidence(probs: torch.Tensor) -> torch.Tensor:
+def turn_confidence(probs: np.ndarray) -> np.ndarray:
     """(..., 8) orientation probabilities -> (..., 4) probabilities of each turn, mirrored or not."""
-    out = probs.new_zeros(*probs.shape[:-1], 4)
+    out = np.zeros((*probs.shape[:-1], 4), dtype=probs.dtype)
     for index, turn in enumerate(TURN):
         out[..., turn] += probs[..., index]
     return out
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 __all__ = ["Gate", "Rejection", "OrientationCall"]
 
@@ -78,8 +83,8 @@ def _body_part(meta: dict[str, Any]) -> str:
 
 @dataclass
 class Gate:
-    ood_mean: torch.Tensor | None = None
-    ood_precision: torch.Tensor | None = None
+    ood_mean: np.ndarray | None = None
+    ood_precision: np.ndarray | None = None
     refuse_threshold: float | None = None
     warn_threshold: float | None = None
     # An inverted retry is scored only if its distance is below this fraction of ``warn_threshold``.
@@ -88,12 +93,13 @@ class Gate:
     min_confidence: float = 0.9
 
     @classmethod
-    def from_card(cls, card: Any, ood: dict[str, torch.Tensor]) -> Gate:
+    def from_card(cls, card: Any, ood: dict[str, np.ndarray]) -> Gate:
         params = card.ood or {}
         gate = cls(min_confidence=float(params.get("min_orientation_confidence", 0.9)),
                    inversion_margin=float(params.get("inversion_margin", 1.0)))
         if "mean" in ood and "precision" in ood and params.get("threshold") is not None:
-            gate.ood_mean, gate.ood_precision = ood["mean"].float(), ood["precision"].float()
+            gate.ood_mean = np.asarray(ood["mean"], dtype=np.float32)
+            gate.ood_precision = np.asarray(ood["precision"], dtype=np.float32)
             gate.refuse_threshold = float(params["threshold"])
             gate.warn_threshold = float(params.get("warn_threshold", params["threshold"]))
         return gate
@@ -125,20 +131,20 @@ class Gate:
             )
         return None
 
-    def ood_score(self, embedding: torch.Tensor) -> float | None:
+    def ood_score(self, embedding: np.ndarray) -> float | None:
         if self.ood_mean is None or self.ood_precision is None:
             return None
-        d = embedding.float() - self.ood_mean
-        return float(torch.sqrt(torch.clamp(d @ self.ood_precision @ d, min=0.0)))
+        d = np.asarray(embedding, dtype=np.float32) - self.ood_mean
+        return float(np.sqrt(max(float(d @ self.ood_precision @ d), 0.0)))
 
-    def orientation(self, orientation_logits: torch.Tensor | None) -> OrientationCall | None:
+    def orientation(self, orientation_logits: np.ndarray | None) -> OrientationCall | None:
         """The head's answer (None for a model without an orientation head): the most probable turn, with its
         probability summed over mirrored and not, and within it the more probable of the two."""
         if orientation_logits is None:
             return None
-        probs = torch.softmax(orientation_logits.float(), dim=-1)
+        probs = softmax(np.asarray(orientation_logits, dtype=np.float32))
         turns = turn_confidence(probs)
-        turn = int(torch.argmax(turns))
+        turn = int(np.argmax(turns))
         pair = [i for i, t in enumerate(TURN) if t == turn]
         best = max(pair, key=lambda i: float(probs[i]))
         return OrientationCall(best, float(turns[turn]))

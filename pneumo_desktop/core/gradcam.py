@@ -1,71 +1,55 @@
-"""Grad-CAM (Selvaraju et al. 2017), in-house: the grad-cam package would pull torchvision and OpenCV."""
+"""Grad-CAM without autograd, and its registration onto the film.
+
+For a network that ends in global-average-pool + linear head, the Grad-CAM channel weight (the mean gradient of
+the logit over the CAM layer's cells) is the channel's head weight divided by the number of cells (and by the
+number of members, for an ensemble's mean logit). Each member's map is normalised to its own peak, so those
+constant factors cancel: the map is the class activation map ReLU(sum_c w_c A_c) / peak, computed from the
+feature maps the runtime returns. tests/training/test_runtime_parity.py proves it equal to the autograd Grad-CAM
+(training/gradcam.py) on the torch model.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
+
+# A map with no positive cell stays all zero instead of dividing by zero.
+_TINY_PEAK = 1e-12
 
 
-@contextmanager
-def _capture(layers: list[nn.Module]) -> Iterator[list[dict[str, torch.Tensor]]]:
-    """Record each layer's output and its gradient; the hooks never outlive the block."""
-    stores: list[dict[str, torch.Tensor]] = [{} for _ in layers]
+def class_activation_maps(features: Sequence[np.ndarray], head_weights: Sequence[np.ndarray]) -> np.ndarray:
+    """(N, h, w) in [0, 1]: the mean over members of each member's peak-normalised ReLU(sum_c w_c A_c).
 
-    def hook(store: dict[str, torch.Tensor]) -> Callable[[nn.Module, object, torch.Tensor], torch.Tensor]:
-        def on_forward(_module: nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor:
-            if not output.requires_grad:
-                # Frozen weights (the predictor's): make the CAM layer a leaf, so the backward pass runs through
-                # the head only (7 ms instead of 21 ms for the whole network; the map is the same).
-                output = output.detach().requires_grad_()
-            store["activation"] = output
-            output.register_hook(lambda grad: store.__setitem__("gradient", grad))
-            return output
-        return on_forward
-
-    handles = [layer.register_forward_hook(hook(store)) for layer, store in zip(layers, stores, strict=True)]
-    try:
-        yield stores
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-def grad_cam(
-    model: nn.Module, x: torch.Tensor, layer_names: str | list[str]
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, np.ndarray]:
-    """Return (logits (N,), embeddings (N, C), orientation logits or None, cams (N, h, w) in [0, 1]).
-
-    Everything comes from one forward pass. With several layers (an ensemble's members) the map is the mean
-    of each member's own normalised map.
-    """
-    names = [layer_names] if isinstance(layer_names, str) else list(layer_names)
-    layers = [model.get_submodule(name) for name in names]
-    with torch.enable_grad(), _capture(layers) as stores:
-        logits, embedding, orientation = model.outputs(x)  # type: ignore[operator]
-        logits.sum().backward()
+    ``features``: each member's CAM-layer output (N, C, h, w); ``head_weights``: its head's weights (C,)."""
     maps = []
-    for store in stores:
-        activation, gradient = store["activation"], store["gradient"]
-        weights = gradient.mean(dim=(2, 3), keepdim=True)
-        cam = F.relu((weights * activation).sum(dim=1))
-        peak = cam.flatten(1).amax(dim=1).clamp_min(1e-12)[:, None, None]
+    for activation, weights in zip(features, head_weights, strict=True):
+        cam = np.maximum(np.einsum("nchw,c->nhw", activation, weights.astype(np.float32)), 0.0)
+        peak = np.maximum(cam.reshape(len(cam), -1).max(axis=1), _TINY_PEAK)[:, None, None]
         maps.append(cam / peak)
-    cams = torch.stack(maps).mean(dim=0)
-    orientation = orientation.detach() if orientation is not None else None
-    return logits.detach(), embedding.detach(), orientation, cams.detach().float().numpy()
+    return np.mean(maps, axis=0).astype(np.float32)
+
+
+def _bilinear_taps(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source cells and weights of torch's bilinear resize (align_corners=False): half-pixel centres, the
+    coordinate clamped at 0 so the border cells are held flat."""
+    scale = np.float32(size_in / size_out)
+    src = np.maximum((np.arange(size_out, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5), 0)
+    low = np.minimum(src.astype(np.int64), size_in - 1)
+    high = np.minimum(low + 1, size_in - 1)
+    return low, high, (src - low).astype(np.float32)
 
 
 def upsample_cam(cam: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Map a low-resolution CAM onto the original image geometry (rows, cols).
 
     The model saw the whole image squashed to a square, so CAM cell (i, j) covers the same fraction of the
-    original image; bilinear with half-pixel centres (align_corners=False) keeps cell centres registered.
+    original image; bilinear with half-pixel centres (align_corners=False) keeps cell centres registered. Rows
+    first, then columns: the intermediate is (rows, w), a few columns wide, so a 2k film costs one full-size pass.
     """
-    t = torch.from_numpy(np.ascontiguousarray(cam, dtype=np.float32))[None, None]
-    up = F.interpolate(t, size=shape, mode="bilinear", align_corners=False)
-    return up[0, 0].clamp_(0.0, 1.0).numpy()
+    cam = np.asarray(cam, dtype=np.float32)
+    r0, r1, rf = _bilinear_taps(cam.shape[0], shape[0])
+    c0, c1, cf = _bilinear_taps(cam.shape[1], shape[1])
+    rows = cam[r0] * (1 - rf)[:, None] + cam[r1] * rf[:, None]
+    out = rows[:, c0] * (1 - cf) + rows[:, c1] * cf
+    return np.clip(out, 0.0, 1.0, out=out)

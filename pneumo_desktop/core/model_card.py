@@ -14,6 +14,7 @@ from pneumo_desktop.core.errors import ModelLoadError
 FORMAT_VERSION = 2
 CARD_FILENAME = "model_card.json"
 WEIGHTS_FILENAME = "model.safetensors"
+RUNTIME_FILENAME = "model.onnx"
 # Every field that changes what the app decides for an image. Their canonical JSON's sha256 is stored inside
 # the weights file, whose own sha256 the card pins, so editing any of them (or the weights) is detected on load.
 DECISION_FIELDS = ("format_version", "name", "version", "architecture", "preprocess", "output", "class_names",
@@ -43,6 +44,9 @@ class ModelCard:
     weights_sha256: str = ""
     format_version: int = FORMAT_VERSION
     site_calibration: dict[str, Any] | None = None  # set by `pneumo-train calibrate`
+    # The inference export the app runs: {"file", "format", "sha256"}, pinned here like the weights; the export
+    # pins the weights in turn (core/runtime.py). Not a decision field: re-exporting leaves the weights as they are.
+    runtime: dict[str, Any] | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -1,5 +1,4 @@
-"""Loads the bundled model once and turns LoadedImages into calibrated predictions; it reads no file
-(core.scoring decides which decode of a file the model scores)."""
+"""Loads the bundled model once and turns LoadedImages into calibrated predictions."""
 
 from __future__ import annotations
 
@@ -9,17 +8,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from pneumo_desktop import paths
 from pneumo_desktop.core import gate
 from pneumo_desktop.core.gate import TURN
-from pneumo_desktop.core.gradcam import grad_cam
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
-from pneumo_desktop.core.network import Network, inverse_orientation, orient
+from pneumo_desktop.core.orientation import inverse_orientation, orient
 from pneumo_desktop.core.prediction import Prediction
 from pneumo_desktop.core.preprocess import preprocess
+from pneumo_desktop.core.runtime import OnnxModel, Outputs, Runtime
 from pneumo_desktop.core.scoring_notes import (
     DISPLAYED_NOTE,
     MIRRORED_WARNING,
@@ -27,13 +25,11 @@ from pneumo_desktop.core.scoring_notes import (
     ORIENTATION_NOTE,
     UNUSUAL_WARNING,
 )
-from pneumo_desktop.core.weights import build_model, ood_arrays, read_verified
+from pneumo_desktop.core.weights import ood_arrays, read_verified
 
 POSITIVE, NEGATIVE = "PNEUMONIA", "NORMAL"
 # Refusals made on the pixels, which a wrong photometric tag alone can cause (the inversion retry's business).
 PIXEL_REFUSALS = {"out_of_distribution", "not_upright"}
-# (logits (N,), gate embeddings (N, C), orientation logits (N, 8) or None, Grad-CAMs (N, h, w) or None)
-Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, np.ndarray | None]
 
 
 def calibrated_probability(logit: float, temperature: float) -> float:
@@ -44,37 +40,33 @@ def calibrated_probability(logit: float, temperature: float) -> float:
 class Predictor:
     """Not thread-safe: the GUI serialises access on one worker thread."""
 
-    def __init__(self, card: ModelCard, model: Network, ood: dict[str, torch.Tensor]) -> None:
+    def __init__(self, card: ModelCard, runtime: Runtime, ood: dict[str, np.ndarray]) -> None:
         self.card = card
-        # Channels-last (NHWC) weights and inputs let oneDNN's CPU convolutions skip layout reorders: the
-        # forward pass is markedly faster on two cores (docs/performance.md); results equal to float rounding.
-        # Frozen weights (inference never trains) let Grad-CAM stop its backward pass at the CAM layer.
-        self.model = model.to(memory_format=torch.channels_last).requires_grad_(False)
+        self.runtime = runtime
         self.gate = gate.Gate.from_card(card, ood)
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> Predictor:
+    def load(cls, directory: Path | None = None, threads: int | None = None) -> Predictor:
+        """The model in ``directory`` (default: the bundled one): card, weights and runtime export, each checked
+        against the others. ``threads``: inference threads (default: ONNX Runtime's, one per physical core)."""
         directory = Path(directory) if directory is not None else paths.models_dir()
         card = ModelCard.read(directory / CARD_FILENAME)
         tensors = read_verified(directory / WEIGHTS_FILENAME, card)
-        return cls(card, build_model(card, tensors), ood_arrays(tensors))
+        return cls(card, OnnxModel.load(directory, card, tensors, threads), ood_arrays(tensors))
 
     @property
     def size(self) -> int:
         return self.card.input_size
 
-    def input_tensor(self, images: Sequence[LoadedImage]) -> torch.Tensor:
-        x = torch.from_numpy(np.stack([preprocess(im.pixels, self.size) for im in images]))
-        return x.contiguous(memory_format=torch.channels_last)
+    def input_tensor(self, images: Sequence[LoadedImage]) -> np.ndarray:
+        """The model input (N, 1, S, S) float32 of ``images``."""
+        return np.stack([preprocess(im.pixels, self.size) for im in images])
 
-    def _forward(self, x: torch.Tensor, heatmap: bool) -> Outputs:
-        if heatmap:
-            return grad_cam(self.model, x, self.card.cam_layers)
-        with torch.inference_mode():
-            logits, embeddings, orientation = self.model.outputs(x)
-        return logits, embeddings, orientation, None
+    def _forward(self, x: np.ndarray, heatmap: bool) -> Outputs:
+        """THE forward pass: everything the app scores goes through here (core/runtime.py)."""
+        return self.runtime.run(x, heatmap)
 
-    def _result(self, image: LoadedImage, x: torch.Tensor, out: Outputs, row: int, started: float,
+    def _result(self, image: LoadedImage, x: np.ndarray, out: Outputs, row: int, started: float,
                 heatmap: bool, displayed: int | None = None) -> Prediction:
         """The gate's decision and, when it lets the film through, the calibrated probability.
 
@@ -95,7 +87,7 @@ class Predictor:
         notes: list[str] = []
         cam = cams[row] if cams is not None else None
         if trusted and cam is not None and displayed:
-            cam = orient(torch.from_numpy(cam), inverse_orientation(displayed)).numpy()
+            cam = np.ascontiguousarray(orient(cam, inverse_orientation(displayed)))
         if trusted:
             notes.append(DISPLAYED_NOTE)
         unsure = self.gate.unsure(call) if call is not None else None
@@ -103,12 +95,12 @@ class Predictor:
             return self._rejected(unsure, started)
         if call is not None and call.index != 0:
             upright = orient(x[row:row + 1], inverse_orientation(call.index))
-            fixed = self._forward(upright.contiguous(memory_format=torch.channels_last), heatmap)
+            fixed = self._forward(upright, heatmap)
             again = self.gate.orientation(fixed[2][0] if fixed[2] is not None else None)
             if again is not None and (TURN[again.index] != 0 or self.gate.unsure(again) is not None):
                 return self._rejected(self.gate.not_upright(call), started)
             logits, embeddings, row = fixed[0], fixed[1], 0
-            cam = None if fixed[3] is None else orient(torch.from_numpy(fixed[3][0]), call.index).numpy()
+            cam = None if fixed[3] is None else np.ascontiguousarray(orient(fixed[3][0], call.index))
             if call.name == "mirrored" or (again is not None and again.name == "mirrored"):
                 notes.append(MIRRORED_WARNING)
             if call.name != "mirrored":
@@ -170,7 +162,7 @@ class Predictor:
         if inverted:
             x = -x
         if displayed:
-            x = orient(x, displayed).contiguous(memory_format=torch.channels_last)
+            x = np.ascontiguousarray(orient(x, displayed))
         return self._result(image, x, self._forward(x, heatmap), 0, started, heatmap, displayed)
 
     def predict_batch(self, images: Sequence[LoadedImage]) -> list[Prediction]:

@@ -299,7 +299,7 @@ class MainWindow(QMainWindow):
     # ----- view helpers -------------------------------------------------------------------------------------
     def _score_as_displayed(self) -> None:
         """The reader turned or flipped the film in the viewer and says: this is upright; score it so."""
-        from pneumo_desktop.core.network import orientation_of_view
+        from pneumo_desktop.core.orientation import orientation_of_view
 
         m = self.view.orientation()
         self.controller.score_as_displayed(orientation_of_view(m.m11(), m.m12(), m.m21(), m.m22()))

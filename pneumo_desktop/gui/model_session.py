@@ -1,4 +1,4 @@
-"""The predictor, loaded once on the model thread; torch is imported here and only at first use.
+"""The predictor, loaded once on the model thread; ONNX Runtime is imported here and only at first use.
 
 Only model-pool workers call ``get()``, so the single model thread serialises every access (the
 Predictor is not thread-safe). A load failure is remembered: every later request gets the same clear
@@ -8,7 +8,6 @@ message while images stay viewable.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,9 +42,9 @@ class ModelSession:
                 raise self._error
             try:
                 from pneumo_desktop.core.predictor import Predictor
+                from pneumo_desktop.core.runtime import default_threads
 
-                _leave_a_core_for_the_window()
-                self._predictor = Predictor.load(self._directory)
+                self._predictor = Predictor.load(self._directory, threads=default_threads())
             except PneumoError as exc:
                 self._error = exc
                 raise
@@ -58,17 +57,10 @@ class ModelSession:
             return self._predictor
 
 
-def _leave_a_core_for_the_window() -> None:
-    """Inference uses all cores but one, so the GUI thread always has a core to paint on."""
-    import torch
-
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
-
-
 def _warm_up(predictor: Predictor) -> None:
     """One throw-away prediction with heatmap while the model loads, so the one-time costs of the first
-    forward and backward pass (lazy initialisation inside torch, 0.3 s here) are not paid, with the
-    window stalling, when the first real image arrives. Not audited: it is no one's image."""
+    runs (ONNX Runtime allocates its buffers per input shape on first use) are not paid, with the window
+    stalling, when the first real image arrives. Not audited: it is no one's image."""
     import numpy as np
 
     # The readers pull in pydicom, GDCM and the JPEG plugins: importing them holds the GIL for a few

@@ -12,9 +12,13 @@ import torch
 from pneumo_desktop.core.gate import Gate
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
-from pneumo_desktop.core.network import ORIENTATIONS, build_network, inverse_orientation, orient
+from pneumo_desktop.core.orientation import ORIENTATIONS, inverse_orientation, orient
 from pneumo_desktop.core.predictor import Predictor
-from pneumo_desktop.core.weights import build_model, ood_arrays, read_verified, save_model
+from pneumo_desktop.core.runtime import OnnxModel, Outputs
+from training.model_io import save_model
+from training.network import build_network
+from training.network import orient as orient_tensor
+from training.runtime_export import runtime_of
 
 SIZE = 64
 ARGS = {"widths": [8, 16, 16, 16], "dropout": 0.0, "orientation_classes": 8}
@@ -42,7 +46,8 @@ def rigged(orientation_bias: list[float], seed: int = 0) -> Predictor:
     with torch.no_grad():
         model.orientation.weight.zero_()
         model.orientation.bias.copy_(torch.tensor(orientation_bias))
-    return Predictor(card_for({"name": "pneumo_resnet", "arguments": ARGS}), model, {})
+    card = card_for({"name": "pneumo_resnet", "arguments": ARGS})
+    return Predictor(card, runtime_of(model, card), {})
 
 
 def bias_for(index: int, strength: float = 12.0) -> list[float]:
@@ -51,13 +56,14 @@ def bias_for(index: int, strength: float = 12.0) -> list[float]:
     return bias
 
 
-def test_orientations_invert_and_match_numpy() -> None:
-    x = torch.arange(20.0).view(4, 5)
+def test_orientations_invert_and_match_numpy_and_the_training_tensors() -> None:
+    x = np.arange(20.0).reshape(4, 5)
     for index in range(8):
-        assert torch.equal(orient(orient(x, index), inverse_orientation(index)), x), ORIENTATIONS[index]
-    assert np.array_equal(orient(x, 1).numpy(), np.rot90(x.numpy(), 1))
-    assert np.array_equal(orient(x, 4).numpy(), x.numpy()[:, ::-1])
-    assert np.array_equal(orient(x, 5).numpy(), x.numpy()[::-1])
+        assert np.array_equal(orient(orient(x, index), inverse_orientation(index)), x), ORIENTATIONS[index]
+        assert np.array_equal(orient_tensor(torch.from_numpy(x), index).numpy(), orient(x, index))
+    assert np.array_equal(orient(x, 1), np.rot90(x, 1))
+    assert np.array_equal(orient(x, 4), x[:, ::-1])
+    assert np.array_equal(orient(x, 5), x[::-1])
 
 
 def test_upright_film_is_scored_without_warning() -> None:
@@ -66,24 +72,23 @@ def test_upright_film_is_scored_without_warning() -> None:
     assert result.probability is not None and not image.warnings
 
 
-class Scripted(torch.nn.Module):
-    """A network whose orientation head answers from a script, one answer per forward pass."""
+class Scripted:
+    """A runtime whose orientation head answers from a script, one answer per forward pass."""
 
-    def __init__(self, inner: torch.nn.Module, answers: list[int]) -> None:
-        super().__init__()
+    def __init__(self, inner: OnnxModel, answers: list[int]) -> None:
         self.inner, self.answers = inner, list(answers)
 
-    def outputs(self, x: torch.Tensor):  # type: ignore[no-untyped-def]
-        logits, embedding, _ = self.inner.outputs(x)
-        answer = torch.tensor(bias_for(self.answers.pop(0))).expand(x.shape[0], 8)
-        return logits, embedding, answer
+    def run(self, x: np.ndarray, heatmap: bool) -> Outputs:
+        logits, embedding, _, cams = self.inner.run(x, heatmap)
+        answer = np.broadcast_to(np.array(bias_for(self.answers.pop(0)), np.float32), (x.shape[0], 8))
+        return logits, embedding, answer, cams
 
 
 def test_confidently_rotated_film_is_scored_turned_upright_with_a_warning() -> None:
     torch.manual_seed(0)
     inner = build_network("pneumo_resnet", **ARGS).eval()
-    card = card_for({"name": "pneumo_resnet", "arguments": ARGS}, cam_layer="inner.features.4")
-    predictor = Predictor(card, Scripted(inner, [2, 0]), {})  # rot180 first; upright once turned back
+    card = card_for({"name": "pneumo_resnet", "arguments": ARGS})
+    predictor = Predictor(card, Scripted(runtime_of(inner, card), [2, 0]), {})  # rot180, then upright once turned
     image = film()
     result = predictor.predict(image)
     assert result.probability is not None and result.rejected is None
@@ -91,7 +96,7 @@ def test_confidently_rotated_film_is_scored_turned_upright_with_a_warning() -> N
     # The score is the upright film's: the same network on the image turned back.
     x = orient(predictor.input_tensor([image]), inverse_orientation(ORIENTATIONS.index("rot180")))
     with torch.inference_mode():
-        logit = float(inner.outputs(x.contiguous(memory_format=torch.channels_last))[0][0])
+        logit = float(inner.outputs(torch.from_numpy(x.copy()))[0][0])
     assert result.logit == pytest.approx(logit, abs=1e-5)
     assert result.cam is not None and result.cam.shape == (2, 2)
 
@@ -121,15 +126,16 @@ def test_uncertain_orientation_is_refused_as_not_upright() -> None:
 def test_mirrored_film_is_scored_flipped_back_with_a_warning() -> None:
     torch.manual_seed(0)
     inner = build_network("pneumo_resnet", **ARGS).eval()
-    card = card_for({"name": "pneumo_resnet", "arguments": ARGS}, cam_layer="inner.features.4")
+    card = card_for({"name": "pneumo_resnet", "arguments": ARGS})
     image = film()
-    result = Predictor(card, Scripted(inner, [4, 0]), {}).predict(image)  # mirrored; upright once flipped back
+    predictor = Predictor(card, Scripted(runtime_of(inner, card), [4, 0]), {})  # mirrored; upright flipped back
+    result = predictor.predict(image)
     assert result.probability is not None
     assert any(w.startswith("Possibly mirrored") for w in image.warnings)
     assert not any(w.startswith("Orientation corrected") for w in image.warnings)
-    x = Predictor(card, Scripted(inner, [0]), {}).input_tensor([image]).flip(-1)
+    x = predictor.input_tensor([image])[..., ::-1].copy()
     with torch.inference_mode():
-        assert result.logit == pytest.approx(float(inner.outputs(x)[0][0]), abs=1e-5)
+        assert result.logit == pytest.approx(float(inner.outputs(torch.from_numpy(x))[0][0]), abs=1e-5)
 
 
 @pytest.mark.parametrize(("tag", "value", "code"), [
@@ -155,18 +161,17 @@ def _gated(warn: float, refuse: float, margin: float = 0.8) -> Predictor:
     """A tiny model whose gate Gaussian sits on the embedding of film(0): distances are known."""
     torch.manual_seed(0)
     model = build_network("pneumo_resnet", **{**ARGS, "orientation_classes": 0}).eval()
-    predictor = Predictor(card_for({"name": "pneumo_resnet", "arguments": ARGS}), model, {})
-    with torch.inference_mode():
-        centre = model.outputs(predictor.input_tensor([film(0)]))[1][0]
+    card = card_for({"name": "pneumo_resnet", "arguments": ARGS})
+    predictor = Predictor(card, runtime_of(model, card), {})
+    centre = predictor.runtime.run(predictor.input_tensor([film(0)]), heatmap=False)[1][0]
     gate = predictor.gate
-    gate.ood_mean, gate.ood_precision = centre, torch.eye(centre.numel())
+    gate.ood_mean, gate.ood_precision = centre, np.eye(centre.size, dtype=np.float32)
     gate.warn_threshold, gate.refuse_threshold, gate.inversion_margin = warn, refuse, margin
     return predictor
 
 
 def _distance(predictor: Predictor, image: LoadedImage) -> float:
-    with torch.inference_mode():
-        embedding = predictor.model.outputs(predictor.input_tensor([image]))[1][0]
+    embedding = predictor.runtime.run(predictor.input_tensor([image]), heatmap=False)[1][0]
     score = predictor.gate.ood_score(embedding)
     assert score is not None
     return score
@@ -209,14 +214,12 @@ def test_ensemble_round_trip_scores_the_mean_logit_and_averages_the_maps(tmp_pat
     card = card_for({"name": "pneumo_ensemble", "arguments": {"members": members}},
                     cam_layer=["members.0.features.4", "members.1.features.4"])
     save_model(tmp_path, model, card)
-    loaded = ModelCard.read(tmp_path / "model_card.json")
-    tensors = read_verified(tmp_path / "model.safetensors", loaded)
-    predictor = Predictor(loaded, build_model(loaded, tensors), ood_arrays(tensors))
+    predictor = Predictor.load(tmp_path)
     image = film(3)
     result = predictor.predict(image)
-    x = predictor.input_tensor([image])
+    x = torch.from_numpy(predictor.input_tensor([image]))
     with torch.inference_mode():
-        each = [float(m.outputs(x)[0][0]) for m in predictor.model.members]
+        each = [float(m.outputs(x)[0][0]) for m in model.members]
     assert result.logit == pytest.approx(float(np.mean(each)), abs=1e-5)
     assert result.cam is not None and result.cam.min() >= 0.0 and result.cam.max() <= 1.0
 
@@ -224,22 +227,22 @@ def test_ensemble_round_trip_scores_the_mean_logit_and_averages_the_maps(tmp_pat
 def test_score_as_displayed_trusts_the_reader_and_maps_the_heatmap_back() -> None:
     torch.manual_seed(0)
     inner = build_network("pneumo_resnet", **ARGS).eval()
-    card = card_for({"name": "pneumo_resnet", "arguments": ARGS}, cam_layer="inner.features.4")
+    card = card_for({"name": "pneumo_resnet", "arguments": ARGS})
+    runtime = runtime_of(inner, card)
     image = film()
     turn = ORIENTATIONS.index("rot90")
     # The head says "rot270" (it would turn the film again) — but the reader turned it and asked: scored as shown.
-    predictor = Predictor(card, Scripted(inner, [3]), {})
+    predictor = Predictor(card, Scripted(runtime, [3]), {})
     result = predictor.predict(image, displayed=turn)
     assert result.rejected is None and any(w.startswith("Scored as displayed") for w in image.warnings)
     assert not any(w.startswith("Orientation corrected") for w in image.warnings)
-    x = orient(predictor.input_tensor([image]), turn)
+    x = orient(predictor.input_tensor([image]), turn).copy()
     with torch.inference_mode():
-        assert result.logit == pytest.approx(float(inner.outputs(x)[0][0]), abs=1e-5)
-    cam_shown = Predictor(card, Scripted(inner, [0]), {}).predict(
-        LoadedImage(orient(torch.from_numpy(image.pixels), turn).numpy(), image.path, "raster", image.file_sha256)).cam
+        assert result.logit == pytest.approx(float(inner.outputs(torch.from_numpy(x))[0][0]), abs=1e-5)
+    shown = LoadedImage(np.ascontiguousarray(orient(image.pixels, turn)), image.path, "raster", image.file_sha256)
+    cam_shown = Predictor(card, Scripted(runtime, [0]), {}).predict(shown).cam
     assert result.cam is not None and cam_shown is not None
-    np.testing.assert_allclose(result.cam, orient(torch.from_numpy(cam_shown), inverse_orientation(turn)).numpy(),
-                               atol=1e-4)
+    np.testing.assert_allclose(result.cam, orient(cam_shown, inverse_orientation(turn)), atol=1e-4)
 
 
 @pytest.mark.parametrize(("matrix", "name"), [
@@ -251,6 +254,6 @@ def test_score_as_displayed_trusts_the_reader_and_maps_the_heatmap_back() -> Non
     ((1, 0, 0, -1), "upside_down"),  # fromScale(1, -1): flip vertically
 ])
 def test_viewer_matrices_map_to_the_orientation_the_model_knows(matrix: tuple, name: str) -> None:
-    from pneumo_desktop.core.network import orientation_of_view
+    from pneumo_desktop.core.orientation import orientation_of_view
 
     assert ORIENTATIONS[orientation_of_view(*matrix)] == name

@@ -3,7 +3,8 @@
 The evidence is known by construction: the test network's CAM layer is an 4x4 average of the (standardised)
 input followed by ReLU, and the head is global-average-pool + a positive weight, so Grad-CAM must reproduce a
 low-resolution copy of the bright blob. What is under test is the geometry: squash to a square, CAM at
-stride 4, upsampling back to the original rows x cols.
+stride 4, upsampling back to the original rows x cols. The network runs as the app runs it: its ONNX export,
+the map computed from the exported feature maps and the head weights (core/gradcam.py).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from pneumo_desktop.core.gradcam import grad_cam, upsample_cam
+from pneumo_desktop.core.gradcam import class_activation_maps, upsample_cam
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.predictor import Predictor
+from training.gradcam import grad_cam
+from training.runtime_export import runtime_of
 
 SIZE = 96
 
@@ -57,7 +60,7 @@ def predictor() -> Predictor:
         preprocess={"size": SIZE, "resample": "bilinear", "normalisation": "per_image_standardise"},
         output={"temperature": 1.0, "threshold": 0.5, "positive_if": "p >= threshold"}, cam_layer="features",
     )
-    return Predictor(card, EvidenceNet().eval(), {})
+    return Predictor(card, runtime_of(EvidenceNet().eval(), card), {})
 
 
 def blob(rows: int, cols: int, centre: tuple[int, int], radius: float = 18.0) -> np.ndarray:
@@ -108,10 +111,10 @@ def test_heatmap_follows_exif_rotation(predictor: Predictor, tmp_path: Path) -> 
     assert abs(cy - expected[0]) <= 5 and abs(cx - expected[1]) <= 5, (cy, cx)
 
 
-def test_hooks_are_released(predictor: Predictor) -> None:
-    x = torch.zeros(1, 1, SIZE, SIZE)
-    grad_cam(predictor.model, x, "features")
-    assert not predictor.model.features._forward_hooks
+def test_hooks_are_released() -> None:
+    model = EvidenceNet().eval()
+    grad_cam(model, torch.zeros(1, 1, SIZE, SIZE), "features")
+    assert not model.features._forward_hooks
 
 
 def test_upsample_keeps_cell_centres() -> None:
@@ -122,13 +125,27 @@ def test_upsample_keeps_cell_centres() -> None:
     assert np.unravel_index(np.argmax(up), up.shape) in {(149, 499), (150, 500), (149, 500), (150, 499)}
 
 
-def test_head_only_backward_gives_the_same_map(tiny_predictor: Predictor) -> None:
-    import copy
+def test_upsample_equals_torch_bilinear_with_half_pixel_centres() -> None:
+    cam = np.random.default_rng(4).random((7, 7), dtype=np.float32)
+    for shape in [(2048, 1536), (300, 900), (7, 7), (5, 3), (64, 1)]:
+        expected = torch.nn.functional.interpolate(torch.from_numpy(cam)[None, None], size=shape, mode="bilinear",
+                                                   align_corners=False)[0, 0].clamp(0, 1).numpy()
+        np.testing.assert_allclose(upsample_cam(cam, shape), expected, atol=1e-6)
+
+
+def test_an_all_negative_map_stays_zero() -> None:
+    features = np.ones((1, 2, 3, 3), np.float32)
+    assert not class_activation_maps([features], [np.array([-1.0, -2.0], np.float32)]).any()
+
+
+def test_head_only_backward_gives_the_same_map() -> None:
+    """training.gradcam stops the backward pass at the CAM layer of a frozen model: the map is the same."""
+    from tests.conftest import tiny_network
 
     x = torch.from_numpy(np.random.default_rng(3).random((2, 1, 64, 64), dtype=np.float32))
-    frozen = tiny_predictor.model  # the predictor freezes its weights
-    trainable = copy.deepcopy(frozen).requires_grad_(True)
-    a = grad_cam(frozen, x, tiny_predictor.card.cam_layer)
-    b = grad_cam(trainable, x, tiny_predictor.card.cam_layer)
+    trainable = tiny_network()
+    frozen = tiny_network().requires_grad_(False)
+    a = grad_cam(frozen, x, "features.4")
+    b = grad_cam(trainable, x, "features.4")
     np.testing.assert_allclose(a[3], b[3], atol=1e-5)
     torch.testing.assert_close(a[0], b[0])

@@ -16,11 +16,13 @@ from pneumo_desktop.core.model_card import (
     CARD_FILENAME,
     FORMAT_VERSION,
     REQUIRED_KEYS,
+    RUNTIME_FILENAME,
     WEIGHTS_FILENAME,
     ModelCard,
 )
 from pneumo_desktop.core.predictor import Predictor, calibrated_probability
 from pneumo_desktop.core.preprocess import preprocess, standardise
+from tests.conftest import make_tiny_model_dir, tiny_network
 
 
 def _copy(src: Path, dst: Path) -> Path:
@@ -88,6 +90,43 @@ def test_documentation_fields_may_change(tiny_model_dir: Path, tmp_path: Path) -
     assert Predictor.load(directory).card.fingerprint == data["weights_sha256"]
 
 
+def test_tampered_runtime_export_is_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
+    directory = _copy(tiny_model_dir, tmp_path / "m")
+    runtime = directory / RUNTIME_FILENAME
+    data = bytearray(runtime.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    runtime.write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match="runtime model model.onnx does not match its model card"):
+        Predictor.load(directory)
+
+
+def test_runtime_export_of_other_weights_is_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """An export swapped in from another model, with the card's pin edited to match it, is still refused: the
+    export names the weights file it was made from."""
+    directory = _copy(tiny_model_dir, tmp_path / "m")
+    other = make_tiny_model_dir(tmp_path / "other", seed=1)
+    shutil.copyfile(other / RUNTIME_FILENAME, directory / RUNTIME_FILENAME)
+    data = json.loads((directory / CARD_FILENAME).read_text())
+    data["runtime"] = json.loads((other / CARD_FILENAME).read_text())["runtime"]
+    (directory / CARD_FILENAME).write_text(json.dumps(data))
+    with pytest.raises(ModelLoadError, match="exported from other weights"):
+        Predictor.load(directory)
+
+
+@pytest.mark.parametrize("damage", ["missing file", "no runtime entry"])
+def test_a_model_without_its_runtime_export_is_refused_with_the_way_out(tiny_model_dir: Path, tmp_path: Path,
+                                                                        damage: str) -> None:
+    directory = _copy(tiny_model_dir, tmp_path / "m")
+    if damage == "missing file":
+        (directory / RUNTIME_FILENAME).unlink()
+    else:
+        data = json.loads((directory / CARD_FILENAME).read_text())
+        data.pop("runtime")
+        (directory / CARD_FILENAME).write_text(json.dumps(data))
+    with pytest.raises(ModelLoadError, match="pneumo-train export-onnx"):
+        Predictor.load(directory)
+
+
 def test_truncated_weights_are_refused(tiny_model_dir: Path, tmp_path: Path) -> None:
     directory = _copy(tiny_model_dir, tmp_path / "m")
     weights = directory / WEIGHTS_FILENAME
@@ -107,7 +146,7 @@ def test_prediction_is_calibrated_sigmoid_of_logit(tiny_predictor: Predictor) ->
     pred = tiny_predictor.predict(image, heatmap=False)
     x = torch.from_numpy(preprocess(image.pixels, tiny_predictor.size))[None]
     with torch.inference_mode():
-        logit = float(tiny_predictor.model(x)[0])
+        logit = float(tiny_network(seed=0)(x)[0])  # the torch network the tiny model was exported from
     assert pred.probability == pytest.approx(calibrated_probability(logit, tiny_predictor.card.temperature), abs=1e-6)
     assert pred.label == ("PNEUMONIA" if pred.probability >= pred.threshold else "NORMAL")
     with_map = tiny_predictor.predict(image, heatmap=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pneumo_desktop.core.network import ORIENTATIONS
+from pneumo_desktop.core.orientation import ORIENTATIONS
 from pneumo_desktop.core.scoring import read_for_model
 from tests.gui.conftest import WAIT_MS, sample
 

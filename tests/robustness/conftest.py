@@ -93,6 +93,9 @@ def gui_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, phi_
         ready=lambda: log.exists() and "started" in log.read_text(errors="replace"),
         done=lambda: len(_audit_lines(home)) >= 2,
         max_s=GUI_MAX_S,
+        # Watched for a while after the last score too: the model now loads and scores in about a second, and a
+        # library that reports home (ONNX Runtime's telemetry, switched off in core/runtime.py) would do it later.
+        linger_s=3.0,
     )
     text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
     return GuiRun(watched, home, text, _audit_lines(home))

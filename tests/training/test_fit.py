@@ -70,7 +70,7 @@ def test_fit_export_and_app_loader_round_trip(tmp_path: Path) -> None:
     assert predictor.card.ood and predictor.card.ood["threshold"] > predictor.card.ood["warn_threshold"] > 0
     assert 0.5 <= predictor.card.temperature <= 20.0  # bounded, even on a separable handful
     assert predictor.card.metrics["validation"]["shifted_variants"]
-    assert predictor.model.orientation is not None
+    assert predictor.runtime.has_orientation
     sample = next((KERMANY / "test" / "PNEUMONIA").glob("*.jpg"))
     pred = predictor.predict(load_image(sample))
     assert pred.probability is None or 0.0 <= pred.probability <= 1.0

@@ -1,7 +1,7 @@
 """The CNN: a small residual network, one grayscale channel in, one logit out.
 
-Plain torch only (no torchvision), so the installer's CPU-only torch can run it. About 0.7 M parameters:
-a forward pass at 224 px takes about 5 ms at batch 1 on two CPU cores.
+Training only: the app runs the ONNX export of it (training/runtime_export.py, core/runtime.py). About 0.7 M
+parameters per member.
 """
 
 from __future__ import annotations
@@ -11,44 +11,19 @@ from typing import Any, cast
 import torch
 from torch import nn
 
+from pneumo_desktop.core.orientation import MIRROR_TURN, ORIENTATIONS, inverse_orientation
+
 ARCHITECTURE = "pneumo_resnet"
 ENSEMBLE = "pneumo_ensemble"
 CAM_LAYER = "features.4"
-# The eight ways a film can be flipped/rotated (the dihedral group of the square), as applied to an upright
-# film; the orientation head predicts the index. Index 0 is upright, 4 is a left-right mirror.
-ORIENTATIONS = ("upright", "rot90", "rot180", "rot270", "mirrored", "upside_down", "transposed",
-                "antitransposed")
+__all__ = ["ORIENTATIONS", "inverse_orientation", "orient", "build_network", "PneumoNet", "PneumoEnsemble"]
 
 
 def orient(x: torch.Tensor, index: int) -> torch.Tensor:
-    """Apply ORIENTATIONS[index] to (..., H, W); rot90 turns counter-clockwise as numpy.rot90 does."""
+    """core.orientation.orient on tensors (training augments on the GPU): ORIENTATIONS[index] on (..., H, W)."""
     if index < 4:
         return torch.rot90(x, index, dims=(-2, -1))
-    mirrored = x.flip(-1)
-    return torch.rot90(mirrored, {4: 0, 5: 2, 6: 1, 7: 3}[index], dims=(-2, -1))
-
-
-def orientation_of_view(m11: float, m12: float, m21: float, m22: float) -> int:
-    """The ORIENTATIONS index that a viewer's 90-degree turn/flip matrix shows, in Qt's convention
-    (x' = m11 x + m21 y, y' = m12 x + m22 y; x = column, y = row, y pointing down). Worked out on a small
-    array, so it holds for whichever way the viewer composes its steps."""
-    probe = torch.arange(6.0).view(2, 3)
-    rows, cols = probe.shape
-    points = [(c * m11 + r * m21, c * m12 + r * m22, probe[r, c]) for r in range(rows) for c in range(cols)]
-    xs, ys = sorted({round(p[0]) for p in points}), sorted({round(p[1]) for p in points})
-    shown = torch.zeros(len(ys), len(xs))
-    for x, y, value in points:
-        shown[ys.index(round(y)), xs.index(round(x))] = value
-    for index in range(len(ORIENTATIONS)):
-        turned = orient(probe, index)
-        if turned.shape == shown.shape and torch.equal(turned, shown):
-            return index
-    raise ValueError(f"not a 90-degree turn or flip: {(m11, m12, m21, m22)}")
-
-
-def inverse_orientation(index: int) -> int:
-    """The index that undoes ORIENTATIONS[index] (rotations invert to the opposite turn; flips to themselves)."""
-    return {1: 3, 3: 1}.get(index, index)
+    return torch.rot90(x.flip(-1), MIRROR_TURN[index], dims=(-2, -1))
 
 
 def _conv_bn(c_in: int, c_out: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
