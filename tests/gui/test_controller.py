@@ -42,7 +42,7 @@ class FakePredictor:
         return Prediction(probability, "PNEUMONIA" if probability >= 0.5 else "NORMAL", 0.5, "fake 1", "f" * 64,
                           1.0)
 
-    def predict(self, image: LoadedImage, *, heatmap: bool = True) -> Prediction:
+    def predict(self, image: LoadedImage, *, heatmap: bool = True, displayed: int | None = None) -> Prediction:
         assert self.gate.wait(WAIT_MS / 1000)
         self.batches.append(1)
         return self._score(image)

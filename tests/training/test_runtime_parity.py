@@ -20,6 +20,7 @@ from pneumo_desktop import paths
 from pneumo_desktop.core.gradcam import class_activation_maps
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
 from pneumo_desktop.core.predictor import Predictor
+from pneumo_desktop.core.scoring import read_for_model
 from pneumo_desktop.core.weights import ood_arrays, read_verified
 from tests.conftest import DICOM_DIR, SAMPLES
 from training.gradcam import grad_cam
@@ -95,7 +96,7 @@ def test_shipped_model_scores_every_fixture_as_torch_did(shipped: tuple[Predicto
 
     app, reference = shipped
     try:
-        image, again = app.read_input(path), reference.read_input(path)
+        image, again = read_for_model(path, app.size), read_for_model(path, reference.size)
     except ImageLoadError:
         pytest.skip("not decodable (a fixture for the loader's refusals)")
     ours, theirs = app.predict(image), reference.predict(again)
@@ -114,6 +115,6 @@ def test_shipped_model_scores_every_fixture_as_torch_did(shipped: tuple[Predicto
 def test_batches_score_as_torch_did(shipped: tuple[Predictor, Predictor]) -> None:
     app, reference = shipped
     films = [p for p in FILMS if p.suffix == ".jpeg"]
-    ours = app.predict_batch([app.read_input(p) for p in films])
-    theirs = reference.predict_batch([reference.read_input(p) for p in films])
+    ours = app.predict_batch([read_for_model(p, app.size) for p in films])
+    theirs = reference.predict_batch([read_for_model(p, reference.size) for p in films])
     assert [p.probability for p in ours] == pytest.approx([p.probability for p in theirs], abs=PROBABILITY_TOLERANCE)
