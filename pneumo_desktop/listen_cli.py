@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import IO
 
 from pneumo_desktop import paths
-from pneumo_desktop.cli import EXIT_MODEL, EXIT_OK, EXIT_USAGE
-from pneumo_desktop.core.errors import ModelLoadError, PneumoError
+from pneumo_desktop.cli import EXIT_MODEL, EXIT_OK, EXIT_USAGE, load_predictor
+from pneumo_desktop.core.errors import PneumoError
 from pneumo_desktop.core.records import FIELDS, record_from
 from pneumo_desktop.core.scoring import model_input_for
 
@@ -50,12 +50,8 @@ def run_listen(*, port: int, allowed: Sequence[str], out_dir: Path, stdout: IO[s
     if Path(out_dir).resolve() == inbox.resolve() or inbox.resolve() in Path(out_dir).resolve().parents:
         log.error("the output folder must not be the inbox or inside it (inputs are never written to)")
         return EXIT_USAGE
-    from pneumo_desktop.core.predictor import Predictor  # imports torch: only once the arguments are good
-
-    try:
-        predictor = Predictor.load()
-    except ModelLoadError as exc:
-        log.error("the model could not be loaded: %s", exc)
+    predictor = load_predictor()
+    if predictor is None:
         return EXIT_MODEL
     arrived: queue.Queue[Path] = queue.Queue()
     stop = stop or _stop_on_signals()

@@ -15,10 +15,27 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pneumo_desktop import __version__
 
+if TYPE_CHECKING:
+    from pneumo_desktop.core.predictor import Predictor
+
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
+
+
+def load_predictor() -> Predictor | None:
+    """The bundled model, or None after logging why it could not be loaded (the caller exits EXIT_MODEL).
+    Imported here, once the arguments are good: ONNX Runtime is the slow part of a command's start."""
+    from pneumo_desktop.core.errors import ModelLoadError
+    from pneumo_desktop.core.predictor import Predictor
+
+    try:
+        return Predictor.load()
+    except ModelLoadError as exc:
+        logging.getLogger("pneumo_desktop").error("the model could not be loaded: %s", exc)
+        return None
 
 PROG = "pneumo-desktop"
 

@@ -15,7 +15,7 @@ from pneumo_desktop.cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from pneumo_desktop.core import records
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside
-from pneumo_desktop.core.errors import ModelLoadError, PneumoError
+from pneumo_desktop.core.errors import PneumoError
 from pneumo_desktop.core.heatmap_render import blend_image, png_bytes, score_strength
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.prediction import Prediction
@@ -119,13 +119,11 @@ def run_predict(
         if targets is None:
             return EXIT_USAGE
 
-    from pneumo_desktop.core.predictor import Predictor  # imports ONNX Runtime: only once inputs are known
+    from pneumo_desktop.cli import load_predictor
     from pneumo_desktop.core.scoring import iter_scored
 
-    try:
-        predictor = Predictor.load()
-    except ModelLoadError as exc:
-        log.error("the model could not be loaded: %s", exc)
+    predictor = load_predictor()
+    if predictor is None:
         return EXIT_MODEL
     log.info("model %s; %d input file%s", predictor.card.display_name, len(collected.files),
              "" if len(collected.files) == 1 else "s")

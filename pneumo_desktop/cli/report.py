@@ -12,17 +12,17 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pneumo_desktop.cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, dicom_export
+from pneumo_desktop.cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, dicom_export, load_predictor
 from pneumo_desktop.cli.predict import report_inputs
 from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside, overwrites_input
-from pneumo_desktop.core.errors import ModelLoadError, PneumoError
+from pneumo_desktop.core.errors import PneumoError
 from pneumo_desktop.core.records import record_from
 from pneumo_desktop.report.batch import BatchEntry, suggested_batch_report_name, write_batch_report
 from pneumo_desktop.report.errors import ReportError
 from pneumo_desktop.report.single import suggested_report_name, write_single_report
 
 if TYPE_CHECKING:
-    from pneumo_desktop.core.predictor import Predictor
+    pass
 
 log = logging.getLogger(__name__)
 # Bytes in one path component, and in a whole path, on Linux (macOS allows 1024 for the path).
@@ -63,16 +63,6 @@ def _writable(target: Path, force: bool, inputs: list[Path]) -> bool:
     return True
 
 
-def _load_predictor() -> Predictor | None:
-    from pneumo_desktop.core.predictor import Predictor  # imports ONNX Runtime: only once inputs are known
-
-    try:
-        return Predictor.load()
-    except ModelLoadError as exc:
-        log.error("the model could not be loaded: %s", exc)
-        return None
-
-
 def run_report(path: str, *, out: Path | None = None, force: bool = False, hide_phi: bool = False,
                batch_size: int = 16, dicom_dir: Path | None = None) -> int:
     source = Path(path)
@@ -106,7 +96,7 @@ def _single(source: Path, collected: Collected, out: Path | None, force: bool, h
     target = _output_path(out, suggested_report_name(image, hide_phi), collected)
     if target is None or not _writable(target, force, [source]):
         return EXIT_USAGE
-    predictor = _load_predictor()
+    predictor = load_predictor()
     if predictor is None:
         return EXIT_MODEL
     from pneumo_desktop.core.scoring import score_shown
@@ -141,7 +131,7 @@ def _batch(collected: Collected, out: Path | None, force: bool, hide_phi: bool, 
     target = _output_path(out, suggested_batch_report_name(), collected)
     if target is None or not _writable(target, force, collected.files):
         return EXIT_USAGE
-    predictor = _load_predictor()
+    predictor = load_predictor()
     if predictor is None:
         return EXIT_MODEL
     from pneumo_desktop.core.scoring import iter_scored
