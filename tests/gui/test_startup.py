@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 from tests.gui.conftest import kermany_files
 
@@ -39,6 +41,7 @@ def test_paints_before_torch_quits_cleanly_mid_batch_and_opens_no_socket(
           f"close mid-batch {report['close_s']} s")
 
 
+@pytest.mark.timeout(180)  # a hang guard only; the waits below are for events, not for a speed
 def test_ctrl_c_in_the_terminal_closes_the_window_cleanly(tmp_path: Path, tiny_model_dir: Path) -> None:
     import signal
     import time
@@ -51,17 +54,16 @@ def test_ctrl_c_in_the_terminal_closes_the_window_cleanly(tmp_path: Path, tiny_m
     process = subprocess.Popen([sys.executable, "-m", "pneumo_desktop"], cwd=REPO, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
         logs = lambda: "".join(p.read_text(errors="replace") for p in home.rglob("pneumo_desktop.log"))  # noqa: E731
         while "started" not in logs():
-            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read() if process.stderr else ""
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
             time.sleep(0.1)
         # The case that failed: Qt's event loop idle in C++ (model loaded, nothing to do), never running Python.
         watched = psutil.Process(process.pid)
         while watched.cpu_percent(interval=0.5) > 5.0:
-            assert time.monotonic() < deadline
+            assert process.poll() is None
         process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=20)
+        code = process.wait()
     finally:
         if process.poll() is None:
             process.kill()
