@@ -29,6 +29,14 @@ MISSING_TEXTS = {
     "pyjpegls": ("MIT (pyjpegls); the CharLS library it wraps is BSD-3-Clause, "
                  "https://github.com/team-charls/charls/blob/main/LICENSE.md", []),
 }
+# Libraries that wheels vendor (auditwheel's <dist>.libs/ folders) without shipping the library's own notice:
+# the name's prefix before the hash, what applies, and the text in installer/licenses/. python-gdcm links
+# OpenSSL 1.1.1k (libcrypto/libssl, for its DICOM encryption support, which this app never calls), whose
+# licence requires the notice with every binary redistribution.
+VENDORED_NOTICES = {
+    "libcrypto-": ("OpenSSL 1.1.1 (OpenSSL License and original SSLeay License)", "OpenSSL-1.1.1.txt"),
+    "libssl-": ("OpenSSL 1.1.1 (OpenSSL License and original SSLeay License)", "OpenSSL-1.1.1.txt"),
+}
 QT_NOTE = """\
 Qt and PySide6 are used under the GNU Lesser General Public License version 3 (LGPL-3.0.txt, which
 refers to GPL-3.0.txt, both in this folder). They are dynamically linked: the Qt and PySide6 shared
@@ -110,6 +118,19 @@ def _debian_copyright(library: Path) -> tuple[str, Path] | None:
     return (package, copyright_file) if package and copyright_file.is_file() else None
 
 
+def vendored_notices(binary_sources: Iterable[str]) -> dict[str, tuple[str, str, set[str]]]:
+    """{LICENSES/ folder: (what applies, text file, the wheels' .libs folders carrying it)} for the bundled
+    libraries named in VENDORED_NOTICES."""
+    found: dict[str, tuple[str, str, set[str]]] = {}
+    for source in binary_sources:
+        path = Path(source)
+        for prefix, (what, text) in VENDORED_NOTICES.items():
+            if path.name.startswith(prefix) and path.parent.name.endswith(".libs"):
+                folder = "vendored-" + Path(text).stem.lower()
+                found.setdefault(folder, (what, text, set()))[2].add(path.parent.name)
+    return found
+
+
 def collect(dest: Path, *, bundled_names: Iterable[str], binary_sources: Iterable[str],
             site_packages: Iterable[str], pyside_version: str = "") -> list[str]:
     """Write LICENSES/ into ``dest`` and return the lines of its index (THIRD_PARTY_NOTICES.txt)."""
@@ -163,6 +184,12 @@ def collect(dest: Path, *, bundled_names: Iterable[str], binary_sources: Iterabl
     if qt_dirs:
         qt = qt_dirs[0]
         (qt / "README-Qt.txt").write_text(QT_NOTE.format(pyside=pyside_version), encoding="utf-8")
+
+    vendored = vendored_notices(binary_sources)
+    for folder_name, (what, text, wheel_libs) in sorted(vendored.items()):
+        (dest / folder_name).mkdir()
+        shutil.copy2(HERE / "licenses" / text, dest / folder_name / text)
+        index.append(f"{what}, vendored in {', '.join(sorted(wheel_libs))} ({folder_name}/)")
 
     # Shared libraries copied from the build machine's system (not from a wheel or the interpreter).
     prefixes = tuple(str(Path(p).resolve()) for p in site_packages) + (str(Path(sys.base_prefix).resolve()),)

@@ -22,20 +22,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WINDOW_CLASS = '("pneumo-desktop" "pneumo_desktop")'
-
-
-def _main_window(display: str) -> str | None:
-    tree = subprocess.run(["xwininfo", "-root", "-tree", "-display", display], capture_output=True, text=True,
-                          check=False).stdout
-    for line in tree.splitlines():
-        if WINDOW_CLASS in line:
-            window = line.split()[0]
-            info = subprocess.run(["xwininfo", "-id", window, "-display", display], capture_output=True,
-                                  text=True, check=False).stdout
-            if "IsViewable" in info:
-                return window
-    return None
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from smoke_test import VERSION  # noqa: E402
+from xvfb import XvfbUnavailable, mapped_main_window, virtual_display  # noqa: E402
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -66,7 +55,7 @@ def one_run(exe: Path, display: str, drop_caches: bool, nice: int) -> tuple[floa
                 raise SystemExit(f"the app exited with {proc.returncode}: {proc.stderr.read()[-1500:]}")
             if logged is None and log.is_file() and " started" in log.read_text(errors="replace"):
                 logged = time.monotonic() - started
-            if mapped is None and _main_window(display):
+            if mapped is None and mapped_main_window(display):
                 mapped = time.monotonic() - started
                 cpu = _cpu_seconds(proc.pid)
             time.sleep(0.01)
@@ -85,7 +74,7 @@ def one_run(exe: Path, display: str, drop_caches: bool, nice: int) -> tuple[floa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("bundle", nargs="?", type=Path, default=ROOT / "dist" / "pneumo-desktop")
+    parser.add_argument("bundle", nargs="?", type=Path, default=ROOT / "dist" / f"pneumo-desktop-{VERSION}")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--drop-caches", action="store_true")
     parser.add_argument("--nice", type=int, default=0,
@@ -95,23 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     if not (shutil.which("Xvfb") and shutil.which("xwininfo")):
         print("needs Xvfb and xwininfo (apt-get install xvfb x11-utils)", file=sys.stderr)
         return 2
-    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists()
-                  and not Path(f"/tmp/.X{n}-lock").exists())
-    display = f":{number}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp", "-noreset"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for _ in range(200):
-        if subprocess.run(["xwininfo", "-root", "-display", display], capture_output=True, check=False).returncode == 0:
-            break
-        if xvfb.poll() is not None:
-            print(f"Xvfb failed: {xvfb.stderr.read()[-1000:]}", file=sys.stderr)
-            return 2
-        time.sleep(0.05)
     try:
-        results = [one_run(exe, display, args.drop_caches, args.nice) for _ in range(args.runs)]
-    finally:
-        xvfb.terminate()
-        xvfb.wait()
+        with virtual_display() as display:
+            results = [one_run(exe, display, args.drop_caches, args.nice) for _ in range(args.runs)]
+    except XvfbUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 2
     for i, (mapped, logged, cpu) in enumerate(results, 1):
         print(f"run {i}: window mapped after {mapped:.2f} s ({cpu:.2f} s of CPU), 'started' logged after "
               f"{'-' if logged is None else f'{logged:.2f}'} s")

@@ -1,5 +1,7 @@
-"""Smoke test of a *built* bundle: same probabilities as the source install, the window starts and shows a
-prediction, and nothing is written outside the per-user folders. Run through installer/smoke_test.sh.
+"""Smoke test of a *built* bundle: same probabilities as the source install, the real window starts on the xcb
+platform under Xvfb and shows a prediction, a DICOM sent to `listen` is scored, the bundle carries the X11
+libraries its window needs, and nothing is written outside the per-user folders. Run through
+installer/smoke_test.sh.
 
 Standard library only, so any Python 3.11 can run it. The bundle is only ever run as a user would run it
 (its executable, in fresh HOME / PNEUMO_DESKTOP_HOME / TMPDIR folders); its internals are not imported.
@@ -11,8 +13,11 @@ import argparse
 import hashlib
 import json
 import os
+import re
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +25,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bundle_checks  # noqa: E402  (installer/bundle_checks.py, standard library only)
+from xvfb import XvfbUnavailable, mapped_main_window, virtual_display  # noqa: E402
+
+VERSION = re.search(r'^__version__ = "(.+)"$', (ROOT / "pneumo_desktop" / "__init__.py").read_text(encoding="utf-8"),
+                    re.MULTILINE).group(1)
 DATA = Path(os.environ.get("PNEUMO_SMOKE_DATA", ROOT.parent / "shared" / "data"))
 TOLERANCE = 1e-4
 # One file per decoding path: Pillow JPEG, Pillow-decoded DICOM JPEG baseline, uncompressed DICOM,
@@ -127,16 +138,18 @@ def bundle_model_dir(bundle: Path) -> Path:
     raise Failure(f"no models/model_card.json inside {bundle}")
 
 
-def gui_check(exe: Path, image: Path, expected: float, env: dict[str, str], cwd: Path, home: Path) -> dict:
-    """Start the window offscreen with one image; wait for its audit line; return timings."""
+def gui_check(exe: Path, image: Path, expected: float, env: dict[str, str], cwd: Path, home: Path,
+              display: str) -> dict:
+    """Start the real window on the xcb platform of ``display`` with one image (xcb loads the X11 libraries the
+    bundle carries; offscreen would load none of them); wait until it is mapped and has audited the image."""
     state = home / "state"
     audit, log = state / "audit.jsonl", state / "pneumo_desktop.log"
     sha = hashlib.sha256(image.read_bytes()).hexdigest()
-    gui_env = dict(env, QT_QPA_PLATFORM="offscreen")
+    gui_env = dict(env, QT_QPA_PLATFORM="xcb", DISPLAY=display)
     started = time.monotonic()
     proc = subprocess.Popen([str(exe), str(image)], env=gui_env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    shown_s = predicted_s = None
+    shown_s = predicted_s = mapped_s = None
     line = None
     try:
         while time.monotonic() - started < GUI_TIMEOUT_S:
@@ -144,14 +157,17 @@ def gui_check(exe: Path, image: Path, expected: float, env: dict[str, str], cwd:
                 raise Failure(f"the window exited early (rc {proc.returncode}): {proc.stdout.read()[-2000:]}")
             if shown_s is None and log.is_file() and " started" in log.read_text(encoding="utf-8", errors="replace"):
                 shown_s = time.monotonic() - started
-            if audit.is_file():
+            if mapped_s is None and mapped_main_window(display):
+                mapped_s = time.monotonic() - started
+            if line is None and audit.is_file():
                 for text in audit.read_text(encoding="utf-8").splitlines():
                     entry = json.loads(text)
                     if entry.get("source") == "gui" and entry.get("file_sha256") == sha:
                         line = entry
                 if line:
                     predicted_s = time.monotonic() - started
-                    break
+            if line is not None and mapped_s is not None:
+                break
             time.sleep(0.02)
     finally:
         if proc.poll() is None:
@@ -164,19 +180,110 @@ def gui_check(exe: Path, image: Path, expected: float, env: dict[str, str], cwd:
         output = proc.stdout.read() if proc.stdout else ""
     if line is None:
         raise Failure(f"no GUI audit line within {GUI_TIMEOUT_S:.0f} s; output: {output[-2000:]}")
+    if mapped_s is None:
+        raise Failure(f"the main window was never mapped on the xcb display {display}; output: {output[-2000:]}")
     if abs(line["probability"] - expected) > TOLERANCE:
         raise Failure(f"the window showed {line['probability']:.6f}, the CLI gave {expected:.6f}")
-    print(f"  window: 'started' logged after {shown_s if shown_s is None else round(shown_s, 2)} s, "
-          f"prediction audited after {predicted_s:.2f} s (p = {line['probability']:.4f})")
-    return {"shown_s": shown_s, "predicted_s": predicted_s}
+    print(f"  window (xcb on Xvfb {display}): mapped after {mapped_s:.2f} s, 'started' logged after "
+          f"{shown_s if shown_s is None else round(shown_s, 2)} s, prediction audited after {predicted_s:.2f} s "
+          f"(p = {line['probability']:.4f})")
+    return {"shown_s": shown_s, "predicted_s": predicted_s, "mapped_s": mapped_s}
+
+
+SEND_ONE = """
+import sys
+import pydicom
+from pynetdicom import AE
+port, path = int(sys.argv[1]), sys.argv[2]
+ds = pydicom.dcmread(path)
+ae = AE(ae_title="SMOKE_SCU")
+ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+ae.add_requested_context(ds.SOPClassUID, ds.file_meta.TransferSyntaxUID)
+assoc = ae.associate("127.0.0.1", port, ae_title="PNEUMO_DESKTOP")
+assert assoc.is_established, "the bundle's listener refused the association"
+status = assoc.send_c_store(ds)
+assoc.release()
+assert status and status.Status == 0, f"C-STORE status {status}"
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listen_check(exe: Path, source_python: Path, film: Path, expected: float, env: dict[str, str], cwd: Path,
+                 out: Path) -> None:
+    """`pneumo-desktop listen` (the bundled pynetdicom): a film C-STOREd by the source install's pynetdicom is
+    scored to the CLI's probability, and its PDF and three DICOM results are written."""
+    port = _free_port()
+    out.mkdir()
+    proc = subprocess.Popen([str(exe), "listen", "--port", str(port), "--allow", "SMOKE_SCU", "--out", str(out)],
+                            env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    started = time.monotonic()
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise Failure(f"listen exited early (rc {proc.returncode}): {proc.stderr.read()[-2000:]}")
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() - started > GUI_TIMEOUT_S:
+                raise Failure(f"listen did not open port {port} within {GUI_TIMEOUT_S:.0f} s")
+            time.sleep(0.05)
+        sent = subprocess.run([str(source_python), "-c", SEND_ONE, str(port), str(film)], capture_output=True,
+                              text=True, timeout=120, check=False)
+        if sent.returncode != 0:
+            raise Failure(f"sending {film.name} to the bundle's listener failed: {sent.stderr[-1500:]}")
+        ready, _, _ = select.select([proc.stdout], [], [], GUI_TIMEOUT_S)
+        if not ready:
+            raise Failure(f"listen printed no record within {GUI_TIMEOUT_S:.0f} s of receiving {film.name}")
+        line = proc.stdout.readline()
+        if not line.strip():
+            proc.wait(timeout=20)
+            raise Failure(f"listen exited (rc {proc.returncode}) on receiving {film.name}: {proc.stderr.read()[-2500:]}")
+        record = json.loads(line)
+        deadline = time.monotonic() + GUI_TIMEOUT_S  # the record comes before the report and the results
+        while len(list(out.glob("*.dcm"))) < 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    if record.get("probability") is None or abs(record["probability"] - expected) > TOLERANCE:
+        raise Failure(f"listen scored {film.name} {record.get('probability')!r} "
+                      f"({record.get('error') or record.get('rejected')}), the CLI {expected:.6f}")
+    written = sorted(p.name for p in out.iterdir())
+    if len([n for n in written if n.endswith(".dcm")]) != 3 or not any(n.endswith(".pdf") for n in written):
+        raise Failure(f"listen wrote {written}; expected a PDF and three DICOM results")
+    print(f"  listen: received {film.name} on port {port}, p = {record['probability']:.4f}, wrote {len(written)} files")
+
+
+def static_checks(bundle: Path) -> list[str]:
+    problems = bundle_checks.check_bundle(bundle)
+    install = bundle / "INSTALL.txt"
+    if not install.is_file() or VERSION not in install.read_text(encoding="utf-8") or "@VERSION@" in \
+            install.read_text(encoding="utf-8"):
+        problems.append(f"no INSTALL.txt for version {VERSION} in the bundle")
+    if not (bundle / "LICENSES" / "THIRD_PARTY_NOTICES.txt").is_file():
+        problems.append("no LICENSES/THIRD_PARTY_NOTICES.txt")
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("bundle", nargs="?", type=Path, default=ROOT / "dist" / "pneumo-desktop")
+    parser.add_argument("bundle", nargs="?", type=Path, default=ROOT / "dist" / f"pneumo-desktop-{VERSION}")
     parser.add_argument("--source-cli", type=Path, default=ROOT / ".venv" / "bin" / "pneumo-desktop",
                         help="the source install's pneumo-desktop to compare with")
-    parser.add_argument("--no-gui", action="store_true", help="skip the window check")
+    parser.add_argument("--no-gui", action="store_true", help="skip the window check (not a passing smoke test "
+                        "for a release: the window on xcb is part of it)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
     args = parser.parse_args(argv)
 
@@ -230,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     timings: dict = {}
     try:
         print(f"bundle: {bundle}\nmodel:  {models}")
+        problems += static_checks(bundle)
+        print(f"  static checks (X11 libraries carried, symlinks, INSTALL.txt, notices): "
+              f"{'ok' if not problems else 'FAILED'}")
         version = run([str(exe), "--version"], env, homes["cwd"])
         if version.returncode != 0 or "model:" not in version.stdout:
             problems.append(f"--version failed: {version.stdout}{version.stderr}")
@@ -276,11 +386,24 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"    {pdf.name}: {pdf.stat().st_size} bytes")
 
+        film = next(i for i in inputs if i.name == LOSSLESS_SOURCE)
+        expected_film = source_records.get(film.name, {}).get("probability")
+        if expected_film is None:
+            raise Failure(f"the source install did not score {film.name}")
+        listen_check(exe, source_python, film, expected_film, env, homes["cwd"], homes["out"] / "listen")
+
         if not args.no_gui:
+            if shutil.which("xwininfo") is None:
+                raise Failure("the window check needs xwininfo (apt-get install x11-utils)")
             expected = cam_records.get(inputs[0].name, {}).get("probability")
             if expected is None:
                 raise Failure(f"no CLI probability for {inputs[0].name} to compare the window with")
-            timings = gui_check(exe, inputs[0], expected, env, homes["cwd"], homes["app_home"])
+            try:
+                with virtual_display() as display:
+                    timings = gui_check(exe, inputs[0], expected, env, homes["cwd"], homes["app_home"], display)
+            except XvfbUnavailable as exc:
+                raise Failure(f"the window check needs Xvfb and xwininfo (apt-get install xvfb x11-utils): {exc}") \
+                    from exc
             if timings["shown_s"] is None:
                 problems.append("the window never logged that it started")
 

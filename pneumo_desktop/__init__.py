@@ -1,6 +1,6 @@
 """pneumo_desktop: an assistive chest X-ray viewer with a calibrated pneumonia probability."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 APP_NAME = "pneumo_desktop"
 DISCLAIMER = (
     "pneumo_desktop assists a qualified clinician; it does not diagnose. The probability comes from a "

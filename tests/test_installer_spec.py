@@ -167,6 +167,19 @@ def test_licence_collection_writes_notices(tmp_path: Path) -> None:
     assert (tmp_path / "LICENSES" / "THIRD_PARTY_NOTICES.txt").is_file()
 
 
+def test_the_openssl_that_gdcm_vendors_gets_its_notice(tmp_path: Path) -> None:
+    licences = _module(INSTALLER / "licences.py")
+    libs = ["/venv/site-packages/python_gdcm.libs/libcrypto-5409cd36.so.1.1.1k",
+            "/venv/site-packages/python_gdcm.libs/libssl-81259c47.so.1.1.1k", "/usr/lib/libcrypto.so.3"]
+    index = licences.collect(tmp_path / "LICENSES", bundled_names=["gdcm"], binary_sources=libs, site_packages=[])
+    notice = tmp_path / "LICENSES" / "vendored-openssl-1.1.1" / "OpenSSL-1.1.1.txt"
+    assert "Copyright (c) 1998-2019 The OpenSSL Project" in notice.read_text(encoding="utf-8")
+    assert "Original SSLeay License" in notice.read_text(encoding="utf-8")
+    assert any("OpenSSL 1.1.1" in line and "python_gdcm.libs" in line for line in index)
+    # A system OpenSSL (not in a wheel's .libs) is covered by its Debian copyright file instead.
+    assert licences.vendored_notices(["/usr/lib/libcrypto.so.3"]) == {}
+
+
 @pytest.mark.parametrize(
     ("bundle", "source", "ok"),
     [(0.51234, 0.51238, True), (0.5, 0.5002, False), (None, None, True), (None, 0.4, False)],

@@ -25,7 +25,7 @@
 ; on a JPEG and a DICOM against the source install, and the window opening a file.
 
 #define AppName "pneumo_desktop"
-#define AppVersion "0.1.0"
+#define AppVersion "0.2.0"
 #define AppExe "pneumo-desktop.exe"
 #define CliExe "pneumo-desktop-cli.exe"
 #define BundleDir "..\..\dist\pneumo-desktop"
