@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-LICENCE_PATTERNS = ("LICEN[CS]E*", "COPYING*", "NOTICE*", "AUTHORS*", "COPYRIGHT*")
+LICENCE_PATTERNS = ("LICEN[CS]E*", "COPYING*", "NOTICE*", "AUTHORS*", "COPYRIGHT*", "THIRDPARTYNOTICES*")
 HERE = Path(__file__).resolve().parent
 # Distributions that only build the bundle; their code is not in it (PyInstaller's bootloader is
 # covered separately, below).
@@ -78,11 +78,14 @@ def bundled_distributions(tops: set[str]) -> list[md.Distribution]:
 
 
 def licence_files(dist: md.Distribution) -> list[tuple[Path, str]]:
-    """(source file, path relative to the distribution's folder in LICENSES/)."""
+    """(source file, path relative to the distribution's folder in LICENSES/): the dist-info's licence files, and
+    those at the top of the package's own folder (onnxruntime keeps its LICENSE and ThirdPartyNotices.txt there,
+    none in its dist-info)."""
     found = []
     for record in dist.files or []:
         parts = record.parts
-        if not parts or not parts[0].endswith(".dist-info"):
+        in_dist_info = bool(parts) and parts[0].endswith(".dist-info")
+        if not parts or not (in_dist_info or (len(parts) == 2 and not parts[0].endswith(".libs"))):
             continue
         name = parts[-1]
         if not any(fnmatch.fnmatch(name.upper(), p.upper()) for p in LICENCE_PATTERNS):
@@ -91,6 +94,8 @@ def licence_files(dist: md.Distribution) -> list[tuple[Path, str]]:
         if source.is_file():
             # Keep the layout under licenses/ (torch names its third-party notices by their path).
             inner = parts[2:] if len(parts) > 2 and parts[1] == "licenses" else parts[1:]
+            if not in_dist_info:
+                inner = (f"{parts[0]}-{parts[1]}",)
             found.append((source, "/".join(inner)))
     return found
 
@@ -177,6 +182,8 @@ def collect(dest: Path, *, bundled_names: Iterable[str], binary_sources: Iterabl
             licence = missing[0]
             for text in missing[1]:
                 shutil.copy2(HERE / "licenses" / text, folder / text)
+            # PyInstaller's Tree drops an empty folder: a wheel without any notice still gets its folder.
+            (folder / "LICENCE-NOTE.txt").write_text(f"{name} {dist.version}: {licence}\n", encoding="utf-8")
         index.append(f"{name} {dist.version}: {licence[:200]} ({folder.name}/)")
 
     qt = dest / "pyside6-essentials"

@@ -272,8 +272,14 @@ def static_checks(bundle: Path) -> list[str]:
     if not install.is_file() or VERSION not in install.read_text(encoding="utf-8") or "@VERSION@" in \
             install.read_text(encoding="utf-8"):
         problems.append(f"no INSTALL.txt for version {VERSION} in the bundle")
-    if not (bundle / "LICENSES" / "THIRD_PARTY_NOTICES.txt").is_file():
+    index = bundle / "LICENSES" / "THIRD_PARTY_NOTICES.txt"
+    if not index.is_file():
         problems.append("no LICENSES/THIRD_PARTY_NOTICES.txt")
+    else:
+        named = re.findall(r"\(([^()\s]+)/\)$", index.read_text(encoding="utf-8"), flags=re.MULTILINE)
+        empty = [f for f in named if not any((bundle / "LICENSES" / f).glob("*"))]
+        if empty:
+            problems.append(f"licence folders named in THIRD_PARTY_NOTICES.txt missing or empty: {empty}")
     return problems
 
 

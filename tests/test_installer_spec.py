@@ -191,3 +191,19 @@ def test_the_smoke_test_compares_to_the_tolerance(bundle, source, ok) -> None:
         return {"x.dcm": {"path": "/a/x.dcm", "probability": p, "model_sha256": "m", "error": None if p else "e"}}
 
     assert (smoke.compare(record(bundle), record(source)) == []) is ok
+
+
+def test_every_bundled_distribution_gets_a_non_empty_licence_folder(tmp_path: Path) -> None:
+    """PyInstaller's Tree drops empty folders: onnxruntime (notices in its package folder, not its dist-info) and
+    pyjpegls (no notice in the wheel) shipped without theirs."""
+    pytest.importorskip("onnxruntime")
+    licences = _module(INSTALLER / "licences.py")
+    index = licences.collect(tmp_path / "LICENSES", bundled_names=["onnxruntime", "numpy"], binary_sources=[],
+                             site_packages=[])
+    folders = [p for p in (tmp_path / "LICENSES").iterdir() if p.is_dir()]
+    assert any(f.name.startswith("onnxruntime-") for f in folders)
+    for folder in folders:
+        assert any(folder.rglob("*")), f"{folder.name} is empty"
+    onnx = next(f for f in folders if f.name.startswith("onnxruntime-"))
+    assert (onnx / "onnxruntime-LICENSE").is_file() and (onnx / "onnxruntime-ThirdPartyNotices.txt").is_file()
+    assert any("onnxruntime" in line for line in index)
