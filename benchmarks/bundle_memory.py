@@ -21,9 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "installer"))
 
-from benchmarks import _common as common  # noqa: E402
 from smoke_test import VERSION  # noqa: E402
 from xvfb import virtual_display  # noqa: E402
+
+from benchmarks import _common as common  # noqa: E402
 
 MIB = 2**20
 
