@@ -6,7 +6,8 @@ bundle then aborts (rc 134, "could not load the Qt platform plugin xcb") on ever
 
   python installer/bundle_checks.py preflight QT_DIR   before PyInstaller: the build machine has them all
   python installer/bundle_checks.py bundle BUNDLE      after: the bundle carries them, every library the xcb
-                                                       plugin needs resolves, and no symlink is broken
+                                                       plugin needs resolves, no symlink is broken, and no file
+                                                       needs a newer glibc / libstdc++ than the stated minimum
 
 Standard library only (it runs in build.sh, in the smoke test and in the cheap test suite).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +45,12 @@ PACKAGES = {
     "libfontconfig.so.1": "libfontconfig1",
     "libdbus-1.so.3": "libdbus-1-3",
 }
+# The oldest system the bundle supports: glibc 2.35 (Ubuntu 22.04, Debian 12, Fedora 36, RHEL 10). The bundle does
+# not carry libstdc++/libgcc_s/libexpat (the build machine's needed glibc 2.36) but uses the system's, so its C++
+# libraries must not need a newer libstdc++ than GCC 11's (RHEL 9, Ubuntu 22.04 ship 11 and 12). What sets 2.35
+# is the interpreter (libpython3.11, built on the build machine): RHEL 9's 2.34 would need a Python built there.
+MIN_GLIBC = "2.35"
+MAX_SYMBOL_VERSIONS = {"GLIBC": MIN_GLIBC, "GLIBCXX": "3.4.29", "CXXABI": "1.3.13"}
 XCB_PLUGIN = "plugins/platforms/libqxcb.so"
 XCB_QPA = "lib/libQt6XcbQpa.so.6"
 
@@ -79,6 +87,33 @@ def preflight(qt_dir: Path) -> list[str]:
     return []
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def symbol_versions(library: Path) -> dict[str, str]:
+    """The newest GLIBC / GLIBCXX / CXXABI version each kind of symbol ``library`` imports needs."""
+    out = subprocess.run(["objdump", "-T", str(library)], capture_output=True, text=True, check=False,
+                         timeout=60).stdout
+    newest: dict[str, str] = {}
+    for kind, version in re.findall(r"\b(GLIBC|GLIBCXX|CXXABI)_([0-9]+(?:\.[0-9]+)+)\b", out):
+        if kind not in newest or _version(version) > _version(newest[kind]):
+            newest[kind] = version
+    return newest
+
+
+def too_new_for_the_minimum(bundle: Path) -> list[str]:
+    """Files of the bundle that need a newer glibc or libstdc++ than MAX_SYMBOL_VERSIONS allows."""
+    found = []
+    for path in sorted(bundle.rglob("*")):
+        if path.is_symlink() or not path.is_file() or not (".so" in path.name or path.name == "pneumo-desktop"):
+            continue
+        for kind, version in symbol_versions(path).items():
+            if _version(version) > _version(MAX_SYMBOL_VERSIONS[kind]):
+                found.append(f"{path.relative_to(bundle)} needs {kind}_{version}")
+    return found
+
+
 def broken_symlinks(bundle: Path) -> list[str]:
     return sorted(str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_symlink() and not p.exists())
 
@@ -104,6 +139,13 @@ def check_bundle(bundle: Path) -> list[str]:
     broken = broken_symlinks(bundle)
     if broken:
         problems.append(f"broken symlinks in the bundle: {', '.join(broken[:10])}")
+    if shutil.which("objdump") is None:
+        problems.append("objdump (binutils) is needed to check the glibc the bundle needs")
+    else:
+        newer = too_new_for_the_minimum(bundle)
+        if newer:
+            problems.append(f"the bundle would not run on glibc {MIN_GLIBC} (the stated minimum): "
+                            f"{'; '.join(newer[:10])}")
     return problems
 
 
