@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMessageBox, QWidget
 
 from pneumo_desktop.core.collect import is_inside
 from pneumo_desktop.core.score_warnings import score_warnings
@@ -69,6 +69,13 @@ class DicomCommands(QObject):
         self.receiver.listening_changed.connect(window.status)
         self.receiver.failed.connect(self._receive_failed)
         self.receiver.films_received.connect(self._films_received)
+        # Lasts while the window is open, unlike a status message: how many films came in over the network.
+        self.inbox_label = QLabel(window)
+        self.inbox_label.setAccessibleName("Films received over DICOM")
+        self.inbox_label.hide()
+        window.statusBar().addPermanentWidget(self.inbox_label)
+        self._announce = 0  # films of the running inbox batch, said again when it finishes
+        controller.batch_finished.connect(self._batch_finished)
         self.last_written: list[Path] = []
         self.last_send: SendReport | str | None = None
         self.nodes_dialog: DicomNodesDialog | None = None
@@ -239,8 +246,19 @@ class DicomCommands(QObject):
 
     def _films_received(self, count: int) -> None:
         total = len(self.receiver.received)
+        self._announce = count
+        self.inbox_label.setText(f"📥 {total} received")
+        self.inbox_label.setToolTip(f"{total} film{'' if total == 1 else 's'} received over DICOM this session, "
+                                    "kept in the app's inbox folder")
+        self.inbox_label.show()
         self._window.status(f"{count} film{'' if count == 1 else 's'} received over DICOM; the study list shows "
                             f"all {total} received, newest first, as they are scored.")
+
+    def _batch_finished(self, cancelled: bool) -> None:
+        count, self._announce = self._announce, 0
+        if count and not cancelled:
+            self._window.status(f"{count} film{'' if count == 1 else 's'} received over DICOM and scored; the "
+                                "study list shows the received films newest first.")
 
     def _receive_failed(self, message: str) -> None:
         self._window.status(message)
