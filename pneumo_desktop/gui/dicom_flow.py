@@ -247,7 +247,7 @@ class DicomCommands(QObject):
     def _films_received(self, count: int) -> None:
         total = len(self.receiver.received)
         self._announce = count
-        self.inbox_label.setText(f"📥 {total} received")
+        self.inbox_label.setText(f"{total} received over DICOM")
         self.inbox_label.setToolTip(f"{total} film{'' if total == 1 else 's'} received over DICOM this session, "
                                     "kept in the app's inbox folder")
         self.inbox_label.show()

@@ -127,7 +127,7 @@ class DicomNodesDialog(QDialog):
         self.message.setWordWrap(True)
         self.message.setProperty("role", "warning")
         self.message.setAccessibleName("Problem with these settings")
-        self.message.setStyleSheet("color: #b00020;")
+        self.message.hide()  # the warning style draws a box even when empty
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
                                         Qt.Orientation.Horizontal, self)
         self.buttons.accepted.connect(self.accept)
@@ -259,7 +259,7 @@ class DicomNodesDialog(QDialog):
         self.table.clearSelection()
         if select is not None:
             self.table.selectRow(select)
-        self.message.clear()
+        self._show_problem("")
         self._update_enabled()
 
     def _update_enabled(self) -> None:
@@ -272,3 +272,4 @@ class DicomNodesDialog(QDialog):
 
     def _show_problem(self, text: str) -> None:
         self.message.setText(text)
+        self.message.setVisible(bool(text))
