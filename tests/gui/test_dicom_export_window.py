@@ -167,3 +167,18 @@ def test_send_lines_carry_no_phi_and_prediction_lines_are_unchanged(sent: int, f
     assert tuple(entry) == audit.SEND_FIELDS and entry["outcome"] == outcome
     assert audit.FIELDS == ("time", "app_version", "source", "file_sha256", "model", "model_sha256", "probability",
                             "label", "threshold", "gate")
+
+
+def test_the_audit_viewer_shows_send_lines_beside_predictions(qtbot, window) -> None:
+    _shown(qtbot, window, sample())
+    assert audit.record_send("ef" * 32, "tiny", "01" * 32, destination_ae="ORTHANC", sent=2, failed=1, source="gui")
+    window.actions.audit_log.trigger()
+    dialog = window.help_commands.audit_dialog
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 2, timeout=WAIT_MS)
+    header = [dialog.table.horizontalHeaderItem(c).text() for c in range(dialog.table.columnCount())]
+    newest = dict(zip(header, (dialog.table.item(0, c).text() for c in range(len(header))), strict=True))
+    older = dict(zip(header, (dialog.table.item(1, c).text() for c in range(len(header))), strict=True))
+    assert newest["event"] == "dicom_send" and newest["destination ae"] == "ORTHANC"
+    assert (newest["sent"], newest["failed"], newest["outcome"], newest["probability"]) == ("2", "1", "partial", "")
+    assert older["event"] == "prediction" and older["probability"] and older["destination ae"] == ""
+    dialog.close()
