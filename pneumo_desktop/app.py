@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from pneumo_desktop import APP_NAME, __version__, paths
 from pneumo_desktop.gui.controller import Controller
+from pneumo_desktop.gui.dicom_flow import DicomCommands
 from pneumo_desktop.gui.exception_hook import ExceptionHook
 from pneumo_desktop.gui.export_flow import Exporter
 from pneumo_desktop.gui.file_commands import FileCommands
@@ -50,6 +51,9 @@ def build(*, settings: Settings | None = None, session: ModelSession | None = No
     window.exporter = exporter  # type: ignore[attr-defined]
     window.file_commands = FileCommands(window, settings, window.open_paths)  # type: ignore[attr-defined]
     window.help_commands = HelpCommands(window, controller)  # type: ignore[attr-defined]
+    dicom = DicomCommands(window, controller, settings, exporter.default_folder)
+    window.closing.connect(dicom.shutdown)
+    window.dicom_commands = dicom  # type: ignore[attr-defined]
     return window
 
 
@@ -58,6 +62,7 @@ def start(window: MainWindow, open_paths: list[str] | None = None) -> None:
 
     def begin() -> None:
         window.controller.load_model()
+        window.dicom_commands.start()  # type: ignore[attr-defined]  # listens only if the user turned it on
         unsaved = unsaved_notice()
         if unsaved:
             window.status(unsaved)
@@ -174,6 +179,7 @@ def main(paths_to_open: list[str] | None = None) -> int:
     hook.install()
     window = build()
     hook.set_parent(window)
+    app.aboutToQuit.connect(window.dicom_commands.shutdown)  # type: ignore[attr-defined]
     app.aboutToQuit.connect(window.controller.shutdown)
     quit_on_ctrl_c(window)
     window.show()

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def default_inbox() -> Path:
-    return paths.state_dir() / "inbox"
+    return paths.state_dir() / "inbox"  # the window's films go to subfolders of it (paths.inbox_dir)
 
 
 def run_listen(*, port: int, allowed: Sequence[str], out_dir: Path, stdout: IO[str], ae_title: str,
@@ -124,7 +124,11 @@ def _score_one(path: Path, predictor: object, out_dir: Path, stdout: IO[str], no
             outcome = send_files(node, results.paths, calling_ae=ae_title)
         except DicomNetworkError as exc:
             log.error("results not sent: %s", exc)
+            audit.record_send(image.file_sha256, prediction.model, prediction.model_sha256,
+                              destination_ae=node.ae_title, sent=0, failed=len(results.paths), source="listen")
             return
+        audit.record_send(image.file_sha256, prediction.model, prediction.model_sha256, destination_ae=node.ae_title,
+                          sent=len(outcome.sent), failed=len(outcome.failed), source="listen")
         for failed, why in outcome.failed:
             log.error("%s not sent to %s: %s", failed.name, node, why)
         log.info("%d results sent to %s", len(outcome.sent), node)

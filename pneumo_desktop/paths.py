@@ -82,3 +82,11 @@ def cache_dir() -> Path:
 
 def state_dir() -> Path:
     return _user_dir("state")
+
+
+def inbox_dir(part: str = "") -> Path:
+    """Where films from the network land (received, retrieved) and results wait to be sent: under the state
+    folder, never beside the user's own files. Created on demand; OSError when it cannot be."""
+    path = state_dir() / "inbox" / part if part else state_dir() / "inbox"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

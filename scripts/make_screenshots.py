@@ -1,7 +1,8 @@
 """Regenerate docs/screenshots/window_single.png, window_batch.png and window_dicom_{1280x720,1920x1080}.png
-(offscreen, real window).
+(offscreen, real window); with --pacs only dicom_nodes_dialog.png and window_received.png (Settings ▸ DICOM
+Nodes, and films sent to the app's listener over 127.0.0.1, scored in the study list).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/make_screenshots.py [OUT_DIR]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/make_screenshots.py [--pacs] [OUT_DIR]
 
 Uses the shipped model in models/ (PNEUMO_DESKTOP_MODELS overrides) and the sample X-rays in
 ../shared/data/samples. Settings go to a temporary folder, so the window has its default layout.
@@ -44,7 +45,43 @@ def wait(qapp: QApplication, condition, timeout: float = 120.0) -> None:
         qapp.processEvents()
 
 
-def main(out_dir: Path) -> None:
+def pacs_screens(qapp: QApplication, window, out_dir: Path) -> list[str]:
+    """The settings dialog as a site would fill it in, and two films pushed to the listener, scored."""
+    from pneumo_desktop.dicom_net.node_config import NodeConfig
+    from pneumo_desktop.dicom_net.nodes import DicomNode
+    from pneumo_desktop.dicom_net.send import send_files
+    from tests.dicom_net.orthanc import free_port
+
+    port = free_port()
+    commands = window.dicom_commands
+    commands.apply_config(NodeConfig(ae_title="PNEUMO_DESKTOP", port=port, listening=True,
+                                     allowed_callers=("ORTHANC", "CR_ROOM_2"),
+                                     remotes=(DicomNode("ORTHANC", "pacs.hospital.local", 4242),
+                                              DicomNode("ARCHIVE", "10.20.0.15", 104))))
+    dialog = commands.open_nodes_dialog()
+    dialog.table.selectRow(0)
+    dialog.verify_result.setText("ORTHANC@pacs.hospital.local:4242 answered (C-ECHO succeeded)")
+    wait(qapp, lambda: dialog.isVisible())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dialog.grab().save(str(out_dir / "dicom_nodes_dialog.png"))
+    dialog.reject()
+
+    window.resize(*SIZE)
+    window.layout_keeper.reset()
+    films = [DICOM_DIR / "cr_mono1_8bit_jpeg_baseline.dcm", DICOM_DIR / "dx_mono2_8bit_implicit_vr_uncompressed.dcm"]
+    for film in films:
+        send_files(DicomNode("PNEUMO_DESKTOP", "127.0.0.1", port), [film], calling_ae="ORTHANC", timeout_s=20)
+    model = window.study_list.model
+    wait(qapp, lambda: len(commands.receiver.received) == len(films) and model.rowCount() == len(films)
+         and all(row.finished for row in model.rows) and not window.controller.batch_running())
+    window.study_list.select_row(0)
+    wait(qapp, lambda: window.controller.current_result is not None)
+    window.grab().save(str(out_dir / "window_received.png"))
+    commands.shutdown()
+    return ["dicom_nodes_dialog.png", "window_received.png"]
+
+
+def main(out_dir: Path, *, pacs_only: bool = False) -> None:
     qapp = QApplication(sys.argv[:1])
     app._style(qapp)
     window = app.build()
@@ -55,6 +92,11 @@ def main(out_dir: Path) -> None:
     wait(qapp, lambda: controller.session.card is not None or controller.session.error is not None)
     if controller.session.error is not None:
         raise SystemExit(f"no model: {controller.session.error}")
+    if pacs_only:
+        written = pacs_screens(qapp, window, out_dir)
+        controller.shutdown()
+        print("wrote " + ", ".join(str(out_dir / name) for name in written))
+        return
 
     window.open_paths([SINGLE])
     wait(qapp, lambda: controller.current_result is not None)
@@ -83,4 +125,5 @@ def main(out_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshots")
+    arguments = [a for a in sys.argv[1:] if a != "--pacs"]
+    main(Path(arguments[0]) if arguments else REPO / "docs" / "screenshots", pacs_only="--pacs" in sys.argv[1:])

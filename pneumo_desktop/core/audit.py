@@ -1,4 +1,5 @@
-"""Append-only local audit log of every prediction (GUI and CLI alike), one JSON object per line.
+"""Append-only local audit log of every prediction and every DICOM send (GUI and CLI alike), one JSON object
+per line.
 
 It holds no PHI: no patient fields and no file path or name (folders and files are often named after
 patients). The file's sha256 identifies the image, and the PDF report prints the same file and model
@@ -25,6 +26,13 @@ FIELDS = (
     "time", "app_version", "source", "file_sha256", "model", "model_sha256", "probability", "label",
     "threshold", "gate",
 )
+# A send line ("event": "dicom_send"): what went where, never to whom. The destination's AE title only (a host
+# can name a site), no UIDs (they identify the patient's study in the PACS).
+SEND_FIELDS = (
+    "time", "app_version", "source", "event", "file_sha256", "model", "model_sha256", "destination_ae", "sent",
+    "failed", "outcome",
+)
+SEND_EVENT = "dicom_send"
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 
@@ -33,9 +41,13 @@ def audit_path() -> Path:
     return paths.state_dir() / AUDIT_FILENAME
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def entry_for(file_sha256: str, prediction: Prediction, *, source: str) -> dict[str, Any]:
     return {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "time": _now(),
         "app_version": __version__,
         "source": source,
         "file_sha256": file_sha256,
@@ -51,7 +63,27 @@ def entry_for(file_sha256: str, prediction: Prediction, *, source: str) -> dict[
 def record_prediction(file_sha256: str, prediction: Prediction, *, source: str = "cli") -> bool:
     """Append one line; ``source`` is "cli" or "gui". Returns False (and logs why) when the log cannot
     be written: a full disk must not hide a result the clinician already has on screen."""
-    line = json.dumps(entry_for(file_sha256, prediction, source=source), ensure_ascii=True) + "\n"
+    return _append(entry_for(file_sha256, prediction, source=source))
+
+
+def send_entry(file_sha256: str, model: str, model_sha256: str, *, destination_ae: str, sent: int, failed: int,
+               source: str) -> dict[str, Any]:
+    outcome = "ok" if sent and not failed else "partial" if sent else "failed"
+    return {"time": _now(), "app_version": __version__, "source": source, "event": SEND_EVENT,
+            "file_sha256": file_sha256, "model": model, "model_sha256": model_sha256,
+            "destination_ae": destination_ae, "sent": int(sent), "failed": int(failed), "outcome": outcome}
+
+
+def record_send(file_sha256: str, model: str, model_sha256: str, *, destination_ae: str, sent: int, failed: int,
+                source: str = "cli") -> bool:
+    """Append one "dicom_send" line for the results of the file with ``file_sha256``; False when the log could
+    not be written (as ``record_prediction``)."""
+    return _append(send_entry(file_sha256, model, model_sha256, destination_ae=destination_ae, sent=sent,
+                              failed=failed, source=source))
+
+
+def _append(entry: dict[str, Any]) -> bool:
+    line = json.dumps(entry, ensure_ascii=True) + "\n"
     try:
         target = audit_path()
         # One os.write on an O_APPEND descriptor: lines from the GUI and a CLI run at the same time

@@ -10,6 +10,7 @@ from pneumo_desktop.core.errors import PneumoError
 # PS3.5 AE: at most 16 characters of the default repertoire, no backslash or controls, not all spaces.
 _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")
 DEFAULT_BIND = "127.0.0.1"
+DEFAULT_CALLING_AE = "PNEUMO_DESKTOP"
 
 
 class DicomNetworkError(PneumoError):

@@ -65,7 +65,8 @@ def find_studies(node: DicomNode, *, patient_id: str = "", patient_name: str = "
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
     matches = []
     with _association(ae, node) as assoc:
-        for identifier in _responses(assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind), node):
+        for identifier in _responses(assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind), node,
+                                     calling_ae):
             matches.append(StudyMatch(
                 str(identifier.get("StudyInstanceUID", "")), str(identifier.get("PatientName", "")),
                 str(identifier.get("PatientID", "")), str(identifier.get("StudyDate", "")),
@@ -83,7 +84,8 @@ def chest_series(node: DicomNode, study_uid: str, *, calling_ae: str = DEFAULT_C
     ae = _ae(calling_ae, timeout_s)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
     with _association(ae, node) as assoc:
-        found = list(_responses(assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind), node))
+        found = list(_responses(assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind), node,
+                                calling_ae))
     return [str(s.SeriesInstanceUID) for s in found if str(s.get("Modality", "")).upper() in CHEST_MODALITIES]
 
 
@@ -121,7 +123,8 @@ def retrieve_chest_films(node: DicomNode, study_uid: str, dest: Path, *, calling
             query = Dataset()
             query.QueryRetrieveLevel = "SERIES"
             query.StudyInstanceUID, query.SeriesInstanceUID = study_uid, series_uid
-            for _ in _responses(assoc.send_c_get(query, StudyRootQueryRetrieveInformationModelGet), node):
+            for _ in _responses(assoc.send_c_get(query, StudyRootQueryRetrieveInformationModelGet), node,
+                                calling_ae):
                 pass
     return received
 
@@ -151,12 +154,15 @@ class _association:
             self._assoc.release()
 
 
-def _responses(responses: Iterator[tuple[Dataset, Dataset | None]], node: DicomNode) -> Iterator[Dataset]:
+def _responses(responses: Iterator[tuple[Dataset, Dataset | None]], node: DicomNode,
+               calling_ae: str = "") -> Iterator[Dataset]:
     """The identifiers of the pending responses; DicomNetworkError on a failure status or a broken link."""
     for status, identifier in responses:
         code = getattr(status, "Status", None)
         if code is None:
-            raise DicomNetworkError(f"{node} stopped answering (the association was aborted or timed out)")
+            # Orthanc, among others, accepts an unknown caller's association and then aborts its first request.
+            hint = f"; check that it lists this app's AE title {calling_ae!r} as a DICOM modality" if calling_ae else ""
+            raise DicomNetworkError(f"{node} stopped answering (the association was aborted or timed out{hint})")
         if code in _PENDING:
             if identifier is not None:
                 yield identifier

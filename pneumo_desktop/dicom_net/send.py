@@ -14,11 +14,10 @@ from pathlib import Path
 import pydicom
 from pynetdicom import AE
 
-from pneumo_desktop.dicom_net.nodes import DicomNetworkError, DicomNode, checked_ae_title
+from pneumo_desktop.dicom_net.nodes import DEFAULT_CALLING_AE, DicomNetworkError, DicomNode, checked_ae_title
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 30.0
-DEFAULT_CALLING_AE = "PNEUMO_DESKTOP"
 
 
 @dataclass

@@ -27,6 +27,12 @@ class Actions:
         self.export_batch_pdf = make("Export &Batch Summary PDF…", "Ctrl+Shift+E",
                                      "Save a PDF table of the batch, most likely pneumonia first", "pdf")
         self.export_csv = make("Export Batch &CSV…", "Ctrl+Shift+S", "Save the study list as CSV", "csv")
+        self.export_dicom = make("Export as &DICOM…", "", "Write the result as DICOM for a PACS", "pdf")
+        self.send_results = make("Se&nd Results to PACS…", "", "Send the result as DICOM to a configured PACS")
+        self.query_retrieve = make("&Query/Retrieve from PACS…", "Ctrl+Shift+Q",
+                                   "Search a configured PACS and score a study's chest films")
+        self.dicom_nodes = make("DICOM &Nodes…", "", "This app's DICOM node (receiving is off by default) and the "
+                                "PACS it may query and send to")
         self.quit = make("&Quit", StandardKey.Quit, "Close pneumo_desktop")
 
         self.fit = make("&Fit to Window", "=", "Fit the whole image in the window", "fit")
@@ -88,7 +94,8 @@ class Actions:
         bar = self._window.menuBar()
         file_menu = bar.addMenu("&File")
         for item in (self.open, self.open_folder, self.recent_menu, None, self.export_pdf, self.export_batch_pdf,
-                     self.export_csv, None, self.quit):
+                     self.export_csv, None, self.export_dicom, self.send_results, self.query_retrieve, None,
+                     self.quit):
             self._add(file_menu, item)
         view = bar.addMenu("&View")
         for item in (self.fit, self.actual_size, self.zoom_in, self.zoom_out, None, self.invert,
@@ -100,6 +107,8 @@ class Actions:
         batch = bar.addMenu("&Batch")
         for item in (self.cancel_batch, self.sort_triage, self.export_csv, self.export_batch_pdf):
             self._add(batch, item)
+        settings = bar.addMenu("&Settings")
+        settings.addAction(self.dicom_nodes)
         help_menu = bar.addMenu("&Help")
         for item in (self.user_guide, self.audit_log, None, self.about):
             self._add(help_menu, item)

@@ -1,4 +1,6 @@
-"""Help > View Audit Log: the newest entries of the local prediction log, read on a worker."""
+"""Help > View Audit Log: the newest entries of the local audit log (predictions and DICOM sends), read on a
+worker. A send line has no probability and a prediction line no destination: each leaves the other's cells
+empty, and the event column tells them apart."""
 
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-COLUMNS = ("time", "source", "probability", "label", "threshold", "gate", "file_sha256", "model", "model_sha256",
-           "app_version")
+COLUMNS = ("time", "event", "source", "probability", "label", "threshold", "gate", "destination_ae", "sent",
+           "failed", "outcome", "file_sha256", "model", "model_sha256", "app_version")
+PREDICTION = "prediction"  # lines written before events had names are all predictions
 
 
 def _cell(value: Any) -> str:
@@ -52,14 +55,15 @@ class AuditDialog(QDialog):
 
     def set_entries(self, entries: list[dict[str, Any]]) -> None:
         self.info.setText(
-            f"{len(entries)} most recent predictions, newest first. No patient data or file names are "
+            f"{len(entries)} most recent entries (predictions and DICOM sends), newest first. No patient data or file names are "
             f"logged; match a report to its line by the file sha256. File: {self._location}"
         )
         rows = list(reversed(entries))
         self.table.setRowCount(len(rows))
         for r, entry in enumerate(rows):
             for c, key in enumerate(COLUMNS):
-                self.table.setItem(r, c, QTableWidgetItem(_cell(entry.get(key))))
+                value = entry.get(key, PREDICTION) if key == "event" else entry.get(key)
+                self.table.setItem(r, c, QTableWidgetItem(_cell(value)))
 
     def set_error(self, message: str) -> None:
         self.info.setText(f"The audit log could not be read: {message}")

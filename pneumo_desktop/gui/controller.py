@@ -39,7 +39,7 @@ from pneumo_desktop.gui.jobs import (
 )
 from pneumo_desktop.gui.model_session import ModelSession
 from pneumo_desktop.gui.requests import BatchRun, Job, ShownRequest
-from pneumo_desktop.gui.workers import TaskWorker, Worker
+from pneumo_desktop.gui.workers import StoppableTaskWorker, TaskWorker, Worker
 
 if TYPE_CHECKING:
     from pneumo_desktop.core.collect import Collected
@@ -82,6 +82,10 @@ class Controller(QObject):
         self.image_pool.setMaxThreadCount(1)
         self.model_pool = QThreadPool(self)
         self.model_pool.setMaxThreadCount(1)
+        # DICOM network jobs wait on peers for seconds: their own threads, so loading and scoring never queue
+        # behind a PACS that does not answer.
+        self.network_pool = QThreadPool(self)
+        self.network_pool.setMaxThreadCount(2)
         self.study = Study()
         self._jobs: set[Job] = set()
         self._opening: Job | None = None
@@ -264,6 +268,10 @@ class Controller(QObject):
     def batch_running(self) -> bool:
         return self._batch is not None and self._batch.running
 
+    def batch_files(self) -> list[Path]:
+        """The files of the running batch, in the order it was started with (empty when none runs)."""
+        return list(self._batch.files) if self.batch_running() and self._batch is not None else []
+
     def cancel_batch(self, *, emit: bool = True) -> None:
         run = self._batch
         if run is None or not run.running:
@@ -298,6 +306,13 @@ class Controller(QObject):
         return self._start(TaskWorker(function), self.image_pool, INTERACTIVE,
                            partial(self._unless_closing, on_done), partial(self._unless_closing, on_error))
 
+    def run_network(self, function: Callable[[Callable[[], bool]], Any], on_done: Callable[[Any], None],
+                    on_error: Callable[[str], None]) -> Job:
+        """Runs ``function(should_stop)`` on the network pool; ``drop()`` the job to cancel it (nothing of it
+        is heard after that)."""
+        return self._start(StoppableTaskWorker(function), self.network_pool, INTERACTIVE,
+                           partial(self._unless_closing, on_done), partial(self._unless_closing, on_error))
+
     def _unless_closing(self, callback: Callable[[Any], None], value: Any) -> None:
         if not self._closing:
             callback(value)
@@ -311,4 +326,5 @@ class Controller(QObject):
         for job in list(self._jobs):
             job.drop()
         done = self.image_pool.waitForDone(timeout_ms)
+        done = self.network_pool.waitForDone(timeout_ms) and done
         return self.model_pool.waitForDone(timeout_ms) and done

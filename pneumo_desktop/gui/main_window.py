@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtCore import QMimeData, Qt, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
@@ -43,6 +43,8 @@ def local_paths(mime: QMimeData) -> list[Path]:
 
 
 class MainWindow(QMainWindow):
+    closing = Signal()  # before the workers stop: what listens on the network closes its port
+
     def __init__(self, controller: Controller, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
@@ -377,5 +379,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.save_settings()
+        self.closing.emit()
         self.controller.shutdown()
         event.accept()

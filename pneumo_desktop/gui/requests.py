@@ -139,6 +139,7 @@ class BatchRun:
 
     def __init__(self, batch_id: int, files: list[Path], trail: AuditTrail) -> None:
         self.id, self.trail = batch_id, trail
+        self.files = list(files)
         self.total, self.done = len(files), 0
         self.cancel_event = threading.Event()
         numbered = list(enumerate(files))

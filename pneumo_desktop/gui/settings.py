@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from pneumo_desktop import paths
+from pneumo_desktop.dicom_net.node_config import NodeConfig
 
 SETTINGS_FILENAME = "settings.ini"
 MAX_RECENT = 10
@@ -106,6 +107,15 @@ class Settings:
     @dicom_panel_expanded.setter
     def dicom_panel_expanded(self, value: bool) -> None:
         self._s.setValue("view/dicom_panel_expanded", bool(value))
+
+    # DICOM nodes: one JSON value, read through NodeConfig.from_json (a damaged value never turns listening on)
+    @property
+    def dicom_nodes(self) -> NodeConfig:
+        return NodeConfig.from_json(self._str("dicom/nodes"))
+
+    @dicom_nodes.setter
+    def dicom_nodes(self, value: NodeConfig) -> None:
+        self._s.setValue("dicom/nodes", value.to_json())
 
     # recent files
     @property

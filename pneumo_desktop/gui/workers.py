@@ -86,3 +86,15 @@ class TaskWorker(Worker):
 
     def work(self) -> Any:
         return self._function()
+
+
+class StoppableTaskWorker(Worker):
+    """Runs one plain function that takes ``should_stop`` (network operations: cancelled between steps, and
+    every association has its own timeout)."""
+
+    def __init__(self, function: Callable[[Callable[[], bool]], Any], request_id: int = 0) -> None:
+        super().__init__(request_id)
+        self._function = function
+
+    def work(self) -> Any:
+        return self._function(self.should_stop)

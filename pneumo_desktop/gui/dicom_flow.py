@@ -1,0 +1,266 @@
+"""The window's DICOM commands: File ▸ Export as DICOM, Send Results to PACS, Query/Retrieve, and
+Settings ▸ DICOM Nodes (which also turns receiving on or off).
+
+Each command is enabled only when it can work, and its tooltip says why not (a raster film, hide-PHI on, no
+result yet, no node configured). Dialogs are arguments, as in export_flow.Exporter, so tests drive them without
+real dialogs. Writing and sending run on workers; a file is replaced only after the user says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMessageBox, QWidget
+
+from pneumo_desktop.core.collect import is_inside
+from pneumo_desktop.core.score_warnings import score_warnings
+from pneumo_desktop.dicom_net.node_config import NodeConfig
+from pneumo_desktop.dicom_net.nodes import DicomNode
+from pneumo_desktop.gui.controller import Controller
+from pneumo_desktop.gui.dicom_nodes_dialog import DicomNodesDialog
+from pneumo_desktop.gui.dicom_results import SendReport, send_results, write_results
+from pneumo_desktop.gui.export_flow import Confirm, Inform
+from pneumo_desktop.gui.inbox_receiver import InboxReceiver
+from pneumo_desktop.gui.query_retrieve_window import QueryRetrieveWindow
+from pneumo_desktop.gui.settings import Settings
+
+AskFolder = Callable[[QWidget, str, str], str]
+ChooseNode = Callable[[QWidget, list[str]], int | None]
+EXPORT_TIP = "Write the result as DICOM (report PDF, structured report, heatmap capture) for a PACS"
+SEND_TIP = "Send the result as DICOM (report PDF, structured report, heatmap capture) to a configured PACS"
+VERIFY_TIMEOUT_S = 10.0
+
+
+def _ask_folder(parent: QWidget, caption: str, start: str) -> str:
+    return QFileDialog.getExistingDirectory(parent, caption, start)
+
+
+def _confirm(parent: QWidget, question: str) -> bool:
+    answer = QMessageBox.question(parent, "Replace files?", question,
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def _inform(parent: QWidget, message: str) -> None:
+    QMessageBox.warning(parent, "DICOM", message)
+
+
+def _choose_node(parent: QWidget, names: list[str]) -> int | None:
+    if len(names) == 1:
+        return 0
+    name, ok = QInputDialog.getItem(parent, "Send results", "Send to:", names, 0, False)
+    return names.index(name) if ok and name in names else None
+
+
+class DicomCommands(QObject):
+    def __init__(self, window: Any, controller: Controller, settings: Settings,
+                 default_folder: Callable[[], Path], *, ask_folder: AskFolder = _ask_folder,
+                 confirm: Confirm = _confirm, inform: Inform = _inform, choose_node: ChooseNode = _choose_node) -> None:
+        super().__init__(window)
+        self._window, self._controller, self._settings = window, controller, settings
+        self._default_folder = default_folder
+        self._ask_folder, self._confirm, self._inform, self._choose_node = ask_folder, confirm, inform, choose_node
+        self.receiver = InboxReceiver(controller, self)
+        self.receiver.listening_changed.connect(window.status)
+        self.receiver.failed.connect(self._receive_failed)
+        self.receiver.films_received.connect(self._films_received)
+        # Lasts while the window is open, unlike a status message: how many films came in over the network.
+        self.inbox_label = QLabel(window)
+        self.inbox_label.setAccessibleName("Films received over DICOM")
+        self.inbox_label.hide()
+        window.statusBar().addPermanentWidget(self.inbox_label)
+        self._announce = 0  # films of the running inbox batch, said again when it finishes
+        controller.batch_finished.connect(self._batch_finished)
+        self.last_written: list[Path] = []
+        self.last_send: SendReport | str | None = None
+        self.nodes_dialog: DicomNodesDialog | None = None
+        self.query_window: QueryRetrieveWindow | None = None
+        self._sending: Any = None
+        a = window.actions
+        a.export_dicom.triggered.connect(self.export_dicom)
+        a.send_results.triggered.connect(self.send_results)
+        a.query_retrieve.triggered.connect(self.open_query_retrieve)
+        a.dicom_nodes.triggered.connect(self.open_nodes_dialog)
+        a.hide_phi.toggled.connect(lambda _on: self.refresh())
+        for signal in (controller.image_loading, controller.prediction_ready, controller.prediction_failed):
+            signal.connect(lambda *_args: self.refresh())
+        self.refresh()
+
+    def start(self) -> None:
+        """Listen if the stored settings say so (they never do by default)."""
+        self.receiver.apply(self._settings.dicom_nodes)
+
+    def shutdown(self) -> None:
+        self.receiver.stop(quiet=True)
+
+    # ----- what can be done now -------------------------------------------------------------------------------
+    def refusal(self) -> str | None:
+        """Why the shown result cannot be written as DICOM now, or None."""
+        study = self._controller.study
+        if study.image is None:
+            return "open a DICOM film and wait for its result first"
+        if study.prediction is None or study.card is None:
+            return f"wait for the result of {study.image.path.name} first"
+        from pneumo_desktop.dicom_out import refusal
+
+        return refusal(study.image, hide_phi=self._window.hide_phi())
+
+    def refresh(self) -> None:
+        reason = self.refusal()
+        a = self._window.actions
+        no_node = not self._settings.dicom_nodes.remotes
+        for action, tip, extra in ((a.export_dicom, EXPORT_TIP, None),
+                                   (a.send_results, SEND_TIP, "no DICOM node is configured (Settings ▸ DICOM Nodes)"
+                                    if no_node else None)):
+            why = reason or extra
+            action.setEnabled(why is None)
+            text = tip if why is None else f"Not available: {why}"
+            if self._window.hide_phi() and why is not None and self._controller.study.image is not None:
+                text = f"Not available: {why}".replace(self._controller.study.image.path.name, "this file")
+            action.setToolTip(text)
+            action.setStatusTip(text)
+
+    # ----- Export as DICOM -----------------------------------------------------------------------------------
+    def export_dicom(self) -> None:
+        reason = self.refusal()
+        if reason is not None:
+            self._window.status(f"Not exported as DICOM: {reason}")
+            return
+        study = self._controller.study
+        image, prediction, card = study.image, study.prediction, study.card
+        assert image is not None and prediction is not None and card is not None
+        chosen = self._ask_folder(self._window, "Export as DICOM: choose a folder", str(self._default_folder()))
+        if not chosen:
+            return
+        folder = Path(chosen)
+        if is_inside(folder, study.input_folders | {image.path.parent.resolve()}):
+            self._inform(self._window, "DICOM results are not written into a folder the images were opened from, "
+                                       "so input folders stay unchanged. Please choose another folder.")
+            return
+        from pneumo_desktop.dicom_out import dicom_result_paths
+
+        existing = [p for p in dicom_result_paths(image.path, folder).values() if p.exists()]
+        if existing and not self._confirm(self._window, f"{', '.join(p.name for p in existing)} already "
+                                                        f"exist{'s' if len(existing) == 1 else ''} in {folder}. "
+                                                        "Replace the DICOM results?"):
+            return
+        warnings = score_warnings(image, prediction, study.population)  # as the panel shows them (hide-PHI off)
+        self._settings.export_folder = str(folder)
+        self._window.status("Writing the DICOM results…")
+        write = partial(write_results, folder, image, prediction, card, warnings, overwrite=bool(existing))
+        self._controller.run_task(write, partial(self._written, folder), self._export_failed)
+
+    def _written(self, folder: Path, written: list[Path]) -> None:
+        self.last_written = list(written)
+        names = ", ".join(p.name for p in written)
+        self._window.status(f"Wrote {len(written)} DICOM objects in {folder}: {names}")
+
+    def _export_failed(self, message: str) -> None:
+        self._window.status(f"DICOM export failed: {message}")
+        self._inform(self._window, f"The DICOM results were not written: {message}")
+
+    # ----- Send to a PACS ------------------------------------------------------------------------------------
+    def send_results(self) -> None:
+        reason = self.refusal()
+        config = self._settings.dicom_nodes
+        if reason is None and not config.remotes:
+            reason = "no DICOM node is configured: add your PACS in Settings ▸ DICOM Nodes"
+        if reason is not None:
+            self._window.status(f"Not sent: {reason}")
+            return
+        choice = self._choose_node(self._window, [str(r) for r in config.remotes])
+        if choice is None:
+            return
+        node: DicomNode = config.remotes[choice]
+        study = self._controller.study
+        image, prediction, card = study.image, study.prediction, study.card
+        assert image is not None and prediction is not None and card is not None
+        warnings = score_warnings(image, prediction, study.population)
+        if self._sending is not None:
+            self._sending.drop()
+        self._window.status(f"Sending the results to {node.ae_title}…")
+        self._sending = self._controller.run_network(
+            lambda stop: send_results(node, image, prediction, card, warnings, calling_ae=config.ae_title,
+                                      should_stop=stop),
+            self._sent, partial(self._send_failed, node.ae_title))
+
+    def cancel_send(self) -> None:
+        job, self._sending = self._sending, None
+        if job is not None:
+            job.drop()
+            self._window.status("Sending cancelled.")
+
+    def _sent(self, report: SendReport) -> None:
+        self._sending = None
+        self.last_send = report
+        text = report.message if report.audited else f"{report.message} (the audit log could not be written)"
+        self._window.status(text)
+        if report.failed:
+            self._inform(self._window, text)
+
+    def _send_failed(self, destination: str, message: str) -> None:
+        self._sending = None
+        self.last_send = message
+        self._window.status(f"Results not sent to {destination}: {message}")
+        self._inform(self._window, f"The results were not sent to {destination}: {message}")
+
+    # ----- Settings ▸ DICOM Nodes ----------------------------------------------------------------------------
+    def open_nodes_dialog(self) -> DicomNodesDialog:
+        dialog = DicomNodesDialog(self._settings.dicom_nodes, self._verify, self._window)
+        dialog.accepted.connect(lambda: self.apply_config(dialog.config()))
+        self.nodes_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def apply_config(self, config: NodeConfig) -> None:
+        self._settings.dicom_nodes = config
+        self._settings.sync()
+        self.receiver.apply(config)
+        self.refresh()
+
+    def _verify(self, node: DicomNode, calling_ae: str, on_done: Callable[[str], None],
+                on_error: Callable[[str], None]) -> Any:
+        from pneumo_desktop.dicom_net.echo import verify_node
+
+        return self._controller.run_network(
+            lambda _stop: verify_node(node, calling_ae=calling_ae, timeout_s=VERIFY_TIMEOUT_S), on_done, on_error)
+
+    # ----- Query/Retrieve and receive -------------------------------------------------------------------------
+    def open_query_retrieve(self) -> QueryRetrieveWindow:
+        if self.query_window is not None:
+            self.query_window.close()
+        window = QueryRetrieveWindow(self._settings.dicom_nodes, self._controller.run_network, self._open_retrieved,
+                                     self._window)
+        self.query_window = window
+        window.show()
+        return window
+
+    def _open_retrieved(self, folder: Path, films: list[Path]) -> None:
+        self._window.status(f"Retrieved {len(films)} chest film{'' if len(films) == 1 else 's'}; scoring them.")
+        self._controller.open_paths([folder])  # opened as a batch; the inbox becomes an input folder
+
+    def _films_received(self, count: int) -> None:
+        total = len(self.receiver.received)
+        self._announce = count
+        self.inbox_label.setText(f"{total} received over DICOM")
+        self.inbox_label.setToolTip(f"{total} film{'' if total == 1 else 's'} received over DICOM this session, "
+                                    "kept in the app's inbox folder")
+        self.inbox_label.show()
+        self._window.status(f"{count} film{'' if count == 1 else 's'} received over DICOM; the study list shows "
+                            f"all {total} received, newest first, as they are scored.")
+
+    def _batch_finished(self, cancelled: bool) -> None:
+        count, self._announce = self._announce, 0
+        if count and not cancelled:
+            self._window.status(f"{count} film{'' if count == 1 else 's'} received over DICOM and scored; the "
+                                "study list shows the received films newest first.")
+
+    def _receive_failed(self, message: str) -> None:
+        self._window.status(message)
+        self._inform(self._window, message)
+

@@ -1,0 +1,182 @@
+"""Settings ▸ DICOM Nodes and receiving: off by default (no socket), bound only where configured, refused
+callers never reach the inbox, received films scored in the study list newest first, the port released when
+listening is turned off."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import psutil
+import pydicom
+import pytest
+from PySide6.QtCore import QSettings
+
+from pneumo_desktop.dicom_net.node_config import NodeConfig
+from pneumo_desktop.dicom_net.nodes import DicomNetworkError, DicomNode
+from pneumo_desktop.gui.dicom_nodes_dialog import DicomNodesDialog
+from pneumo_desktop.gui.settings import Settings
+from tests.conftest import DICOM_DIR
+from tests.dicom_net.orthanc import free_port
+from tests.gui.conftest import WAIT_MS
+
+FILMS = [DICOM_DIR / "dx_mono2_8bit_implicit_vr_uncompressed.dcm", DICOM_DIR / "cr_mono2_8bit_jpeg_baseline.dcm"]
+
+
+def _listening_on(port: int) -> list[str]:
+    return [c.laddr.ip for c in psutil.Process().net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
+
+
+def test_the_default_listens_nowhere_and_a_damaged_setting_never_turns_listening_on(tmp_path: Path) -> None:
+    config = NodeConfig()
+    assert not config.listening and config.bind == "127.0.0.1" and config.remotes == ()
+    qsettings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    settings = Settings(qsettings)
+    assert settings.dicom_nodes == NodeConfig()
+    qsettings.setValue("dicom/nodes", "{not json")
+    assert settings.dicom_nodes == NodeConfig()
+    qsettings.setValue("dicom/nodes", '{"listening": true, "allowed_callers": []}')
+    assert not settings.dicom_nodes.listening  # on without anybody allowed to call is not a configuration
+    stored = NodeConfig(ae_title="ME", port=11113, listening=True, allowed_callers=("PACS",),
+                        remotes=(DicomNode("PACS", "pacs.local", 104),))
+    settings.dicom_nodes = stored
+    assert Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)).dicom_nodes == stored
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("ae_title", "A" * 17, "not a valid AE title"),
+    ("ae_title", "BAD\\AE", "not a valid AE title"),
+    ("bind", "my laptop", "not an IP address"),
+    ("allowed", "GOOD, WAY_TOO_LONG_CALLER_TITLE", "not a valid AE title"),
+])
+def test_bad_settings_are_named_and_the_dialog_stays_open(qtbot, field: str, value: str, message: str) -> None:
+    dialog = DicomNodesDialog(NodeConfig(), lambda *_: None)
+    qtbot.addWidget(dialog)
+    dialog.listening.setChecked(True)
+    dialog.allowed.setText("ORTHANC")
+    getattr(dialog, field).setText(value)
+    dialog.show()
+    dialog.buttons.accepted.emit()
+    assert dialog.isVisible() and message in dialog.message.text()
+
+
+def test_listening_needs_someone_allowed_to_call(qtbot) -> None:
+    dialog = DicomNodesDialog(NodeConfig(), lambda *_: None)
+    qtbot.addWidget(dialog)
+    dialog.listening.setChecked(True)
+    with pytest.raises(DicomNetworkError, match="no calling AE title is allowed"):
+        dialog.config()
+
+
+def test_remote_nodes_are_added_edited_removed_and_duplicates_refused(qtbot) -> None:
+    dialog = DicomNodesDialog(NodeConfig(), lambda *_: None)
+    qtbot.addWidget(dialog)
+    dialog.remote_ae.setText("PACS")
+    dialog.remote_host.setText("pacs.local")
+    dialog.remote_port.setValue(104)
+    dialog.add_button.click()
+    dialog.add_button.click()
+    assert "already in the list" in dialog.message.text()
+    dialog.remote_host.setText("")
+    dialog.remote_ae.setText("OTHER")
+    dialog.add_button.click()
+    assert "no host" in dialog.message.text()
+    dialog.table.selectRow(0)
+    dialog.remote_ae.setText("PACS")
+    dialog.remote_host.setText("10.0.0.5")
+    dialog.update_button.click()
+    assert dialog.config().remotes == (DicomNode("PACS", "10.0.0.5", 104),)
+    dialog.table.selectRow(0)
+    dialog.remove_button.click()
+    assert dialog.config().remotes == ()
+
+
+def test_verify_echoes_on_a_worker_and_reports_both_outcomes(qtbot, window) -> None:
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification
+
+    scp = AE(ae_title="ECHOER")
+    scp.add_supported_context(Verification)
+    server = scp.start_server(("127.0.0.1", 0), block=False)
+    try:
+        dialog = window.dicom_commands.open_nodes_dialog()
+        dialog.remote_ae.setText("ECHOER")
+        dialog.remote_host.setText("127.0.0.1")
+        dialog.remote_port.setValue(server.server_address[1])
+        dialog.verify_button.click()
+        assert "Verifying" in dialog.verify_result.text()  # the click returned before the answer
+        qtbot.waitUntil(lambda: "answered" in dialog.verify_result.text(), timeout=WAIT_MS)
+        dialog.remote_port.setValue(free_port())
+        dialog.verify_button.click()
+        qtbot.waitUntil(lambda: "Failed" in dialog.verify_result.text(), timeout=60_000)
+        assert "did not answer" in dialog.verify_result.text()
+        dialog.reject()
+    finally:
+        server.shutdown()
+
+
+def test_the_window_opens_no_port_until_listening_is_turned_on(qtbot, window) -> None:
+    commands = window.dicom_commands
+    commands.start()  # what app.start does after the first paint, with the default settings
+    assert commands.receiver.address is None
+    assert not window.settings.dicom_nodes.listening
+
+
+def test_received_films_bind_only_where_configured_and_are_scored_newest_first(qtbot, window, tmp_path) -> None:
+    from pneumo_desktop.dicom_net.send import send_files
+
+    port = free_port()
+    commands = window.dicom_commands
+    commands.apply_config(NodeConfig(ae_title="PNEUMO", port=port, listening=True, allowed_callers=("MODALITY",)))
+    assert commands.receiver.address == ("127.0.0.1", port)
+    assert _listening_on(port) == ["127.0.0.1"]
+    node = DicomNode("PNEUMO", "127.0.0.1", port)
+    with pytest.raises(DicomNetworkError, match="refused"):
+        send_files(node, FILMS[:1], calling_ae="STRANGER", timeout_s=10)
+    assert commands.receiver.received == []
+    for film in FILMS:  # two associations, a moment apart: the later film is the newer one
+        assert send_files(node, [film], calling_ae="MODALITY", timeout_s=10).ok
+    qtbot.waitUntil(lambda: len(commands.receiver.received) == 2 and not window.controller.batch_running()
+                    and all(r.finished for r in window.study_list.model.rows), timeout=WAIT_MS)
+    rows = window.study_list.model.rows
+    uids = [str(pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in FILMS]
+    assert [r.path.stem for r in rows] == list(reversed(uids))
+    assert all(r.record.get("probability") is not None for r in rows)
+    assert all(r.path.parent.name == "received" and r.path.parent.parent.name == "inbox" for r in rows)
+    assert "received over DICOM" in window.statusBar().currentMessage()
+    assert window.study_dock.isVisible()
+
+    commands.apply_config(NodeConfig(ae_title="PNEUMO", port=port, listening=False, allowed_callers=("MODALITY",)))
+    assert commands.receiver.address is None and _listening_on(port) == []
+
+
+def test_quitting_releases_the_port(qtbot, window) -> None:
+    port = free_port()
+    commands = window.dicom_commands
+    commands.apply_config(NodeConfig(port=port, listening=True, allowed_callers=("PACS",)))
+    assert _listening_on(port)
+    window.close()
+    assert _listening_on(port) == []
+
+
+def test_a_port_in_use_is_said_plainly(qtbot, window) -> None:
+    import socket
+
+    told: list[str] = []
+    commands = window.dicom_commands
+    commands._inform = lambda _parent, message: told.append(message)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        commands.apply_config(NodeConfig(port=taken.getsockname()[1], listening=True, allowed_callers=("PACS",)))
+    assert commands.receiver.address is None
+    assert told and "Receiving is off: cannot listen on 127.0.0.1" in told[0]
+
+
+def test_no_film_lands_in_the_users_folders(tmp_path: Path) -> None:
+    from pneumo_desktop import paths
+
+    inbox = paths.inbox_dir("received")
+    assert paths.state_dir() in inbox.parents
+    shutil.rmtree(inbox)
