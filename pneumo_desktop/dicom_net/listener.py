@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,9 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.dicom_net.nodes import DEFAULT_BIND, DicomNetworkError, checked_ae_title
+from pneumo_desktop.dicom_net.received_files import received_file_name
 
 log = logging.getLogger(__name__)
-_UID = re.compile(r"^[0-9.]{1,64}$")
 # Films arrive compressed as often as not: accept every transfer syntax pydicom can decode.
 TRANSFER_SYNTAXES = [
     "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2",
@@ -79,13 +78,13 @@ class Listener:
         try:
             ds = event.dataset
             ds.file_meta = event.file_meta
-            uid = str(ds.SOPInstanceUID)
+            name = received_file_name(ds)
         except Exception:  # library boundary: a malformed data set raises many types
             log.warning("a received instance could not be decoded; refused")
             return _CANNOT_UNDERSTAND
-        if not _UID.match(uid):
-            return _CANNOT_UNDERSTAND  # the UID names the file: nothing else may reach the path
-        target = self.inbox / f"{uid}.dcm"
+        if name is None:
+            return _CANNOT_UNDERSTAND  # a film without a valid SOP Instance UID
+        target = self.inbox / name
         buffer = io.BytesIO()
         try:
             ds.save_as(buffer, enforce_file_format=True)

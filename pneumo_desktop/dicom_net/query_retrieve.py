@@ -30,6 +30,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.dicom_net.listener import TRANSFER_SYNTAXES
 from pneumo_desktop.dicom_net.nodes import DicomNetworkError, DicomNode, checked_ae_title
+from pneumo_desktop.dicom_net.received_files import received_file_name
 from pneumo_desktop.dicom_net.send import DEFAULT_CALLING_AE, DEFAULT_TIMEOUT_S
 
 log = logging.getLogger(__name__)
@@ -101,12 +102,12 @@ def retrieve_chest_films(node: DicomNode, study_uid: str, dest: Path, *, calling
     def store(event: Any) -> int:
         ds = event.dataset
         ds.file_meta = event.file_meta
-        uid = str(ds.get("SOPInstanceUID", ""))
-        if not _UID.match(uid):
+        name = received_file_name(ds)
+        if name is None:
             return 0xC000
         buffer = io.BytesIO()
         ds.save_as(buffer, enforce_file_format=True)
-        target = Path(dest) / f"{uid}.dcm"
+        target = Path(dest) / name
         atomic_write_bytes(target, buffer.getvalue())
         received.append(target)
         return 0x0000

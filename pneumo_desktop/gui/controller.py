@@ -14,8 +14,9 @@ The window and the exporter read what is shown from ``study`` (Qt-free); signals
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,11 +247,18 @@ class Controller(QObject):
         self.prediction_ready.emit(outcome)
 
     # ----- batch ------------------------------------------------------------------------------------------
-    def start_batch(self, files: list[Path]) -> None:
+    def start_batch(self, files: list[Path], known: Mapping[Path, BatchItemResult] | None = None) -> None:
+        """Score ``files`` into the study list. ``known``: results the window already has for some of them (films
+        received earlier, shown again above the new ones); they are listed as they were, not scored or audited
+        a second time."""
         self.cancel_batch(emit=False)
-        run = self._batch = BatchRun(self._next_id(), list(files), self._trail)
+        known = known or {}
+        reused = frozenset(i for i, path in enumerate(files) if path in known)
+        run = self._batch = BatchRun(self._next_id(), list(files), self._trail, reused)
         self.batch_started.emit(list(files))
         self.batch_progress.emit(0, run.total, -1.0)
+        for index in sorted(reused):
+            self._on_batch_item(run, dataclasses.replace(known[files[index]], index=index, batch_id=run.id))
         self._feed(run)
 
     def _feed(self, run: BatchRun) -> None:

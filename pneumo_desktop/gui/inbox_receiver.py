@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from pneumo_desktop import paths
 from pneumo_desktop.dicom_net.node_config import NodeConfig
 from pneumo_desktop.gui.controller import Controller
+from pneumo_desktop.gui.jobs import BatchItemResult
 
 if TYPE_CHECKING:
     from pneumo_desktop.dicom_net.listener import Listener
@@ -41,6 +42,10 @@ class InboxReceiver(QObject):
         self._listener: Listener | None = None
         self.received: list[Path] = []  # this session's films, in arrival order
         self._pending: list[Path] = []
+        # What each received film scored: a new arrival lists every film of the session again, newest first,
+        # and the earlier ones are shown from here rather than scored (and audited) a second time.
+        self._results: dict[Path, BatchItemResult] = {}
+        controller.batch_item.connect(self._remember)
         self._first_pending_at = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -83,7 +88,16 @@ class InboxReceiver(QObject):
         if not quiet:
             self.listening_changed.emit("Receiving stopped: the DICOM port is closed.")
 
+    def _remember(self, result: BatchItemResult) -> None:
+        if result.path in self._received_set() and result.error is None:
+            self._results[result.path] = result
+
+    def _received_set(self) -> set[Path]:
+        return set(self.received)
+
     def _on_arrived(self, path: Path) -> None:
+        # The same instance sent again replaced its file: it is scored again.
+        self._results.pop(Path(path), None)
         if not self._pending:
             self._first_pending_at = time.monotonic()
         self._pending.append(Path(path))
@@ -102,7 +116,7 @@ class InboxReceiver(QObject):
         # The inbox is an input folder from now on: exports refuse to write into it.
         self._controller.study.input_folders.add(paths.inbox_dir("received").resolve())
         newest_first = list(reversed(self.received))
-        self._controller.start_batch(newest_first)
+        self._controller.start_batch(newest_first, known=self._results)
         self.films_received.emit(len(new))
 
     def _showing_inbox(self) -> bool:

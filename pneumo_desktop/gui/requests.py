@@ -137,12 +137,13 @@ class BatchRun:
     keeps a few chunks queued (creating 250 workers at once froze the window for 0.3 s, and a short queue lets
     a cancel drop the rest without running them)."""
 
-    def __init__(self, batch_id: int, files: list[Path], trail: AuditTrail) -> None:
+    def __init__(self, batch_id: int, files: list[Path], trail: AuditTrail, known: frozenset[int] = frozenset()) -> None:
+        """``known``: indexes of files whose result the window already has; they are not scored again."""
         self.id, self.trail = batch_id, trail
         self.files = list(files)
         self.total, self.done = len(files), 0
         self.cancel_event = threading.Event()
-        numbered = list(enumerate(files))
+        numbered = [(i, path) for i, path in enumerate(files) if i not in known]
         self.pending = deque(numbered[i:i + BATCH_CHUNK] for i in range(0, len(numbered), BATCH_CHUNK))
         self.jobs: set[Job] = set()
         self.seen: set[int] = set()

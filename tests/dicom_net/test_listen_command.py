@@ -17,6 +17,7 @@ import psutil
 import pydicom
 import pytest
 
+from pneumo_desktop.dicom_net.received_files import received_file_name
 from pneumo_desktop.dicom_net.send import send_files
 from tests.conftest import DICOM_DIR, REPO
 from tests.dicom_net.orthanc import ORTHANC, ORTHANC_AE, SKIP_REASON
@@ -68,7 +69,7 @@ def test_listen_scores_what_orthanc_sends_and_sends_results_back(pacs, tiny_mode
         _wait(lambda: len(stdout) >= 1, 60, "a record", stderr)
         record = json.loads(stdout[0])
         assert record["error"] is None and 0.0 <= record["probability"] <= 1.0
-        assert Path(record["path"]) == inbox / f"{header.SOPInstanceUID}.dcm"
+        assert Path(record["path"]) == inbox / received_file_name(header)
         _wait(lambda: any(c["SOPClassUID"] == SR for c in server.instances_of_study(str(header.StudyInstanceUID))),
               60, "the SR in Orthanc", stderr)
         names = sorted(p.name for p in out.iterdir())

@@ -15,6 +15,7 @@ from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.scoring import model_input_for
 from pneumo_desktop.dicom_net.listener import Listener
 from pneumo_desktop.dicom_net.nodes import DicomNode
+from pneumo_desktop.dicom_net.received_files import received_file_name
 from pneumo_desktop.dicom_net.send import send_files
 from pneumo_desktop.dicom_out import export_dicom_results
 from tests.conftest import DICOM_DIR
@@ -60,7 +61,7 @@ def test_films_go_in_come_out_to_the_listener_and_results_go_back(pacs, tiny_pre
         received = arrived.get(timeout=30)
     finally:
         listener.stop()
-    assert received == inbox / f"{uid}.dcm"
+    assert received == inbox / received_file_name(pydicom.dcmread(films[0], stop_before_pixels=True))
     assert pydicom.dcmread(received).SOPInstanceUID == uid
 
     image = load_image(received)

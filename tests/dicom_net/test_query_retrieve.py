@@ -13,6 +13,7 @@ from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.scoring import model_input_for
 from pneumo_desktop.dicom_net.nodes import DicomNetworkError, DicomNode
 from pneumo_desktop.dicom_net.query_retrieve import find_studies, retrieve_chest_films
+from pneumo_desktop.dicom_net.received_files import received_file_name
 from pneumo_desktop.dicom_net.send import send_files
 from tests.conftest import DICOM_DIR
 from tests.core.dicom_factory import gradient, make_dataset, write
@@ -52,7 +53,7 @@ def test_retrieve_the_chest_series_and_score_it(orthanc_with_films, tiny_predict
     _, node = orthanc_with_films
     film = pydicom.dcmread(DICOM_DIR / FILMS[1], stop_before_pixels=True)
     (path,) = retrieve_chest_films(node, str(film.StudyInstanceUID), tmp_path, calling_ae="PNEUMO")
-    assert path == tmp_path / f"{film.SOPInstanceUID}.dcm"
+    assert path == tmp_path / received_file_name(film)
     prediction = tiny_predictor.predict(model_input_for(load_image(path), tiny_predictor.size))
     assert 0.0 <= prediction.probability <= 1.0
     original = tiny_predictor.predict(model_input_for(load_image(DICOM_DIR / FILMS[1]), tiny_predictor.size))

@@ -4,6 +4,7 @@ listening is turned off."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from PySide6.QtCore import QSettings
 
 from pneumo_desktop.dicom_net.node_config import NodeConfig
 from pneumo_desktop.dicom_net.nodes import DicomNetworkError, DicomNode
+from pneumo_desktop.dicom_net.received_files import received_file_name
 from pneumo_desktop.gui.dicom_nodes_dialog import DicomNodesDialog
 from pneumo_desktop.gui.settings import Settings
 from tests.conftest import DICOM_DIR
@@ -140,8 +142,8 @@ def test_received_films_bind_only_where_configured_and_are_scored_newest_first(q
     qtbot.waitUntil(lambda: len(commands.receiver.received) == 2 and not window.controller.batch_running()
                     and all(r.finished for r in window.study_list.model.rows), timeout=WAIT_MS)
     rows = window.study_list.model.rows
-    uids = [str(pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in FILMS]
-    assert [r.path.stem for r in rows] == list(reversed(uids))
+    names = [received_file_name(pydicom.dcmread(f, stop_before_pixels=True)) for f in FILMS]
+    assert [r.path.name for r in rows] == list(reversed(names))
     assert all(r.record.get("probability") is not None for r in rows)
     assert all(r.path.parent.name == "received" and r.path.parent.parent.name == "inbox" for r in rows)
     assert "received over DICOM" in window.statusBar().currentMessage()
@@ -180,3 +182,32 @@ def test_no_film_lands_in_the_users_folders(tmp_path: Path) -> None:
     inbox = paths.inbox_dir("received")
     assert paths.state_dir() in inbox.parents
     shutil.rmtree(inbox)
+
+
+def test_a_later_arrival_lists_the_earlier_film_without_scoring_or_auditing_it_again(qtbot, window) -> None:
+    from pneumo_desktop.core import audit
+    from pneumo_desktop.core.hashing import sha256_file
+    from pneumo_desktop.dicom_net.send import send_files
+
+    port = free_port()
+    commands = window.dicom_commands
+    commands.apply_config(NodeConfig(ae_title="PNEUMO", port=port, listening=True, allowed_callers=("MODALITY",)))
+    node = DicomNode("PNEUMO", "127.0.0.1", port)
+
+    def settled(count: int) -> bool:
+        return (len(commands.receiver.received) == count and not window.controller.batch_running()
+                and window.study_list.model.rowCount() == count
+                and all(r.finished for r in window.study_list.model.rows))
+
+    assert send_files(node, [FILMS[0]], calling_ae="MODALITY", timeout_s=10).ok
+    qtbot.waitUntil(lambda: settled(1), timeout=WAIT_MS)
+    first = window.study_list.model.rows[0]
+    window.controller.open_paths([FILMS[1]])  # the user looks at another film in between: a new set
+    qtbot.waitUntil(lambda: window.controller.current_result is not None, timeout=WAIT_MS)
+    assert send_files(node, [FILMS[1]], calling_ae="MODALITY", timeout_s=10).ok
+    qtbot.waitUntil(lambda: settled(2), timeout=WAIT_MS)
+    rows = window.study_list.model.rows
+    assert rows[1].path == first.path and rows[1].record == first.record
+    lines = [json.loads(line) for line in audit.audit_path().read_text().splitlines()]
+    assert sum(line.get("file_sha256") == sha256_file(first.path) for line in lines) == 1
+    commands.apply_config(NodeConfig(ae_title="PNEUMO", port=port, listening=False, allowed_callers=("MODALITY",)))

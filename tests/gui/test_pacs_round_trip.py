@@ -14,6 +14,7 @@ from pydicom.uid import generate_uid
 from pneumo_desktop.core import audit
 from pneumo_desktop.dicom_net.node_config import NodeConfig
 from pneumo_desktop.dicom_net.nodes import DicomNode
+from pneumo_desktop.dicom_net.received_files import received_file_name
 from pneumo_desktop.dicom_net.send import send_files
 from tests.conftest import DICOM_DIR
 from tests.core import dicom_factory
@@ -73,7 +74,7 @@ def test_query_retrieve_score_and_send_back(qtbot, window, pacs) -> None:
                     and window.study_list.model.rows[0].finished, timeout=NET_MS)
     row = window.study_list.model.rows[0]
     assert row.record.get("probability") is not None and row.record.get("error") is None
-    assert row.path.name == f"{film.SOPInstanceUID}.dcm" and "retrieved" in row.path.parts
+    assert row.path.name == received_file_name(film) and "retrieved" in row.path.parts
     assert "Retrieved 1 chest film" in query.message.text()
 
     window.study_list.select_row(0)
@@ -110,7 +111,8 @@ def test_orthanc_pushes_to_the_listener_and_the_film_appears_scored(qtbot, windo
     qtbot.waitUntil(lambda: window.study_list.model.rowCount() == 1
                     and window.study_list.model.rows[0].finished, timeout=NET_MS)
     row = window.study_list.model.rows[0]
-    assert row.path.name == f"{uid}.dcm" and row.record.get("probability") is not None
+    assert row.path.name == received_file_name(pydicom.dcmread(PUSHED, stop_before_pixels=True))
+    assert row.record.get("probability") is not None
     assert "received" in window.dicom_commands.inbox_label.text()
 
 
