@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pynetdicom import AE, AllStoragePresentationContexts, evt
 from pynetdicom.transport import ThreadedAssociationServer
+from pynetdicom.utils import make_target
 
 from pneumo_desktop.core.atomic import atomic_write_bytes
 from pneumo_desktop.dicom_net.nodes import DEFAULT_BIND, DicomNetworkError, checked_ae_title
@@ -29,6 +32,7 @@ TRANSFER_SYNTAXES = [
     "1.2.840.10008.1.2.5",
 ]
 _OUT_OF_RESOURCES, _CANNOT_UNDERSTAND = 0xA700, 0xC000
+STOP_POLL_S = 0.05
 
 
 class Listener:
@@ -62,11 +66,17 @@ class Listener:
         if not self.inbox.is_dir():
             raise DicomNetworkError(f"the inbox folder {self.inbox} does not exist")
         try:
-            self._server = self._ae.start_server(self._address, block=False,
-                                                 evt_handlers=[(evt.EVT_C_STORE, self._store)])
+            server = self._ae.make_server(self._address, evt_handlers=[(evt.EVT_C_STORE, self._store)],
+                                          server_class=ThreadedAssociationServer)
         except OSError as exc:
             raise DicomNetworkError(f"cannot listen on {self._address[0]}:{self._address[1]} "
                                     f"({exc.strerror or exc})") from exc
+        # What AE.start_server(block=False) does, but polling every 50 ms instead of 500: stop() waits for the
+        # loop to notice, and the window stops the listener when the user turns receiving off or quits.
+        self._ae._servers.append(server)
+        self._server = server
+        threading.Thread(target=make_target(partial(server.serve_forever, poll_interval=STOP_POLL_S)),
+                         name="pneumo-dicom-listener", daemon=True).start()
         log.info("listening as %s on %s:%d", self._ae.ae_title, *self.address)
 
     def stop(self) -> None:

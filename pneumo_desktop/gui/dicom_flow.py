@@ -235,7 +235,8 @@ class DicomCommands(QObject):
         if self.query_window is not None:
             self.query_window.close()
         window = QueryRetrieveWindow(self._settings.dicom_nodes, self._controller.run_network, self._open_retrieved,
-                                     self._window)
+                                     self._window, hide_phi=self._window.hide_phi())
+        self._window.actions.hide_phi.toggled.connect(window.set_hide_phi)
         self.query_window = window
         window.show()
         return window

@@ -36,6 +36,7 @@ from pneumo_desktop import paths
 from pneumo_desktop.dicom_net.node_config import NodeConfig
 from pneumo_desktop.dicom_net.nodes import DicomNode
 from pneumo_desktop.gui.dicom_results import NETWORK_TIMEOUT_S
+from pneumo_desktop.gui.phi import HIDDEN
 
 RunNetwork = Callable[[Callable[[Callable[[], bool]], Any], Callable[[Any], None], Callable[[str], None]], Any]
 _DATE = re.compile(r"^(\d{8})?(-(\d{8})?)?$")
@@ -63,7 +64,8 @@ def retrieve_into_inbox(node: DicomNode, study_uid: str, calling_ae: str, should
 
 class QueryRetrieveWindow(QDialog):
     def __init__(self, config: NodeConfig, run_network: RunNetwork,
-                 on_retrieved: Callable[[Path, list[Path]], None], parent: QWidget | None = None) -> None:
+                 on_retrieved: Callable[[Path, list[Path]], None], parent: QWidget | None = None, *,
+                 hide_phi: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("Query/Retrieve from PACS")
         self.setObjectName("query_retrieve_window")
@@ -73,6 +75,7 @@ class QueryRetrieveWindow(QDialog):
         self._on_retrieved = on_retrieved
         self._job: Any = None
         self.matches: list[Any] = []
+        self._hide_phi = hide_phi
 
         self.node = QComboBox(self)
         self.node.setAccessibleName("PACS to search")
@@ -194,15 +197,27 @@ class QueryRetrieveWindow(QDialog):
         self._job = self._run_network(function, done, self._failed)
         self._update_enabled()
 
+    def set_hide_phi(self, hide: bool) -> None:
+        """View ▸ Hide PHI: the found studies' patient name, ID and accession are masked as everywhere else (the
+        search fields keep what the user typed)."""
+        self._hide_phi = hide
+        self._fill_table()
+
+    def _fill_table(self) -> None:
+        self.table.setRowCount(len(self.matches))
+        for r, match in enumerate(self.matches):
+            name, patient_id, accession = match.patient_name.replace("^", " ").strip(), match.patient_id, \
+                match.accession_number
+            if self._hide_phi:
+                name, patient_id, accession = HIDDEN, HIDDEN, HIDDEN
+            values = (name, patient_id, _date(match.study_date), accession, match.description)
+            for c, value in enumerate(values):
+                self.table.setItem(r, c, QTableWidgetItem(value))
+
     def _found(self, matches: list[Any]) -> None:
         self._job = None
         self.matches = list(matches)
-        self.table.setRowCount(len(self.matches))
-        for r, match in enumerate(self.matches):
-            values = (match.patient_name.replace("^", " ").strip(), match.patient_id, _date(match.study_date),
-                      match.accession_number, match.description)
-            for c, value in enumerate(values):
-                self.table.setItem(r, c, QTableWidgetItem(value))
+        self._fill_table()
         if self.matches:
             self.table.selectRow(0)
         count = len(self.matches)
