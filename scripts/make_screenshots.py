@@ -1,6 +1,6 @@
 """Regenerate docs/screenshots/window_single.png, window_batch.png and window_dicom_{1280x720,1920x1080}.png
-(offscreen, real window); with --pacs only dicom_nodes_dialog.png and window_received.png (Settings ▸ DICOM
-Nodes, and films sent to the app's listener over 127.0.0.1, scored in the study list).
+and dicom_nodes_dialog.png and window_received.png (Settings ▸ DICOM Nodes, and films sent to the app's listener
+over 127.0.0.1, scored in the study list); offscreen, the real window. --pacs makes only the last two.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/make_screenshots.py [--pacs] [OUT_DIR]
 
@@ -81,6 +81,14 @@ def pacs_screens(qapp: QApplication, window, out_dir: Path) -> list[str]:
     return ["dicom_nodes_dialog.png", "window_received.png"]
 
 
+def show(qapp: QApplication, controller, path: Path) -> None:
+    """Show ``path`` and wait for its own result (not the one already on screen)."""
+    before = controller.current_result
+    controller.show_file(path)
+    wait(qapp, lambda: controller.current_result is not None and controller.current_result is not before
+         and Path(controller.current_result.image.path).resolve() == Path(path).resolve())
+
+
 def main(out_dir: Path, *, pacs_only: bool = False) -> None:
     qapp = QApplication(sys.argv[:1])
     app._style(qapp)
@@ -106,20 +114,19 @@ def main(out_dir: Path, *, pacs_only: bool = False) -> None:
     window.open_paths([SAMPLES])
     wait(qapp, lambda: window.study_list.model.rowCount() == 12 and not controller.batch_running())
     window.study_list.sort_by_probability()
-    controller.current_result = None
-    controller.show_file(window.study_list.ordered_rows()[0].path)
-    wait(qapp, lambda: controller.current_result is not None)
+    show(qapp, controller, window.study_list.ordered_rows()[0].path)
     window.grab().save(str(out_dir / "window_batch.png"))
     written = ["window_single.png", "window_batch.png"]
     for width, height in DICOM_SIZES:
         window.resize(width, height)
         window.layout_keeper.reset()  # the layout a first start at this size gets
-        controller.current_result = None
-        controller.show_file(DICOM)
-        wait(qapp, lambda: controller.current_result is not None)
+        show(qapp, controller, DICOM)
         name = f"window_dicom_{width}x{height}.png"
         window.grab().save(str(out_dir / name))
         written.append(name)
+    window.resize(*SIZE)
+    window.layout_keeper.reset()
+    written += pacs_screens(qapp, window, out_dir)
     controller.shutdown()
     print("wrote " + ", ".join(str(out_dir / name) for name in written))
 
