@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 
 from pneumo_desktop.core.atomic import atomic_write_bytes
-from pneumo_desktop.core.collect import is_inside
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.library_warnings import library_warnings_logged
 from pneumo_desktop.core.model_card import ModelCard
@@ -29,12 +27,12 @@ from pneumo_desktop.dicom_out.encapsulated_pdf import build_encapsulated_pdf
 from pneumo_desktop.dicom_out.errors import DicomExportError
 from pneumo_desktop.dicom_out.heatmap_capture import build_heatmap_capture
 from pneumo_desktop.dicom_out.new_series import new_series
-from pneumo_desktop.dicom_out.source_study import SourceStudy, read_source_study, refusal
+from pneumo_desktop.dicom_out.refusal import refusal
+from pneumo_desktop.dicom_out.source_study import SourceStudy, read_source_study
 from pneumo_desktop.dicom_out.structured_report import build_structured_report
+from pneumo_desktop.dicom_out.targets import check_targets, dicom_result_paths
 
 log = logging.getLogger(__name__)
-SUFFIXES = {"pdf": "_pneumonia_report_pdf.dcm", "sr": "_pneumonia_sr.dcm", "sc": "_pneumonia_heatmap_sc.dcm"}
-_NAME_LIMIT = 80
 
 
 @dataclass(frozen=True)
@@ -43,27 +41,6 @@ class DicomResults:
 
     paths: list[Path]
     skipped: list[str]
-
-
-def dicom_result_paths(image_path: Path, out_dir: Path) -> dict[str, Path]:
-    """Where each object goes: named after the scored file, so results of several films can share a folder."""
-    stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in image_path.stem)[:_NAME_LIMIT]
-    stem = stem.strip("._") or "image"
-    return {kind: Path(out_dir) / f"{stem}{suffix}" for kind, suffix in SUFFIXES.items()}
-
-
-def check_targets(image_path: Path, out_dir: Path, *, overwrite: bool) -> None:
-    """DicomExportError unless every target can be written: cheap, so callers run it before scoring."""
-    out_dir = Path(out_dir)
-    if not os.path.isdir(out_dir):
-        raise DicomExportError(f"the DICOM folder {out_dir.name or out_dir} does not exist or is not a folder")
-    if is_inside(out_dir, {image_path.parent.resolve()}):
-        raise DicomExportError("the DICOM folder is the scored file's own folder or inside it; results are "
-                               "never written into an input folder (choose another folder)")
-    existing = [p for p in dicom_result_paths(image_path, out_dir).values() if os.path.lexists(p)]
-    if existing and not overwrite:
-        raise DicomExportError(f"{existing[0].name} already exists; nothing was written (use --force to "
-                               "overwrite the DICOM results)")
 
 
 def export_dicom_results(out_dir: Path, image: LoadedImage, prediction: Prediction, card: ModelCard, *,

@@ -50,17 +50,6 @@ class SourceStudy:
         return str(self.header.SeriesInstanceUID)
 
 
-def refusal(image: LoadedImage, *, hide_phi: bool) -> str | None:
-    """Why ``image`` gets no DICOM results, as a sentence, or None when it may (checked before any work)."""
-    if hide_phi:
-        return ("DICOM results are not written with hide-PHI on: a DICOM object must carry the patient's "
-                "identity for a PACS to file it with the patient's study (turn hide-PHI off to export)")
-    if image.kind != "dicom":
-        return (f"{image.path.name} is not a DICOM file: DICOM results need the patient and study of a DICOM "
-                "image to attach to (the PDF report can still be written)")
-    return None
-
-
 def read_source_study(image: LoadedImage) -> SourceStudy:
     """The header of the file ``image`` was decoded from; DicomExportError when it changed since, is not a
     DICOM, or lacks the UIDs a PACS needs."""

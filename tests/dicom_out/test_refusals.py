@@ -91,3 +91,16 @@ def test_a_failed_write_removes_what_this_export_already_wrote(patient_film: Sco
     with pytest.raises(DicomExportError, match="No space left on device.*none were kept"):
         export_dicom_results(tmp_path, patient_film.image, patient_film.prediction, tiny_predictor.card)
     assert len(calls) == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_the_checks_the_window_runs_after_every_result_import_nothing_heavy() -> None:
+    """The window asks ``refusal`` on the GUI thread after every result: importing highdicom there stalled it
+    for 0.4 s on the first result of a session."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport pneumo_desktop.dicom_out as d\nd.refusal, d.check_targets, d.dicom_result_paths\n"
+            "heavy = [m for m in ('highdicom', 'pydicom', 'pynetdicom') if m in sys.modules]\n"
+            "assert not heavy, heavy\nd.export_dicom_results\nassert 'highdicom' in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
