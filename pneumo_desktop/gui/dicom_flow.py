@@ -92,8 +92,17 @@ class DicomCommands(QObject):
         self.refresh()
 
     def start(self) -> None:
-        """Listen if the stored settings say so (they never do by default)."""
-        self.receiver.apply(self._settings.dicom_nodes)
+        """Listen if the stored settings say so (they never do by default). pynetdicom is imported on a worker
+        first: its import takes a quarter of a second, which the GUI thread must not spend after the first paint."""
+        config = self._settings.dicom_nodes
+        if not config.listening:
+            return
+
+        def load() -> None:
+            import pneumo_desktop.dicom_net.listener  # noqa: F401  (the import is the work)
+
+        self._controller.run_task(load, lambda _none: self.receiver.apply(config),
+                                  lambda message: self.receiver.failed.emit(f"Receiving is off: {message}"))
 
     def shutdown(self) -> None:
         self.receiver.stop(quiet=True)

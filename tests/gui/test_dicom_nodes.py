@@ -211,3 +211,15 @@ def test_a_later_arrival_lists_the_earlier_film_without_scoring_or_auditing_it_a
     lines = [json.loads(line) for line in audit.audit_path().read_text().splitlines()]
     assert sum(line.get("file_sha256") == sha256_file(first.path) for line in lines) == 1
     commands.apply_config(NodeConfig(ae_title="PNEUMO", port=port, listening=False, allowed_callers=("MODALITY",)))
+
+
+def test_stored_listening_starts_after_the_first_paint_without_blocking(qtbot, window) -> None:
+    port = free_port()
+    window.settings.dicom_nodes = NodeConfig(ae_title="PNEUMO", port=port, listening=True,
+                                             allowed_callers=("MODALITY",))
+    commands = window.dicom_commands
+    commands.start()  # pynetdicom is imported on a worker; the listener binds when that is done
+    qtbot.waitUntil(lambda: commands.receiver.address == ("127.0.0.1", port), timeout=WAIT_MS)
+    assert _listening_on(port) == ["127.0.0.1"]
+    commands.shutdown()
+    assert _listening_on(port) == []
