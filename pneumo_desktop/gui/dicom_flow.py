@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMessageBox, QPushButton, QWidget
 
 from pneumo_desktop.core.collect import is_inside
 from pneumo_desktop.core.score_warnings import score_warnings
@@ -81,6 +81,12 @@ class DicomCommands(QObject):
         self.nodes_dialog: DicomNodesDialog | None = None
         self.query_window: QueryRetrieveWindow | None = None
         self._sending: Any = None
+        # A send waits on the PACS (30 s timeouts): it can be cancelled from the status bar while it runs.
+        self.cancel_send_button = QPushButton("Cancel sending", window)
+        self.cancel_send_button.setAccessibleName("Cancel sending the results")
+        self.cancel_send_button.clicked.connect(self.cancel_send)
+        self.cancel_send_button.hide()
+        window.statusBar().addPermanentWidget(self.cancel_send_button)
         a = window.actions
         a.export_dicom.triggered.connect(self.export_dicom)
         a.send_results.triggered.connect(self.send_results)
@@ -197,15 +203,18 @@ class DicomCommands(QObject):
             lambda stop: send_results(node, image, prediction, card, warnings, calling_ae=config.ae_title,
                                       should_stop=stop),
             self._sent, partial(self._send_failed, node.ae_title))
+        self.cancel_send_button.show()
 
     def cancel_send(self) -> None:
         job, self._sending = self._sending, None
+        self.cancel_send_button.hide()
         if job is not None:
             job.drop()
             self._window.status("Sending cancelled.")
 
     def _sent(self, report: SendReport) -> None:
         self._sending = None
+        self.cancel_send_button.hide()
         self.last_send = report
         text = report.message if report.audited else f"{report.message} (the audit log could not be written)"
         self._window.status(text)
@@ -214,6 +223,7 @@ class DicomCommands(QObject):
 
     def _send_failed(self, destination: str, message: str) -> None:
         self._sending = None
+        self.cancel_send_button.hide()
         self.last_send = message
         self._window.status(f"Results not sent to {destination}: {message}")
         self._inform(self._window, f"The results were not sent to {destination}: {message}")

@@ -182,3 +182,28 @@ def test_the_audit_viewer_shows_send_lines_beside_predictions(qtbot, window) -> 
     assert (newest["sent"], newest["failed"], newest["outcome"], newest["probability"]) == ("2", "1", "partial", "")
     assert older["event"] == "prediction" and older["probability"] and older["destination ae"] == ""
     dialog.close()
+
+
+def test_a_send_to_a_silent_pacs_can_be_cancelled_from_the_status_bar(qtbot, window, tmp_path: Path) -> None:
+    import socket
+
+    from pneumo_desktop.dicom_net.node_config import NodeConfig
+    from pneumo_desktop.dicom_net.nodes import DicomNode
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection, never answers: the send would wait for its 30 s timeout
+    try:
+        _shown(qtbot, window, _adult(tmp_path / "in"))
+        commands = window.dicom_commands
+        commands.apply_config(NodeConfig(remotes=(DicomNode("SILENT", "127.0.0.1", silent.getsockname()[1]),)))
+        button = commands.cancel_send_button
+        assert button.isHidden()
+        window.actions.send_results.trigger()
+        assert button.isVisible() and "Sending the results to SILENT" in window.statusBar().currentMessage()
+        button.click()
+        assert button.isHidden() and window.statusBar().currentMessage() == "Sending cancelled."
+    finally:
+        silent.close()  # the abandoned association fails at once instead of at its timeout
+    qtbot.wait(300)
+    assert commands.last_send is None  # nothing is reported for a cancelled send
