@@ -20,7 +20,7 @@ if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         dicom3tools orthanc >/dev/null || echo "dicom3tools/orthanc could not be installed: their tests will skip"
 fi
-echo "== ruff";        $VENV/bin/ruff check pneumo_desktop training tests benchmarks
+echo "== ruff";        $VENV/bin/ruff check pneumo_desktop training tests benchmarks installer scripts
 echo "== mypy (core)"; $VENV/bin/mypy
 echo "== import contracts"; $VENV/bin/lint-imports
 echo "== pytest"
