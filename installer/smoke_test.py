@@ -14,10 +14,7 @@ import hashlib
 import json
 import os
 import re
-import select
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,12 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bundle_checks  # noqa: E402  (installer/bundle_checks.py, standard library only)
+from smoke_common import GUI_TIMEOUT_S, TOLERANCE, Failure, stop_group  # noqa: E402
 from xvfb import XvfbUnavailable, mapped_main_window, virtual_display  # noqa: E402
 
 VERSION = re.search(r'^__version__ = "(.+)"$', (ROOT / "pneumo_desktop" / "__init__.py").read_text(encoding="utf-8"),
                     re.MULTILINE).group(1)
 DATA = Path(os.environ.get("PNEUMO_SMOKE_DATA", ROOT.parent / "shared" / "data"))
-TOLERANCE = 1e-4
 # One file per decoding path: Pillow JPEG, Pillow-decoded DICOM JPEG baseline, uncompressed DICOM,
 # header-less ACR-NEMA, openjpeg (J2K), CharLS (JPEG-LS), and a J2K stream that openjpeg rejects so the
 # gdcm fallback is tried; plus the two made below (gdcm's JPEG lossless, pylibjpeg-rle's RLE). Each is
@@ -71,12 +68,7 @@ GENERATED = ("dx_jpeg_lossless_sv1_via_gdcm.dcm", "dx_rle_lossless.dcm")
 # These must be scored, not merely agree with the source (a missing codec would fail both the same way).
 MUST_SCORE = {"IM-0001-0001.jpeg", "cr_mono2_8bit_jpeg_baseline.dcm", LOSSLESS_SOURCE, "cr_mono1_15bit_j2k_lossy.dcm",
               "cr_mono1_15bit_jpegls_near_lossless.dcm", *GENERATED}
-GUI_TIMEOUT_S = float(os.environ.get("PNEUMO_SMOKE_GUI_TIMEOUT", "120"))
 START_TARGET_S = 2.0
-
-
-class Failure(Exception):
-    pass
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -170,13 +162,7 @@ def gui_check(exe: Path, image: Path, expected: float, env: dict[str, str], cwd:
                 break
             time.sleep(0.02)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc)
         output = proc.stdout.read() if proc.stdout else ""
     if line is None:
         raise Failure(f"no GUI audit line within {GUI_TIMEOUT_S:.0f} s; output: {output[-2000:]}")
@@ -188,82 +174,6 @@ def gui_check(exe: Path, image: Path, expected: float, env: dict[str, str], cwd:
           f"{shown_s if shown_s is None else round(shown_s, 2)} s, prediction audited after {predicted_s:.2f} s "
           f"(p = {line['probability']:.4f})")
     return {"shown_s": shown_s, "predicted_s": predicted_s, "mapped_s": mapped_s}
-
-
-SEND_ONE = """
-import sys
-import pydicom
-from pynetdicom import AE
-port, path = int(sys.argv[1]), sys.argv[2]
-ds = pydicom.dcmread(path)
-ae = AE(ae_title="SMOKE_SCU")
-ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
-ae.add_requested_context(ds.SOPClassUID, ds.file_meta.TransferSyntaxUID)
-assoc = ae.associate("127.0.0.1", port, ae_title="PNEUMO_DESKTOP")
-assert assoc.is_established, "the bundle's listener refused the association"
-status = assoc.send_c_store(ds)
-assoc.release()
-assert status and status.Status == 0, f"C-STORE status {status}"
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def listen_check(exe: Path, source_python: Path, film: Path, expected: float, env: dict[str, str], cwd: Path,
-                 out: Path) -> None:
-    """`pneumo-desktop listen` (the bundled pynetdicom): a film C-STOREd by the source install's pynetdicom is
-    scored to the CLI's probability, and its PDF and three DICOM results are written."""
-    port = _free_port()
-    out.mkdir()
-    proc = subprocess.Popen([str(exe), "listen", "--port", str(port), "--allow", "SMOKE_SCU", "--out", str(out)],
-                            env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    started = time.monotonic()
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise Failure(f"listen exited early (rc {proc.returncode}): {proc.stderr.read()[-2000:]}")
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() - started > GUI_TIMEOUT_S:
-                raise Failure(f"listen did not open port {port} within {GUI_TIMEOUT_S:.0f} s")
-            time.sleep(0.05)
-        sent = subprocess.run([str(source_python), "-c", SEND_ONE, str(port), str(film)], capture_output=True,
-                              text=True, timeout=120, check=False)
-        if sent.returncode != 0:
-            raise Failure(f"sending {film.name} to the bundle's listener failed: {sent.stderr[-1500:]}")
-        ready, _, _ = select.select([proc.stdout], [], [], GUI_TIMEOUT_S)
-        if not ready:
-            raise Failure(f"listen printed no record within {GUI_TIMEOUT_S:.0f} s of receiving {film.name}")
-        line = proc.stdout.readline()
-        if not line.strip():
-            proc.wait(timeout=20)
-            raise Failure(f"listen exited (rc {proc.returncode}) on receiving {film.name}: {proc.stderr.read()[-2500:]}")
-        record = json.loads(line)
-        deadline = time.monotonic() + GUI_TIMEOUT_S  # the record comes before the report and the results
-        while len(list(out.glob("*.dcm"))) < 3 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        time.sleep(0.5)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-    if record.get("probability") is None or abs(record["probability"] - expected) > TOLERANCE:
-        raise Failure(f"listen scored {film.name} {record.get('probability')!r} "
-                      f"({record.get('error') or record.get('rejected')}), the CLI {expected:.6f}")
-    written = sorted(p.name for p in out.iterdir())
-    if len([n for n in written if n.endswith(".dcm")]) != 3 or not any(n.endswith(".pdf") for n in written):
-        raise Failure(f"listen wrote {written}; expected a PDF and three DICOM results")
-    print(f"  listen: received {film.name} on port {port}, p = {record['probability']:.4f}, wrote {len(written)} files")
 
 
 def static_checks(bundle: Path) -> list[str]:
@@ -396,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         expected_film = source_records.get(film.name, {}).get("probability")
         if expected_film is None:
             raise Failure(f"the source install did not score {film.name}")
+        from smoke_listen import listen_check  # installer/smoke_listen.py
+
         listen_check(exe, source_python, film, expected_film, env, homes["cwd"], homes["out"] / "listen")
 
         if not args.no_gui:

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
-from pynetdicom import AE, build_role, evt
-from pynetdicom.association import Association
+from pynetdicom import build_role, evt
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     ComputedRadiographyImageStorage,
     DigitalXRayImageStorageForPresentation,
@@ -28,10 +27,10 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from pneumo_desktop.core.atomic import atomic_write_bytes
+from pneumo_desktop.dicom_net.association import DEFAULT_CALLING_AE, DEFAULT_TIMEOUT_S, associated, client_ae
 from pneumo_desktop.dicom_net.listener import TRANSFER_SYNTAXES
-from pneumo_desktop.dicom_net.nodes import DicomNetworkError, DicomNode, checked_ae_title
+from pneumo_desktop.dicom_net.nodes import DicomNetworkError, DicomNode
 from pneumo_desktop.dicom_net.received_files import received_file_name
-from pneumo_desktop.dicom_net.send import DEFAULT_CALLING_AE, DEFAULT_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 CHEST_MODALITIES = ("CR", "DX")
@@ -62,10 +61,10 @@ def find_studies(node: DicomNode, *, patient_id: str = "", patient_name: str = "
     query.PatientID, query.PatientName = patient_id, patient_name
     query.AccessionNumber, query.StudyDate = accession_number, study_date
     query.StudyInstanceUID = query.StudyDescription = ""
-    ae = _ae(calling_ae, timeout_s)
+    ae = client_ae(calling_ae, timeout_s)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
     matches = []
-    with _association(ae, node) as assoc:
+    with associated(ae, node) as assoc:
         for identifier in _responses(assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind), node,
                                      calling_ae):
             matches.append(StudyMatch(
@@ -82,9 +81,9 @@ def chest_series(node: DicomNode, study_uid: str, *, calling_ae: str = DEFAULT_C
     query.QueryRetrieveLevel = "SERIES"
     query.StudyInstanceUID = study_uid
     query.SeriesInstanceUID = query.Modality = ""
-    ae = _ae(calling_ae, timeout_s)
+    ae = client_ae(calling_ae, timeout_s)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
-    with _association(ae, node) as assoc:
+    with associated(ae, node) as assoc:
         found = list(_responses(assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind), node,
                                 calling_ae))
     return [str(s.SeriesInstanceUID) for s in found if str(s.get("Modality", "")).upper() in CHEST_MODALITIES]
@@ -112,12 +111,12 @@ def retrieve_chest_films(node: DicomNode, study_uid: str, dest: Path, *, calling
         received.append(target)
         return 0x0000
 
-    ae = _ae(calling_ae, timeout_s)
+    ae = client_ae(calling_ae, timeout_s)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
     for sop_class in _FILM_CLASSES:
         ae.add_requested_context(sop_class, TRANSFER_SYNTAXES)
     roles = [build_role(sop_class, scp_role=True) for sop_class in _FILM_CLASSES]
-    with _association(ae, node, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, store)]) as assoc:
+    with associated(ae, node, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, store)]) as assoc:
         for series_uid in series:
             if should_stop():
                 break
@@ -128,31 +127,6 @@ def retrieve_chest_films(node: DicomNode, study_uid: str, dest: Path, *, calling
                                 calling_ae):
                 pass
     return received
-
-
-def _ae(calling_ae: str, timeout_s: float) -> AE:
-    ae = AE(ae_title=checked_ae_title(calling_ae))
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = ae.connection_timeout = timeout_s
-    return ae
-
-
-class _association:
-    """An association that is released however the block ends, and refusals as DicomNetworkError."""
-
-    def __init__(self, ae: AE, node: DicomNode, **kwargs: Any) -> None:
-        self._assoc: Association = ae.associate(node.host, node.port, ae_title=node.ae_title, **kwargs)
-        if self._assoc.is_rejected:
-            raise DicomNetworkError(f"{node} refused the association (is this app's AE title "
-                                    f"{ae.ae_title!r} configured there?)")
-        if not self._assoc.is_established:
-            raise DicomNetworkError(f"{node} did not answer (no DICOM node there, or it timed out)")
-
-    def __enter__(self) -> Association:
-        return self._assoc
-
-    def __exit__(self, *exc: object) -> None:
-        if self._assoc.is_established:
-            self._assoc.release()
 
 
 def _responses(responses: Iterator[tuple[Dataset, Dataset | None]], node: DicomNode,

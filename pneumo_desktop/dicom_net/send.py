@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pydicom
-from pynetdicom import AE
 
-from pneumo_desktop.dicom_net.nodes import DEFAULT_CALLING_AE, DicomNetworkError, DicomNode, checked_ae_title
+from pneumo_desktop.dicom_net.association import DEFAULT_CALLING_AE, DEFAULT_TIMEOUT_S, associated, client_ae
+from pneumo_desktop.dicom_net.nodes import DicomNetworkError, DicomNode
 
 log = logging.getLogger(__name__)
-DEFAULT_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -35,23 +34,14 @@ def send_files(node: DicomNode, paths: Sequence[Path], *, calling_ae: str = DEFA
                ) -> SendOutcome:
     """Send ``paths`` to ``node``; DicomNetworkError when no association could be made or it broke."""
     datasets = [(Path(p), pydicom.dcmread(p)) for p in paths]
-    ae = AE(ae_title=checked_ae_title(calling_ae))
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout_s
-    ae.connection_timeout = timeout_s
+    ae = client_ae(calling_ae, timeout_s)
     contexts = sorted({(str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID)) for _, ds in datasets})
     if len(contexts) > 128:  # the most one association may propose (PS3.8 9.3.2.2)
         raise DicomNetworkError(f"{len(contexts)} kinds of object in one send; send them in smaller groups")
     for sop_class, transfer_syntax in contexts:
         ae.add_requested_context(sop_class, transfer_syntax)
-    assoc = ae.associate(node.host, node.port, ae_title=node.ae_title)
-    if assoc.is_rejected:
-        raise DicomNetworkError(f"{node} refused the association (is this app's AE title {calling_ae!r} "
-                                "configured there?)")
-    if not assoc.is_established:
-        raise DicomNetworkError(f"{node} did not answer (no DICOM node there, or it timed out after "
-                                f"{timeout_s:g} s)")
     outcome = SendOutcome()
-    try:
+    with associated(ae, node) as assoc:
         for path, ds in datasets:
             if should_stop():
                 outcome.failed += [(p, "cancelled") for p, _ in datasets[len(outcome.sent) + len(outcome.failed):]]
@@ -69,7 +59,4 @@ def send_files(node: DicomNode, paths: Sequence[Path], *, calling_ae: str = DEFA
                 outcome.sent.append(path)
             else:
                 outcome.failed.append((path, f"refused with status 0x{code:04X}"))
-    finally:
-        if assoc.is_established:
-            assoc.release()
     return outcome
