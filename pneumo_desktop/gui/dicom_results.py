@@ -16,10 +16,10 @@ from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.prediction import Prediction
 from pneumo_desktop.dicom_net.nodes import DicomNode
+from pneumo_desktop.dicom_out.targets import SUFFIXES
 
 # What each object is, for messages: the files are named after the scored file, which may name the patient.
-KINDS = {"_pneumonia_report_pdf.dcm": "report PDF", "_pneumonia_sr.dcm": "structured report",
-         "_pneumonia_heatmap_sc.dcm": "heatmap capture"}
+KINDS = {SUFFIXES["pdf"]: "report PDF", SUFFIXES["sr"]: "structured report", SUFFIXES["sc"]: "heatmap capture"}
 NETWORK_TIMEOUT_S = 20.0
 
 
