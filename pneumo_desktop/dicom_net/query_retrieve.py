@@ -52,8 +52,8 @@ class StudyMatch:
 
 
 def find_studies(node: DicomNode, *, patient_id: str = "", patient_name: str = "", accession_number: str = "",
-                 study_date: str = "", calling_ae: str = DEFAULT_CALLING_AE,
-                 timeout_s: float = DEFAULT_TIMEOUT_S) -> list[StudyMatch]:
+                 study_date: str = "", calling_ae: str = DEFAULT_CALLING_AE, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 should_stop: Callable[[], bool] = lambda: False) -> list[StudyMatch]:
     """Studies matching every criterion given (DICOM matching: ``*`` wildcards in the name, a date range
     as ``YYYYMMDD-YYYYMMDD``)."""
     query = Dataset()
@@ -64,7 +64,7 @@ def find_studies(node: DicomNode, *, patient_id: str = "", patient_name: str = "
     ae = client_ae(calling_ae, timeout_s)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
     matches = []
-    with associated(ae, node) as assoc:
+    with associated(ae, node, should_stop=should_stop) as assoc:
         for identifier in _responses(assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind), node,
                                      calling_ae):
             matches.append(StudyMatch(
@@ -75,7 +75,7 @@ def find_studies(node: DicomNode, *, patient_id: str = "", patient_name: str = "
 
 
 def chest_series(node: DicomNode, study_uid: str, *, calling_ae: str = DEFAULT_CALLING_AE,
-                 timeout_s: float = DEFAULT_TIMEOUT_S) -> list[str]:
+                 timeout_s: float = DEFAULT_TIMEOUT_S, should_stop: Callable[[], bool] = lambda: False) -> list[str]:
     """The Series Instance UIDs of the study's CR and DX series."""
     query = Dataset()
     query.QueryRetrieveLevel = "SERIES"
@@ -83,7 +83,7 @@ def chest_series(node: DicomNode, study_uid: str, *, calling_ae: str = DEFAULT_C
     query.SeriesInstanceUID = query.Modality = ""
     ae = client_ae(calling_ae, timeout_s)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
-    with associated(ae, node) as assoc:
+    with associated(ae, node, should_stop=should_stop) as assoc:
         found = list(_responses(assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind), node,
                                 calling_ae))
     return [str(s.SeriesInstanceUID) for s in found if str(s.get("Modality", "")).upper() in CHEST_MODALITIES]
@@ -93,7 +93,7 @@ def retrieve_chest_films(node: DicomNode, study_uid: str, dest: Path, *, calling
                          timeout_s: float = DEFAULT_TIMEOUT_S,
                          should_stop: Callable[[], bool] = lambda: False) -> list[Path]:
     """C-GET the study's chest series into ``dest``; DicomNetworkError when it has none or the PACS fails."""
-    series = chest_series(node, study_uid, calling_ae=calling_ae, timeout_s=timeout_s)
+    series = chest_series(node, study_uid, calling_ae=calling_ae, timeout_s=timeout_s, should_stop=should_stop)
     if not series:
         raise DicomNetworkError(f"the study on {node} has no CR or DX series: no chest radiograph to score")
     received: list[Path] = []
@@ -116,7 +116,8 @@ def retrieve_chest_films(node: DicomNode, study_uid: str, dest: Path, *, calling
     for sop_class in _FILM_CLASSES:
         ae.add_requested_context(sop_class, TRANSFER_SYNTAXES)
     roles = [build_role(sop_class, scp_role=True) for sop_class in _FILM_CLASSES]
-    with associated(ae, node, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, store)]) as assoc:
+    with associated(ae, node, should_stop=should_stop, ext_neg=roles,
+                    evt_handlers=[(evt.EVT_C_STORE, store)]) as assoc:
         for series_uid in series:
             if should_stop():
                 break

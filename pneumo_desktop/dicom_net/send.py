@@ -41,7 +41,7 @@ def send_files(node: DicomNode, paths: Sequence[Path], *, calling_ae: str = DEFA
     for sop_class, transfer_syntax in contexts:
         ae.add_requested_context(sop_class, transfer_syntax)
     outcome = SendOutcome()
-    with associated(ae, node) as assoc:
+    with associated(ae, node, should_stop=should_stop) as assoc:
         for path, ds in datasets:
             if should_stop():
                 outcome.failed += [(p, "cancelled") for p, _ in datasets[len(outcome.sent) + len(outcome.failed):]]
@@ -52,6 +52,9 @@ def send_files(node: DicomNode, paths: Sequence[Path], *, calling_ae: str = DEFA
             except RuntimeError:
                 status = None
             code = getattr(status, "Status", None)
+            if code is None and should_stop():  # cancelled: ``associated`` aborted the association mid-file
+                outcome.failed += [(p, "cancelled") for p, _ in datasets[len(outcome.sent) + len(outcome.failed):]]
+                break
             if code is None:
                 raise DicomNetworkError(f"{node} stopped answering while {path.name} was sent "
                                         f"({len(outcome.sent)} of {len(datasets)} files were stored)")

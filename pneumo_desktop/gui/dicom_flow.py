@@ -247,7 +247,8 @@ class DicomCommands(QObject):
         from pneumo_desktop.dicom_net.echo import verify_node
 
         return self._controller.run_network(
-            lambda _stop: verify_node(node, calling_ae=calling_ae, timeout_s=VERIFY_TIMEOUT_S), on_done, on_error)
+            lambda stop: verify_node(node, calling_ae=calling_ae, timeout_s=VERIFY_TIMEOUT_S, should_stop=stop),
+            on_done, on_error)
 
     # ----- Query/Retrieve and receive -------------------------------------------------------------------------
     def open_query_retrieve(self) -> QueryRetrieveWindow:

@@ -166,7 +166,8 @@ class QueryRetrieveWindow(QDialog):
         def find(should_stop: Callable[[], bool]) -> list[Any]:
             from pneumo_desktop.dicom_net.query_retrieve import find_studies
 
-            return find_studies(node, calling_ae=self._config.ae_title, timeout_s=NETWORK_TIMEOUT_S, **criteria)
+            return find_studies(node, calling_ae=self._config.ae_title, timeout_s=NETWORK_TIMEOUT_S,
+                                should_stop=should_stop, **criteria)
 
         self._start(find, self._found, f"Searching {node}…")
 

@@ -6,6 +6,7 @@ signals are their only way back, and the receiver (created on the GUI thread) ge
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -62,19 +63,26 @@ class Worker(QRunnable):
         raise NotImplementedError
 
     def run(self) -> None:
-        self.signals.started.emit()
+        self._say(self.signals.started)
         try:
             self.checkpoint()
             result = self.work()
             self.checkpoint()
         except Cancelled:
-            self.signals.cancelled.emit()
+            self._say(self.signals.cancelled)
         except Exception as exc:  # noqa: BLE001 - a worker must report, never kill its pool thread
             if not isinstance(exc, PneumoError):
                 log_exception(type(exc), exc.__traceback__, where=type(self).__name__)
-            self.signals.failed.emit(friendly_error(exc))
+            self._say(self.signals.failed, friendly_error(exc))
         else:
-            self.signals.finished.emit(result)
+            self._say(self.signals.finished, result)
+
+    @staticmethod
+    def _say(signal: Any, *args: Any) -> None:
+        """Emit, unless the window is already gone: a worker that outlives it at quit (a network step that was
+        still waiting) has nobody left to tell, and must not print a traceback on the way out."""
+        with contextlib.suppress(RuntimeError):  # "Signal source has been deleted"
+            signal.emit(*args)
 
 
 class TaskWorker(Worker):

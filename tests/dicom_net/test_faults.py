@@ -4,6 +4,7 @@ address, a caller the node does not accept, and a PACS that dies part-way throug
 from __future__ import annotations
 
 import queue
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,8 @@ def test_a_pacs_that_dies_mid_transfer_is_reported_with_what_was_stored(tmp_path
     asked = []
 
     def kill_after_two() -> bool:
+        if threading.current_thread() is not threading.main_thread():
+            return False  # the association's abort watcher polls too; count the sender's checks, one per file
         asked.append(1)
         if len(asked) == 3:
             server.process.kill()
@@ -105,3 +108,28 @@ def test_a_peer_that_accepts_but_never_answers_times_out(tmp_path: Path) -> None
             send_files(DicomNode("SILENT", *server.getsockname()), [FILM], timeout_s=1)
         for connection, _ in held:
             connection.close()
+
+
+@pytest.mark.timeout(120)  # the hang guard: without the abort each call would wait out its 600 s timeout
+def test_cancelling_aborts_an_association_that_waits_on_a_silent_node() -> None:
+    """A node that accepts the connection and never answers: ``should_stop`` ends the wait, for a send, a query
+    and an echo alike, instead of the association's own timeout."""
+    import socket
+
+    from pneumo_desktop.dicom_net.echo import verify_node
+    from pneumo_desktop.dicom_net.query_retrieve import find_studies
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    node = DicomNode("SILENT", "127.0.0.1", silent.getsockname()[1])
+    try:
+        for call in (lambda stop: send_files(node, [FILM], timeout_s=600, should_stop=stop),
+                     lambda stop: find_studies(node, patient_id="X", timeout_s=600, should_stop=stop),
+                     lambda stop: verify_node(node, timeout_s=600, should_stop=stop)):
+            cancel = threading.Event()
+            threading.Timer(0.5, cancel.set).start()
+            with pytest.raises(DicomNetworkError, match="cancelled"):
+                call(cancel.is_set)
+    finally:
+        silent.close()

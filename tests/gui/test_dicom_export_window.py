@@ -207,3 +207,29 @@ def test_a_send_to_a_silent_pacs_can_be_cancelled_from_the_status_bar(qtbot, win
         silent.close()  # the abandoned association fails at once instead of at its timeout
     qtbot.wait(300)
     assert commands.last_send is None  # nothing is reported for a cancelled send
+
+
+def test_quitting_during_a_send_to_a_silent_pacs_stops_every_worker(qtbot, window, tmp_path: Path) -> None:
+    """The send waits on a node that never answers (its timeout is 20 s); quitting aborts the association, so
+    the controller's shutdown finds every worker stopped (it gives them 5 s) instead of leaving one behind."""
+    import socket
+
+    from pneumo_desktop.dicom_net.node_config import NodeConfig
+    from pneumo_desktop.dicom_net.nodes import DicomNode
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    try:
+        _shown(qtbot, window, _adult(tmp_path / "in"))
+        commands = window.dicom_commands
+        commands.apply_config(NodeConfig(remotes=(DicomNode("SILENT", "127.0.0.1", silent.getsockname()[1]),)))
+        window.actions.send_results.trigger()
+        silent.settimeout(60)
+        connection, _ = silent.accept()  # the send has connected and now waits for an answer that never comes
+        try:
+            assert window.controller.shutdown() is True
+        finally:
+            connection.close()
+    finally:
+        silent.close()
