@@ -4,13 +4,13 @@ Real seed files (tests/robustness/mutations.py) get byte flips, overwrites, trun
 deletions and repeats. Every load must either succeed with finite float32 pixels in [0, 1] and a 2-D
 shape, or raise ImageLoadError with one of the loader's known messages (known_errors.KNOWN_MESSAGES): a
 loader that wrapped every library error in one generic message would fail, as would any other exception,
-a NaN, a load slower than PER_INPUT_LIMIT_S, or a library warning that escapes to the user.
+a NaN, a load that never returns (the hang guard), or a library warning that escapes to the user. How long
+inputs take is measured by the benchmark, not asserted here (a wall-clock limit fails on a slower machine).
 """
 
 from __future__ import annotations
 
 import tempfile
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +23,6 @@ from tests.robustness.known_errors import load_outcome
 from tests.robustness.mutations import HEADER_BYTES, OPS, SEED_NAMES, Mutation, apply_mutations, seeds
 
 # Generous: the slowest of 10,000 benchmark inputs took well under a second; CI machines are shared.
-PER_INPUT_LIMIT_S = 5.0
 CI_EXAMPLES = 200
 
 mutations = st.lists(
@@ -65,11 +64,10 @@ def test_mutated_files_load_or_fail_with_a_known_message(
     suffix, data = seeds()[seed]
     target = workdir / f"input{suffix}"
     target.write_bytes(apply_mutations(data, changes))
-    started = time.perf_counter()
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")
         outcome = load_outcome(target, draft_size=draft)
-    elapsed = time.perf_counter() - started
     assert outcome.status in ("ok", "known"), outcome
     assert [str(w.message) for w in shown] == []  # library warnings go to the log, not to stderr
-    assert elapsed < PER_INPUT_LIMIT_S, f"{seed}: {elapsed:.1f} s"
+    # How long an input takes is benchmarks/fuzz_loader.py's to report (its slowest input), on a known machine;
+    # here the hang guard above catches an input that never returns.
