@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "installer"))
 
-from smoke_test import VERSION  # noqa: E402
+from smoke_common import BUNDLE  # noqa: E402
 from xvfb import virtual_display  # noqa: E402
 
 from benchmarks import _common as common  # noqa: E402
@@ -74,7 +74,7 @@ def measure(exe: Path, film: Path, folder: Path, display: str | None, expected: 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("bundle", nargs="?", type=Path,
-                        default=Path(__file__).resolve().parents[1] / "dist" / f"pneumo-desktop-{VERSION}")
+                        default=BUNDLE)
     parser.add_argument("--platform", choices=("xcb", "offscreen"), default="xcb")
     args = parser.parse_args()
     exe = args.bundle.resolve() / "pneumo-desktop"

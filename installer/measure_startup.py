@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from smoke_test import VERSION  # noqa: E402
+from smoke_common import BUNDLE  # noqa: E402
 from xvfb import XvfbUnavailable, mapped_main_window, virtual_display  # noqa: E402
 
 
@@ -74,7 +74,7 @@ def one_run(exe: Path, display: str, drop_caches: bool, nice: int) -> tuple[floa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("bundle", nargs="?", type=Path, default=ROOT / "dist" / f"pneumo-desktop-{VERSION}")
+    parser.add_argument("bundle", nargs="?", type=Path, default=BUNDLE)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--drop-caches", action="store_true")
     parser.add_argument("--nice", type=int, default=0,

@@ -24,11 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bundle_checks  # noqa: E402  (installer/bundle_checks.py, standard library only)
-from smoke_common import GUI_TIMEOUT_S, TOLERANCE, Failure, stop_group  # noqa: E402
+from smoke_common import BUNDLE, GUI_TIMEOUT_S, TOLERANCE, VERSION, Failure, stop_group  # noqa: E402
 from xvfb import XvfbUnavailable, mapped_main_window, virtual_display  # noqa: E402
 
-VERSION = re.search(r'^__version__ = "(.+)"$', (ROOT / "pneumo_desktop" / "__init__.py").read_text(encoding="utf-8"),
-                    re.MULTILINE).group(1)
 DATA = Path(os.environ.get("PNEUMO_SMOKE_DATA", ROOT.parent / "shared" / "data"))
 # One file per decoding path: Pillow JPEG, Pillow-decoded DICOM JPEG baseline, uncompressed DICOM,
 # header-less ACR-NEMA, openjpeg (J2K), CharLS (JPEG-LS), and a J2K stream that openjpeg rejects so the
@@ -195,7 +193,7 @@ def static_checks(bundle: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("bundle", nargs="?", type=Path, default=ROOT / "dist" / f"pneumo-desktop-{VERSION}")
+    parser.add_argument("bundle", nargs="?", type=Path, default=BUNDLE)
     parser.add_argument("--source-cli", type=Path, default=ROOT / ".venv" / "bin" / "pneumo-desktop",
                         help="the source install's pneumo-desktop to compare with")
     parser.add_argument("--no-gui", action="store_true", help="skip the window check (not a passing smoke test "

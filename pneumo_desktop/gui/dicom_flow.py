@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QPushButton, QWidget
 
 from pneumo_desktop.core.collect import is_inside
 from pneumo_desktop.core.score_warnings import score_warnings
@@ -23,9 +23,9 @@ from pneumo_desktop.dicom_net.nodes import DicomNode
 from pneumo_desktop.gui.controller import Controller
 from pneumo_desktop.gui.dicom_nodes_dialog import DicomNodesDialog
 from pneumo_desktop.gui.dicom_results import SendReport, send_results, write_results
-from pneumo_desktop.gui.export_flow import Confirm, Inform
 from pneumo_desktop.gui.inbox_receiver import InboxReceiver
 from pneumo_desktop.gui.query_retrieve_window import QueryRetrieveWindow
+from pneumo_desktop.gui.questions import Confirm, Inform, confirm_replace, inform
 from pneumo_desktop.gui.settings import Settings
 
 AskFolder = Callable[[QWidget, str, str], str]
@@ -39,17 +39,6 @@ def _ask_folder(parent: QWidget, caption: str, start: str) -> str:
     return QFileDialog.getExistingDirectory(parent, caption, start)
 
 
-def _confirm(parent: QWidget, question: str) -> bool:
-    answer = QMessageBox.question(parent, "Replace files?", question,
-                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                  QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
-
-
-def _inform(parent: QWidget, message: str) -> None:
-    QMessageBox.warning(parent, "DICOM", message)
-
-
 def _choose_node(parent: QWidget, names: list[str]) -> int | None:
     if len(names) == 1:
         return 0
@@ -60,7 +49,8 @@ def _choose_node(parent: QWidget, names: list[str]) -> int | None:
 class DicomCommands(QObject):
     def __init__(self, window: Any, controller: Controller, settings: Settings,
                  default_folder: Callable[[], Path], *, ask_folder: AskFolder = _ask_folder,
-                 confirm: Confirm = _confirm, inform: Inform = _inform, choose_node: ChooseNode = _choose_node) -> None:
+                 confirm: Confirm = confirm_replace, inform: Inform = inform,
+                 choose_node: ChooseNode = _choose_node) -> None:
         super().__init__(window)
         self._window, self._controller, self._settings = window, controller, settings
         self._default_folder = default_folder

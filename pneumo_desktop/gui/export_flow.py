@@ -14,18 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QStandardPaths
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from pneumo_desktop.core.collect import is_inside
 from pneumo_desktop.core.records import phi_safe_warnings
 from pneumo_desktop.gui.controller import Controller
 from pneumo_desktop.gui.phi import file_label, scrub
+from pneumo_desktop.gui.questions import Confirm, Inform, confirm_replace, inform
 from pneumo_desktop.gui.settings import Settings
 from pneumo_desktop.gui.study_list import StudyList
 
 AskPath = Callable[[QWidget, str, str, str], str]
-Confirm = Callable[[QWidget, str], bool]
-Inform = Callable[[QWidget, str], None]
 
 
 def _ask_path(parent: QWidget, caption: str, suggested: str, file_filter: str) -> str:
@@ -35,20 +34,9 @@ def _ask_path(parent: QWidget, caption: str, suggested: str, file_filter: str) -
     return path
 
 
-def _confirm(parent: QWidget, question: str) -> bool:
-    answer = QMessageBox.question(parent, "Replace file?", question,
-                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                  QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
-
-
-def _inform(parent: QWidget, message: str) -> None:
-    QMessageBox.warning(parent, "Export", message)
-
-
 class Exporter(QObject):
     def __init__(self, window: Any, controller: Controller, settings: Settings, study_list: StudyList, *,
-                 ask_path: AskPath = _ask_path, confirm: Confirm = _confirm, inform: Inform = _inform) -> None:
+                 ask_path: AskPath = _ask_path, confirm: Confirm = confirm_replace, inform: Inform = inform) -> None:
         super().__init__(window)
         self._window = window
         self._controller = controller

@@ -89,11 +89,8 @@ class InboxReceiver(QObject):
             self.listening_changed.emit("Receiving stopped: the DICOM port is closed.")
 
     def _remember(self, result: BatchItemResult) -> None:
-        if result.path in self._received_set() and result.error is None:
+        if result.error is None and result.path in self.received:
             self._results[result.path] = result
-
-    def _received_set(self) -> set[Path]:
-        return set(self.received)
 
     def _on_arrived(self, path: Path) -> None:
         # The same instance sent again replaced its file: it is scored again.

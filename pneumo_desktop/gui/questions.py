@@ -1,0 +1,22 @@
+"""The two small dialogs the export commands ask through (PDF/CSV exports and DICOM results alike): replace an
+existing file?, and a problem worth a box. The commands take them as arguments, so tests answer for the user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+Confirm = Callable[[QWidget, str], bool]
+Inform = Callable[[QWidget, str], None]
+
+
+def confirm_replace(parent: QWidget, question: str) -> bool:
+    answer = QMessageBox.question(parent, "Replace existing files?", question,
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def inform(parent: QWidget, message: str) -> None:
+    QMessageBox.warning(parent, "pneumo_desktop", message)
