@@ -30,10 +30,11 @@ CODE = Path(os.environ.get("PNEUMO_BENCH_CODE") or REPO).resolve()
 if CODE != REPO:
     sys.path.insert(0, str(CODE))
 os.environ.setdefault("PNEUMO_DESKTOP_MODELS", str(REPO / "models"))
-SHARED = REPO.parent / "shared" / "data"
-KERMANY = SHARED / "kermany"
-SAMPLES = SHARED / "samples"
-REAL_J2K_DICOM = SHARED / "dicom" / "cr_mono1_15bit_j2k_lossy.dcm"
+from training.data_root import kermany_dir  # noqa: E402 - after the sys.path set-up above
+
+KERMANY = kermany_dir() or REPO / "tests" / "data" / "no-kermany-set"  # test-split benchmarks need the set
+SAMPLES = REPO / "samples"
+REAL_J2K_DICOM = REPO / "tests" / "data" / "dicom" / "cr_mono1_15bit_j2k_lossy.dcm"
 DATA_ROOT = Path(tempfile.gettempdir()) / "pneumo_bench_data"
 # Full-resolution set: each original plus re-encodes at these JPEG qualities (distinct bytes, same pixels
 # count and content), so the set is 12 * (1 + 5) = 72 files and no file is ever scored twice.

@@ -22,7 +22,7 @@ from pneumo_desktop.dicom_net.listener import Listener
 from pneumo_desktop.dicom_net.nodes import DicomNetworkError, DicomNode
 from pneumo_desktop.dicom_net.send import send_files
 
-FILM = REPO.parent / "shared" / "data" / "dicom" / "dx_mono2_8bit_implicit_vr_uncompressed.dcm"
+FILM = REPO / "tests" / "data" / "dicom" / "dx_mono2_8bit_implicit_vr_uncompressed.dcm"
 TIMEOUT_S = 5.0
 
 

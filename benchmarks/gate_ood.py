@@ -33,8 +33,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 LIST = REPO / "benchmarks" / "gate_nonchest_list.json"
 EXTERNAL = REPO / "training" / "gate_eval"
-SHARED = REPO.parent / "shared" / "data"
-KERMANY = SHARED / "kermany"
+KERMANY = REPO.parent / "shared" / "data" / "kermany"
+try:
+    from training.data_root import kermany_dir
+
+    KERMANY = kermany_dir() or KERMANY
+except ImportError:  # pragma: no cover - run from an old checkout
+    pass
 
 
 def _half(digest: str) -> int:
@@ -173,12 +178,12 @@ def main() -> int:
     from pneumo_desktop.core.errors import ImageLoadError
 
     fixtures = []
-    for path in sorted((SHARED / "dicom").iterdir()):
+    for path in sorted((REPO / "tests" / "data" / "dicom").glob("*.dcm")):
         try:
             fixtures.append(load_image(path))
         except ImageLoadError:  # the fixtures without displayable pixels are the loader's business, not the gate's
             continue
-    fixtures += [read_for_model(p, predictor.size) for p in sorted((SHARED / "samples").rglob("*.jpeg"))]
+    fixtures += [read_for_model(p, predictor.size) for p in sorted((REPO / "samples").rglob("*.jpeg"))]
     d = decide(predictor, fixtures)
     for image, x in zip(fixtures, d, strict=True):
         if x[0] != "scored" or x[2]:

@@ -27,7 +27,8 @@ import bundle_checks  # noqa: E402  (installer/bundle_checks.py, standard librar
 from smoke_common import BUNDLE, GUI_TIMEOUT_S, TOLERANCE, VERSION, Failure, stop_group  # noqa: E402
 from xvfb import XvfbUnavailable, mapped_main_window, virtual_display  # noqa: E402
 
-DATA = Path(os.environ.get("PNEUMO_SMOKE_DATA", ROOT.parent / "shared" / "data"))
+# The repository carries every input (samples/, tests/data/dicom/); PNEUMO_SMOKE_DATA points elsewhere.
+DATA = Path(os.environ.get("PNEUMO_SMOKE_DATA", ROOT))
 # One file per decoding path: Pillow JPEG, Pillow-decoded DICOM JPEG baseline, uncompressed DICOM,
 # header-less ACR-NEMA, openjpeg (J2K), CharLS (JPEG-LS), and a J2K stream that openjpeg rejects so the
 # gdcm fallback is tried; plus the two made below (gdcm's JPEG lossless, pylibjpeg-rle's RLE). Each is
@@ -35,12 +36,12 @@ DATA = Path(os.environ.get("PNEUMO_SMOKE_DATA", ROOT.parent / "shared" / "data")
 INPUTS = [
     "samples/NORMAL/IM-0001-0001.jpeg",
     "samples/PNEUMONIA/person1_virus_6.jpeg",
-    "dicom/cr_mono2_8bit_jpeg_baseline.dcm",
-    "dicom/dx_mono2_8bit_implicit_vr_uncompressed.dcm",
-    "dicom/cr_mono1_10bit_no_file_meta.dcm",
-    "dicom/cr_mono1_15bit_j2k_lossy.dcm",
-    "dicom/cr_mono1_15bit_jpegls_near_lossless.dcm",
-    "dicom/dx_mono1_12bit_j2k_lossless_bad_marker.dcm",
+    "tests/data/dicom/cr_mono2_8bit_jpeg_baseline.dcm",
+    "tests/data/dicom/dx_mono2_8bit_implicit_vr_uncompressed.dcm",
+    "tests/data/dicom/cr_mono1_10bit_no_file_meta.dcm",
+    "tests/data/dicom/cr_mono1_15bit_j2k_lossy.dcm",
+    "tests/data/dicom/cr_mono1_15bit_jpegls_near_lossless.dcm",
+    "tests/data/dicom/dx_mono1_12bit_j2k_lossless_bad_marker.dcm",
 ]
 # No sample chest film is JPEG lossless (process 14, which only gdcm decodes) or RLE, so the smoke test
 # makes both from the uncompressed DX file with the source install's gdcm and pydicom.
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         inputs.append(Path(shutil.copy2(src, homes["inputs"] / src.name)))
     source_python = args.source_cli.parent / "python"
     generated = [homes["inputs"] / name for name in GENERATED]
-    made = subprocess.run([str(source_python), "-c", MAKE_LOSSLESS, str(DATA / "dicom" / LOSSLESS_SOURCE),
+    made = subprocess.run([str(source_python), "-c", MAKE_LOSSLESS, str(DATA / "tests" / "data" / "dicom" / LOSSLESS_SOURCE),
                            *map(str, generated)], capture_output=True, text=True, check=False)
     if made.returncode != 0:
         print(f"smoke test: could not make the lossless DICOMs with {source_python}: {made.stderr[-1500:]}",

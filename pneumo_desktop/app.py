@@ -67,9 +67,25 @@ def start(window: MainWindow, open_paths: list[str] | None = None) -> None:
         if unsaved:
             window.status(unsaved)
         if open_paths:
-            window.open_paths([Path(p) for p in open_paths])
+            given = [Path(p) for p in open_paths]
+            window.controller.paths_missing.connect(terminal_notice_of_missing(given))
+            window.open_paths(given)
 
     after_first_paint(window, begin)
+
+
+def terminal_notice_of_missing(given: list[Path]) -> Callable[[list[Path]], None]:
+    """One terminal line for each command-line path that does not exist: the person who typed it is looking at
+    the terminal, and the window may open behind it. Paths opened later from the window are not printed."""
+    remaining = {str(p) for p in given}
+
+    def say(missing: list[Path]) -> None:
+        for path in missing:
+            if str(path) in remaining:
+                remaining.discard(str(path))
+                print(f"pneumo-desktop: not found: {path}", file=sys.stderr, flush=True)
+
+    return say
 
 
 def unsaved_notice() -> str:

@@ -1,4 +1,10 @@
-"""Shared fixtures: real data paths and tiny models built on the fly (models/ holds only the real one)."""
+"""Shared fixtures: real data paths and tiny models built on the fly (models/ holds only the real one).
+
+Sample films, their 256-px copies and the DICOM fixtures are in the repository (samples/, tests/data/). The
+Kermany set is not: it is found by training/data_root.py, and the tests that need it skip with one reason
+(KERMANY_MISSING) when it is absent. With PNEUMO_REQUIRE_DATA=1 (CI) such a skip fails the run instead: a CI
+that silently skips the model tests is worse than a red one.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,36 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from training.data_root import KERMANY_MISSING, kermany_dir  # noqa: E402 - light: no torch
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-KERMANY = SHARED / "data" / "kermany"
-SAMPLES = SHARED / "data" / "samples"
-DICOM_DIR = SHARED / "data" / "dicom"
+SAMPLES = REPO / "samples"  # the 12 full-resolution sample films (samples/README.md)
+FILMS_256 = REPO / "tests" / "data" / "films256"  # the same 12 films as the Kermany set's 256-px copies
+DICOM_DIR = REPO / "tests" / "data" / "dicom"  # real DICOM fixtures (tests/data/dicom/README.md)
+_KERMANY = kermany_dir()
+HAVE_KERMANY = _KERMANY is not None
+# A path even when absent, so module-level globs stay harmless; tests that read it carry needs_kermany.
+KERMANY = _KERMANY if _KERMANY is not None else REPO / "tests" / "data" / "no-kermany-set"
+needs_kermany = pytest.mark.skipif(not HAVE_KERMANY, reason=KERMANY_MISSING)
+REQUIRE_DATA_ENV = "PNEUMO_REQUIRE_DATA"
+_data_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and KERMANY_MISSING in str(report.longrepr):
+        _data_skips.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not _data_skips:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    line = f"{len(_data_skips)} tests skipped: {KERMANY_MISSING}"
+    if os.environ.get(REQUIRE_DATA_ENV) == "1":
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        line = f"FAILED ({REQUIRE_DATA_ENV}=1): {line}"
+    if reporter is not None:
+        reporter.write_line(line, red=os.environ.get(REQUIRE_DATA_ENV) == "1", yellow=True)
 
 
 @pytest.fixture(autouse=True)
@@ -74,3 +105,36 @@ def tiny_predictor(tiny_model_dir: Path):
     from pneumo_desktop.core.predictor import Predictor
 
     return Predictor.load(tiny_model_dir)
+
+
+_VARIANTS: Path | None = None
+
+
+def generic_films(count: int) -> list[Path]:
+    """``count`` distinct small real chest films for tests that need "some films", not the Kermany set: the 12
+    in-repo 256-px copies (normals first, then pneumonias, as evenly as they go), then re-encoded, slightly
+    cropped variants of them, made once per run (distinct bytes, so nothing is mistaken for a duplicate)."""
+    global _VARIANTS
+    normals = sorted((FILMS_256 / "NORMAL").glob("*.jpg"))
+    pneumonias = sorted((FILMS_256 / "PNEUMONIA").glob("*.jpg"))
+    files = normals[: count // 2]
+    files += pneumonias[: count - len(files)]
+    if len(files) >= count:
+        return files[:count]
+    import tempfile
+
+    from PIL import Image
+
+    if _VARIANTS is None:
+        _VARIANTS = Path(tempfile.mkdtemp(prefix="pneumo_test_films_"))
+    originals = normals + pneumonias
+    for i in range(count - len(files)):
+        target = _VARIANTS / f"variant-{i:04d}.jpg"
+        if not target.exists():
+            source = originals[i % len(originals)]
+            round_ = 1 + i // len(originals)
+            with Image.open(source) as image:
+                cropped = image.convert("L").crop((round_, round_, image.width - round_, image.height - round_))
+                cropped.save(target, quality=95 - round_ % 20)
+        files.append(target)
+    return files

@@ -18,10 +18,10 @@ from pneumo_desktop import __version__, paths
 from pneumo_desktop.core import audit, records
 from pneumo_desktop.core.model_card import RUNTIME_FILENAME, WEIGHTS_FILENAME, ModelCard
 from pneumo_desktop.launcher import main
-from tests.conftest import DICOM_DIR, KERMANY, REPO, SAMPLES
+from tests.conftest import DICOM_DIR, FILMS_256, REPO, SAMPLES
 
-NORMALS = sorted((KERMANY / "test" / "NORMAL").glob("*.jpg"))
-PNEUMONIAS = sorted((KERMANY / "test" / "PNEUMONIA").glob("*.jpg"))
+NORMALS = sorted((FILMS_256 / "NORMAL").glob("*.jpg"))
+PNEUMONIAS = sorted((FILMS_256 / "PNEUMONIA").glob("*.jpg"))
 
 
 @pytest.fixture(autouse=True)

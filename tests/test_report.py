@@ -23,7 +23,7 @@ from pneumo_desktop.report import (
     write_batch_report,
     write_single_report,
 )
-from tests.conftest import DICOM_DIR, KERMANY
+from tests.conftest import DICOM_DIR, FILMS_256
 from tests.core.dicom_factory import make_dataset, write
 
 # Every PHI value the synthetic file carries, as stored and as a report would print it.
@@ -51,7 +51,7 @@ def flat(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def patient_dicom(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pixels = np.asarray(Image.open(next((KERMANY / "test" / "PNEUMONIA").glob("*.jpg"))).convert("L"))
+    pixels = np.asarray(Image.open(next((FILMS_256 / "PNEUMONIA").glob("*.jpg"))).convert("L"))
     ds = make_dataset(
         pixels.astype(np.uint8), SpecificCharacterSet="ISO_IR 192", PatientName="Yamada^Taro=山田^太郎",
         PatientID="PID-7731", PatientBirthDate="20190101", AccessionNumber="ACC-5521",
@@ -117,7 +117,7 @@ def test_real_dicom_with_hide_phi(tiny_predictor, tmp_path: Path) -> None:
 
 
 def test_rejected_image_shows_the_reason_instead_of_a_probability(tiny_predictor, tmp_path: Path) -> None:
-    pixels = np.asarray(Image.open(next((KERMANY / "test" / "NORMAL").glob("*.jpg"))).convert("L"))
+    pixels = np.asarray(Image.open(next((FILMS_256 / "NORMAL").glob("*.jpg"))).convert("L"))
     path = write(make_dataset(pixels.astype(np.uint8), modality="CT"), tmp_path / "ct.dcm")
     image = load_image(path)
     prediction = tiny_predictor.predict(image)
@@ -143,8 +143,8 @@ def test_existing_report_is_not_overwritten(scored, tiny_predictor, tmp_path: Pa
 def _batch_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "batch_in"
     folder.mkdir()
-    for i, source in enumerate(sorted((KERMANY / "test" / "PNEUMONIA").glob("*.jpg"))[:2]
-                               + sorted((KERMANY / "test" / "NORMAL").glob("*.jpg"))[:2]):
+    for i, source in enumerate(sorted((FILMS_256 / "PNEUMONIA").glob("*.jpg"))[:2]
+                               + sorted((FILMS_256 / "NORMAL").glob("*.jpg"))[:2]):
         shutil.copy(source, folder / f"img{i}.jpg")
     Image.fromarray(np.full((30, 30), 100, np.uint8)).save(folder / "tiny.png")  # gate: too_small
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\0\0")
@@ -227,6 +227,6 @@ def test_report_command_with_a_bad_file_or_no_model(models_env, tmp_path: Path, 
     assert not (tmp_path / "x.pdf").exists()
     monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path / "none"))
     good = tmp_path / "good.jpg"
-    shutil.copy(next((KERMANY / "test" / "NORMAL").glob("*.jpg")), good)
+    shutil.copy(next((FILMS_256 / "NORMAL").glob("*.jpg")), good)
     assert main(["report", str(good), "-o", str(tmp_path / "x.pdf")]) == 3
     assert "Traceback" not in capsys.readouterr().err

@@ -13,7 +13,7 @@ import pytest
 from pneumo_desktop import paths
 from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.model_card import CARD_FILENAME
-from tests.conftest import DICOM_DIR, KERMANY, SAMPLES
+from tests.conftest import DICOM_DIR, FILMS_256, KERMANY, SAMPLES, needs_kermany
 
 CARD = paths.models_dir() / CARD_FILENAME
 DECODABLE_CHEST_DICOM = sorted(
@@ -44,7 +44,7 @@ def test_rg1_j2k_and_jpegls_agree(predictor) -> None:
 
 @pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*/*.jpeg")), ids=lambda p: p.name)
 def test_full_resolution_original_matches_its_256px_copy(predictor, sample: Path) -> None:
-    copy = KERMANY / "test" / sample.parent.name / f"{sample.stem}.jpg"
+    copy = FILMS_256 / sample.parent.name / f"{sample.stem}.jpg"
     full = predictor.predict(load_image(sample, draft_size=predictor.size), heatmap=False)
     small = predictor.predict(load_image(copy), heatmap=False)
     assert full.rejected is None and small.rejected is None
@@ -59,6 +59,7 @@ def test_every_real_chest_image_passes_the_gate(predictor, path: Path) -> None:
 
 
 @pytest.mark.slow
+@needs_kermany
 def test_card_test_metrics_reproduce_through_the_cli() -> None:
     """`pneumo-desktop predict` over the 624 test images gives the card's test metrics to 1e-3.
 

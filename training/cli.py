@@ -29,8 +29,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pneumo-train", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     fit = sub.add_parser("fit", help="train a model from scratch")
-    fit.add_argument("--data", type=Path, required=True,
-                     help="data root: <DIR>/train/{NORMAL,PNEUMONIA}/ (manifest.csv used when present)")
+    fit.add_argument("--data", type=Path,
+                     help="the Kermany set: <DIR>/train/{NORMAL,PNEUMONIA}/ (manifest.csv used when present; default: "
+                          "$PNEUMO_DATA/kermany, then ../shared/data/kermany)")
     fit.add_argument("--config", type=Path, help="YAML file overriding training/config.py DEFAULTS")
     fit.add_argument("--out", type=Path, help="run folder (default: runs/<timestamp>); an existing one resumes")
     fit.add_argument("--cache-dir", type=Path, help="decoded-image cache (default: <out>/../cache)")
@@ -41,7 +42,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     fit.add_argument("--stop-after-epoch", type=int, help=argparse.SUPPRESS)
     ev = sub.add_parser("evaluate", help="evaluate a model card's weights on a split")
     ev.add_argument("--card", type=Path, required=True, help="model_card.json (weights beside it)")
-    ev.add_argument("--data", type=Path, required=True)
+    ev.add_argument("--data", type=Path, help="the Kermany set (default: $PNEUMO_DATA/kermany, then ../shared/data/kermany; see training/README.md)")
     ev.add_argument("--split", choices=["val", "test"], required=True)
     ev.add_argument("--out", type=Path, help="folder for metrics JSON and plots (default: beside the card)")
     ev.add_argument("--write-card", action="store_true", help="store the test metrics in the card (test split)")
@@ -50,7 +51,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     asm = sub.add_parser("assemble", help="build one ensemble model from members trained by training/sweep.py")
     asm.add_argument("--sweep", type=Path, required=True, help="folder with states*.pt and summaries.json")
     asm.add_argument("--members", required=True, help="comma-separated candidate names")
-    asm.add_argument("--data", type=Path, required=True)
+    asm.add_argument("--data", type=Path, help="the Kermany set (default: $PNEUMO_DATA/kermany, then ../shared/data/kermany; see training/README.md)")
     asm.add_argument("--out", type=Path, required=True, help="run folder; the model goes to <out>/model")
     asm.add_argument("--cache-dir", type=Path)
     asm.add_argument("--version", default="2.0.0")
@@ -62,7 +63,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     cal.add_argument("--target-sensitivity", type=float, default=0.95)
     rg = sub.add_parser("refit-gate", help="refit the gate of an existing model (weights unchanged)")
     rg.add_argument("--model-dir", type=Path, required=True)
-    rg.add_argument("--data", type=Path, required=True)
+    rg.add_argument("--data", type=Path, help="the Kermany set (default: $PNEUMO_DATA/kermany, then ../shared/data/kermany; see training/README.md)")
     rg.add_argument("--cache-dir", type=Path)
     ex = sub.add_parser("export", help="copy a finished run's model into models/, with its runtime (ONNX) export")
     ex.add_argument("run_dir", type=Path)
@@ -80,6 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         print(MISSING_EXTRA.format(missing=missing), file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    if args.command in ("fit", "evaluate", "assemble", "refit-gate") and args.data is None:
+        from training.data_root import KERMANY_MISSING, kermany_dir
+
+        args.data = kermany_dir()
+        if args.data is None:
+            print(f"pneumo-train: {KERMANY_MISSING} (or pass --data DIR)", file=sys.stderr)
+            return 2
     if args.command == "fit":
         from training.config import load_config
         from training.fit import fit

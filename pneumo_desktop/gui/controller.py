@@ -73,6 +73,7 @@ class Controller(QObject):
     batch_progress = Signal(int, int, float)  # done, total, seconds left (-1 unknown)
     batch_finished = Signal(bool)  # True when cancelled
     nothing_found = Signal(str)
+    paths_missing = Signal(list)  # list[Path]: given paths that do not exist (named to the user, never guessed at)
     opened = Signal(object)  # the folder the opened inputs live in: where the next Open dialog starts
     audit_failed = Signal()
 
@@ -160,9 +161,11 @@ class Controller(QObject):
         files = list(collected.files)
         if collected.folders or files:
             self.opened.emit(collected.folders[0] if collected.folders else files[0].parent)
-        if collected.missing and not files:
-            self.nothing_found.emit("What was opened no longer exists (moved, renamed or on a disconnected drive).")
-            return
+        if collected.missing:
+            # "Not found", not "no longer exists": a path typed on the command line may never have existed.
+            self.paths_missing.emit(list(collected.missing))
+            if not files:
+                return
         if not files:
             self.nothing_found.emit("No image files were found in what was opened.")
             return

@@ -153,7 +153,8 @@ class MainWindow(QMainWindow):
         c.batch_item.connect(self._on_batch_item)
         c.batch_progress.connect(self.study_list.set_progress)
         c.batch_finished.connect(self._on_batch_finished)
-        c.nothing_found.connect(self.status)
+        c.nothing_found.connect(self._on_nothing_found)
+        c.paths_missing.connect(self._on_paths_missing)
         c.opened.connect(self._remember_folder)
         c.audit_failed.connect(lambda: self.status("Warning: the audit log could not be written (see the log)."))
 
@@ -371,6 +372,22 @@ class MainWindow(QMainWindow):
         label = self._label()
         self.pane.set_identity(label, self.hide_phi())
         self.setWindowTitle(f"{label} — {APP_NAME}" if label else APP_NAME)
+
+    def _on_nothing_found(self, text: str) -> None:
+        # A status line is gone in seconds; an empty viewer keeps saying why until the reader opens something.
+        if self.view.display is None:
+            self.pane.set_display(None, text)
+        self.status(text)
+
+    def _on_paths_missing(self, missing: list[Path]) -> None:
+        hide = self.hide_phi()
+        names = [scrub(str(p), p, hide) for p in missing[:3]]
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        text = f"Not found: {', '.join(names)}{more}"
+        if self.view.display is None:
+            self.pane.set_display(None, f"{text}\n\nNothing was opened from {'it' if len(missing) == 1 else 'them'}: "
+                                  "check the path (File ▸ Open, or drop a file here).")
+        self.status(text)
 
     def status(self, text: str, path: Path | None = None) -> None:
         """A status-bar message; with hide-PHI on, the file's name is taken out of it."""

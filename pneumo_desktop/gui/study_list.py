@@ -116,6 +116,7 @@ class StudyList(QWidget):
         self.progress.setFormat("%v / %m")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setVisible(False)  # until a batch starts: an idle "0 / 1" reads as a stuck batch
         self.eta = QLabel(self)
         self.eta.setAccessibleName("Time left")
         self.summary = QLabel(self)
@@ -169,6 +170,7 @@ class StudyList(QWidget):
         self.model.reset(paths)
         self.progress.setRange(0, max(len(paths), 1))
         self.progress.setValue(0)
+        self.progress.setVisible(True)
         self.eta.setText(format_eta(-1))
         self.summary.clear()
         self.set_running(True)

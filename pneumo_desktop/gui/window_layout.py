@@ -8,7 +8,7 @@ from the fonts in use (so they hold at any DPI or font size), and Qt's layout en
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QRect, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QStyle, QWidget
 
@@ -19,6 +19,10 @@ STUDY_DOCK_WIDTH = 500
 HEADLINE_SAMPLE = "> 99.9 %"
 LABEL_SAMPLE = "PNEUMONIA (threshold 70.5 %)"
 VIEWER_MIN_WIDTH = 320
+FIRST_SIZE = (1400, 900)
+# A first window takes at most this share of the screen's free area: a 1280×720 laptop sees it whole, with
+# room for the desktop's own bars, and the Result panel and status bar inside the screen.
+SCREEN_SHARE = 0.9
 
 
 def text_width(widget: QWidget, text: str) -> int:
@@ -51,11 +55,46 @@ class WindowLayout:
     def restore(self, geometry: QByteArray, state: QByteArray) -> bool:
         """The saved layout if it passes the checks, else the default one; True when the saved one was used."""
         if geometry.isEmpty() or not self._window.restoreGeometry(geometry):
-            self._window.resize(1400, 900)
+            self.fit_first_window()
+        else:
+            self.keep_on_screen()
         if state.isEmpty() or not self._window.restoreState(state) or not self.sane():
             self.reset()
             return False
         return True
+
+    def fit_first_window(self) -> None:
+        """The first window: 1400×900 where the screen has room, else about 90 % of its free area, centred."""
+        area = self._available_area()
+        if area is None:
+            self._window.resize(*FIRST_SIZE)
+            return
+        width = min(FIRST_SIZE[0], int(area.width() * SCREEN_SHARE))
+        height = min(FIRST_SIZE[1], int(area.height() * SCREEN_SHARE))
+        self._window.resize(width, height)
+        self._window.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
+
+    def keep_on_screen(self) -> None:
+        """A saved geometry from a larger screen (or a monitor since unplugged) is shrunk and moved inside the
+        free area: a window edge below the screen hides the status bar's warnings."""
+        area = self._available_area()
+        window = self._window
+        if area is None or window.isMaximized() or window.isFullScreen():
+            return
+        frame = window.frameGeometry()
+        if area.contains(frame):
+            return
+        extra_w, extra_h = frame.width() - window.width(), frame.height() - window.height()
+        width = min(window.width(), int(area.width() * SCREEN_SHARE))
+        height = min(window.height(), int(area.height() * SCREEN_SHARE))
+        window.resize(width, height)
+        x = min(max(frame.x(), area.x()), area.right() - width - extra_w)
+        y = min(max(frame.y(), area.y()), area.bottom() - height - extra_h)
+        window.move(x, y)
+
+    def _available_area(self) -> QRect | None:
+        screen = QGuiApplication.screenAt(self._window.frameGeometry().center()) or QGuiApplication.primaryScreen()
+        return screen.availableGeometry() if screen is not None else None
 
     def sane(self) -> bool:
         """The Result panel is where the score is read: after a restart it must be shown, and on a screen if it

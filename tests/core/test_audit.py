@@ -14,7 +14,7 @@ from PIL import Image
 from pneumo_desktop import __version__
 from pneumo_desktop.core import audit
 from pneumo_desktop.core.loader import load_image
-from tests.conftest import KERMANY
+from tests.conftest import FILMS_256
 from tests.core.dicom_factory import make_dataset, write
 
 PATIENT_NAME = "Doe^Jane"
@@ -26,7 +26,7 @@ def patient_file(tmp_path: Path) -> Path:
     """A DICOM whose folder and file name are as identifying as real ones often are."""
     folder = tmp_path / "Doe_Jane_MRN-99812"
     folder.mkdir()
-    pixels = np.asarray(Image.open(next((KERMANY / "test" / "NORMAL").glob("*.jpg"))).convert("L"))
+    pixels = np.asarray(Image.open(next((FILMS_256 / "NORMAL").glob("*.jpg"))).convert("L"))
     ds = make_dataset(pixels.astype(np.uint8), PatientName=PATIENT_NAME, PatientID=PATIENT_ID)
     return write(ds, folder / "Doe_Jane_chest.dcm")
 

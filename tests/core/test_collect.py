@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pneumo_desktop.core.collect import collect_inputs, input_folders, is_image_file, is_inside
-from tests.conftest import DICOM_DIR, KERMANY
+from tests.conftest import DICOM_DIR, FILMS_256
 
 
 def _dicom_bytes() -> bytes:
@@ -20,7 +20,7 @@ def tree(tmp_path: Path) -> Path:
     root = tmp_path / "in"
     (root / "b_sub" / "deeper").mkdir(parents=True)
     (root / ".hidden_dir").mkdir()
-    jpeg = next((KERMANY / "test" / "NORMAL").glob("*.jpg")).read_bytes()
+    jpeg = next((FILMS_256 / "NORMAL").glob("*.jpg")).read_bytes()
     (root / "z.JPG").write_bytes(jpeg)
     (root / "a.png").write_bytes(b"not really a png")  # taken by extension; the loader explains
     (root / "b_sub" / "deeper" / "c.jpeg").write_bytes(jpeg)

@@ -31,7 +31,7 @@ REAL_FILES: dict[str, tuple[int, int, str, tuple[str, ...]] | str] = {
     "cr_mono1_10bit_no_file_meta.dcm": (440, 440, "MONOCHROME1", ("no DICOM file header",)),
     "cr_mono2_8bit_jpeg_baseline.dcm": (1024, 1024, "MONOCHROME2", ()),
     "cr_mono1_tag_on_mono2_pixels_jpeg_baseline.dcm": (1024, 1024, "MONOCHROME1", ()),
-    "cr_mono1_8bit_jpeg_baseline.dcm": (2446, 2010, "MONOCHROME1", ()),
+    "cr_mono1_8bit_jpeg_baseline.dcm": (1955, 1841, "MONOCHROME1", ()),  # made from RG1 (tests/data)
     "cr_mono1_15bit_j2k_lossy.dcm": (1955, 1841, "MONOCHROME1", ()),
     "cr_mono1_15bit_jpegls_near_lossless.dcm": (1955, 1841, "MONOCHROME1", ()),
     "dx_mono2_8bit_implicit_vr_uncompressed.dcm": (1024, 1024, "MONOCHROME2", ()),

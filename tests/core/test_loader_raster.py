@@ -19,7 +19,7 @@ from pneumo_desktop.core.errors import ImageLoadError
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.loader import load_image, sniff
 from pneumo_desktop.core.preprocess import preprocess
-from tests.conftest import KERMANY, SAMPLES
+from tests.conftest import FILMS_256, SAMPLES
 from tests.core.dicom_factory import gradient
 
 SAMPLE_FILES = sorted(SAMPLES.glob("*/*.jpeg"))
@@ -278,10 +278,9 @@ def test_draft_size_ignored_for_png(tmp_path: Path) -> None:
 
 
 @needs_samples
-@pytest.mark.skipif(not (KERMANY / "test").is_dir(), reason="Kermany 256-px copies not present")
 @pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: p.name)
 def test_samples_match_their_256px_copies(path: Path) -> None:
-    copy = KERMANY / "test" / path.parent.name / f"{path.stem}.jpg"
+    copy = FILMS_256 / path.parent.name / f"{path.stem}.jpg"
     full, small = preprocess(load_image(path).pixels), preprocess(load_image(copy).pixels)
     assert np.corrcoef(full.ravel(), small.ravel())[0, 1] > 0.99
 

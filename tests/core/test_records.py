@@ -15,7 +15,7 @@ from PIL import Image
 from pneumo_desktop.core import records
 from pneumo_desktop.core.errors import ImageLoadError
 from pneumo_desktop.core.loader import load_image
-from tests.conftest import KERMANY
+from tests.conftest import FILMS_256
 
 EXPECTED_FIELDS = [
     "path", "probability", "label", "threshold", "model", "model_sha256", "file_sha256", "elapsed_ms",
@@ -27,7 +27,7 @@ EXPECTED_FIELDS = [
 def three_records(tiny_predictor, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """A scored image, a gate rejection (too small) and a load failure, all produced for real."""
     folder = tmp_path_factory.mktemp("records")
-    scored_path = next((KERMANY / "test" / "PNEUMONIA").glob("*.jpg"))
+    scored_path = next((FILMS_256 / "PNEUMONIA").glob("*.jpg"))
     small_path = folder / "small, \"quoted\".png"
     Image.fromarray(np.full((40, 40), 128, np.uint8)).save(small_path)
     scored, small = load_image(scored_path), load_image(small_path)

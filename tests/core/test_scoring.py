@@ -14,12 +14,9 @@ from pneumo_desktop.core.audit import AuditTrail
 from pneumo_desktop.core.errors import ImageLoadError
 from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.scoring import iter_scored, model_input_for, read_for_model, score_shown
-from tests.conftest import DICOM_DIR, KERMANY, SAMPLES
+from tests.conftest import DICOM_DIR, SAMPLES, generic_films
 
-FILES = [
-    *sorted((KERMANY / "test" / "NORMAL").glob("*.jpg"))[:7],
-    *sorted((KERMANY / "test" / "PNEUMONIA").glob("*.jpg"))[:6],
-]
+FILES = generic_films(13)
 
 
 @pytest.fixture()

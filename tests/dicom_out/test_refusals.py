@@ -10,7 +10,7 @@ import pytest
 from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.dicom_out import DicomExportError, dicom_result_paths, export_dicom_results
 from pneumo_desktop.dicom_out import export as export_module
-from tests.conftest import KERMANY
+from tests.conftest import FILMS_256
 from tests.core.dicom_factory import gradient, make_dataset, write
 from tests.dicom_out.conftest import Scored
 
@@ -23,7 +23,7 @@ def test_hide_phi_is_refused_with_the_reason(patient_film: Scored, tiny_predicto
 
 
 def test_raster_input_is_refused(tiny_predictor, tmp_path: Path) -> None:
-    image = load_image(next((KERMANY / "test" / "NORMAL").glob("*.jpg")))
+    image = load_image(next((FILMS_256 / "NORMAL").glob("*.jpg")))
     prediction = tiny_predictor.predict(image)
     with pytest.raises(DicomExportError, match="not a DICOM file"):
         export_dicom_results(tmp_path, image, prediction, tiny_predictor.card)

@@ -11,7 +11,7 @@ import pytest
 
 from pneumo_desktop import paths
 from pneumo_desktop.launcher import main
-from tests.conftest import KERMANY
+from tests.conftest import FILMS_256
 from tests.dicom_out.conftest import Scored
 
 ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
@@ -71,7 +71,7 @@ def test_hide_phi_with_dicom_is_refused_and_writes_nothing(models_env, film: Pat
 def test_raster_input_with_dicom_is_refused_before_scoring(models_env, tmp_path: Path, capsys) -> None:
     (tmp_path / "in").mkdir()
     jpeg = tmp_path / "in" / "film.jpg"
-    shutil.copy(next((KERMANY / "test" / "NORMAL").glob("*.jpg")), jpeg)
+    shutil.copy(next((FILMS_256 / "NORMAL").glob("*.jpg")), jpeg)
     out = tmp_path / "pacs"
     out.mkdir()
     assert main(["report", str(jpeg), "-o", str(tmp_path / "r.pdf"), "--dicom", str(out)]) == 2

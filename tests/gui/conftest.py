@@ -11,7 +11,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QThreadPool, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from tests.conftest import KERMANY, SAMPLES
+from tests.conftest import SAMPLES, generic_films
 
 WAIT_MS = 20_000
 
@@ -83,9 +83,8 @@ def sample(kind: str = "PNEUMONIA") -> Path:
 
 
 def kermany_files(count: int) -> list[Path]:
-    files = sorted((KERMANY / "test" / "NORMAL").glob("*.jpg"))[: count // 2]
-    files += sorted((KERMANY / "test" / "PNEUMONIA").glob("*.jpg"))[: count - len(files)]
-    return files
+    """Small real films (the in-repo Kermany copies and variants of them): see tests.conftest.generic_films."""
+    return generic_films(count)
 
 
 def study_folder(tmp_path: Path, count: int, bad: dict[str, bytes] | None = None) -> Path:

@@ -155,11 +155,11 @@ def test_window_without_a_model_still_shows_images(qtbot, monkeypatch, tmp_path:
     assert win.controller.shutdown(10_000)
 
 
-def test_a_path_that_no_longer_exists_is_explained(qtbot, window, tmp_path: Path) -> None:
-    with qtbot.waitSignal(window.controller.nothing_found, timeout=WAIT_MS) as blocker:
+def test_a_path_that_does_not_exist_is_named(qtbot, window, tmp_path: Path) -> None:
+    with qtbot.waitSignal(window.controller.paths_missing, timeout=WAIT_MS) as blocker:
         window.open_paths([tmp_path / "moved_away.dcm"])
-    assert "no longer exists" in blocker.args[0]
-    assert window.statusBar().currentMessage() == blocker.args[0]
+    assert blocker.args[0] == [tmp_path / "moved_away.dcm"]
+    assert window.statusBar().currentMessage() == f"Not found: {tmp_path / 'moved_away.dcm'}"
 
 
 def test_opening_remembers_the_folder_and_a_newer_open_wins(qtbot, window, tmp_path: Path) -> None:

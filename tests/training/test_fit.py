@@ -11,10 +11,10 @@ import pytest
 import torch
 import yaml
 
-from tests.conftest import KERMANY, REPO
+from tests.conftest import FILMS_256, KERMANY, REPO, needs_kermany
 
 pytest.importorskip("sklearn")
-pytestmark = pytest.mark.skipif(not KERMANY.exists(), reason="needs ../shared/data/kermany")
+pytestmark = needs_kermany
 
 TINY = {
     "size": 64, "epochs": 2, "batch_size": 8, "limit": 40, "val_fraction": 0.25, "threads": 1,
@@ -71,7 +71,7 @@ def test_fit_export_and_app_loader_round_trip(tmp_path: Path) -> None:
     assert 0.5 <= predictor.card.temperature <= 20.0  # bounded, even on a separable handful
     assert predictor.card.metrics["validation"]["shifted_variants"]
     assert predictor.runtime.has_orientation
-    sample = next((KERMANY / "test" / "PNEUMONIA").glob("*.jpg"))
+    sample = next((FILMS_256 / "PNEUMONIA").glob("*.jpg"))
     pred = predictor.predict(load_image(sample))
     assert pred.probability is None or 0.0 <= pred.probability <= 1.0
     assert np.isfinite(pred.threshold)
