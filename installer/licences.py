@@ -1,8 +1,9 @@
 """Collects the licence notices of everything a PyInstaller bundle carries into one folder.
 
 Imported by ``pneumo_desktop.spec`` after the Analysis step, so it sees exactly the modules and shared
-libraries that were bundled rather than everything in the build venv. Standard library only: it runs
-inside PyInstaller's interpreter and in the cheap test suite.
+libraries that were bundled rather than everything in the build venv. Standard library only (with the app's
+stdlib-only ``licence_index``, the About box's source too): it runs inside PyInstaller's interpreter and in the
+cheap test suite.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+
+from pneumo_desktop.licence_index import licence_name  # stdlib only, shared with the About box
 
 LICENCE_PATTERNS = ("LICEN[CS]E*", "COPYING*", "NOTICE*", "AUTHORS*", "COPYRIGHT*", "THIRDPARTYNOTICES*")
 HERE = Path(__file__).resolve().parent
@@ -100,18 +103,6 @@ def licence_files(dist: md.Distribution) -> list[tuple[Path, str]]:
     return found
 
 
-def _licence_name(dist: md.Distribution) -> str:
-    meta = dist.metadata
-    if meta.get("License-Expression"):
-        return " ".join(meta["License-Expression"].split())
-    text = meta.get("License") or ""
-    # Some wheels put the whole licence text in License; the first line is then the name or the title.
-    if text.strip() and len(text.strip().splitlines()[0]) <= 80:
-        return text.strip().splitlines()[0]
-    classifiers = [c.split("::")[-1].strip() for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
-    return ", ".join(classifiers) or "see the files"
-
-
 def _debian_copyright(library: Path) -> tuple[str, Path] | None:
     try:
         out = subprocess.run(["dpkg", "-S", str(library.resolve())], capture_output=True, text=True,
@@ -176,7 +167,7 @@ def collect(dest: Path, *, bundled_names: Iterable[str], binary_sources: Iterabl
             target = folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-        licence = _licence_name(dist)
+        licence = licence_name(dist)
         missing = MISSING_TEXTS.get(_norm(name))
         if missing:
             licence = missing[0]

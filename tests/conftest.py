@@ -44,6 +44,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         line = f"FAILED ({REQUIRE_DATA_ENV}=1): {line}"
     if reporter is not None:
+        reporter.ensure_newline()
         reporter.write_line(line, red=os.environ.get(REQUIRE_DATA_ENV) == "1", yellow=True)
 
 

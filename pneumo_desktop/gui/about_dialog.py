@@ -5,35 +5,15 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import Qt, qVersion
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
-from pneumo_desktop import DISCLAIMER, __version__
+from pneumo_desktop import DISCLAIMER, __version__, licence_index
 from pneumo_desktop.core import result_text
 
 if TYPE_CHECKING:
     from pneumo_desktop.core.model_card import ModelCard
 
-LICENCES = (
-    ("pneumo_desktop", "MIT"),
-    (f"Qt {qVersion()} and PySide6 {pyside_version}", "LGPL-3.0 (dynamically linked; you may replace them)"),
-    ("PyTorch", "BSD-3-Clause"),
-    ("NumPy", "BSD-3-Clause"),
-    ("Pillow", "MIT-CMU (HPND)"),
-    ("pydicom", "MIT"),
-    ("pylibjpeg, pylibjpeg-openjpeg, pylibjpeg-rle", "MIT (OpenJPEG: BSD-2-Clause)"),
-    ("pyjpegls (CharLS)", "BSD-3-Clause"),
-    ("python-gdcm", "Apache-2.0 (wrapper); GDCM library BSD-3-Clause"),
-    ("safetensors", "Apache-2.0"),
-    ("platformdirs", "MIT"),
-    ("fpdf2", "LGPL-3.0"),
-    ("DejaVu Sans fonts (reports)", "Bitstream Vera licence; DejaVu changes public domain"),
-    ("Droid Sans Fallback font (reports)", "Apache-2.0"),
-    ("NanumSquare font (reports)", "SIL OFL 1.1"),
-    ("Colour map viridis", "CC0 (van der Walt, Smith, Firing)"),
-    ("Training images: Kermany et al. 2018", "CC BY 4.0"),
-)
 
 
 def about_html(card: ModelCard | None, model_error: str | None = None) -> str:
@@ -51,7 +31,7 @@ def about_html(card: ModelCard | None, model_error: str | None = None) -> str:
         if lines:
             parts.append("<ul>" + "".join(f"<li>{e(name)}: {e(value)}</li>" for name, value in lines) + "</ul>")
     parts.append("<h3>Licences</h3><table>")
-    parts += [f"<tr><td>{e(name)}</td><td>&nbsp;{e(lic)}</td></tr>" for name, lic in LICENCES]
+    parts += [f"<tr><td>{e(name)}</td><td>&nbsp;{e(lic)}</td></tr>" for name, lic in licence_index.notices()]
     parts.append("</table>")
     return "".join(parts)
 
