@@ -15,9 +15,11 @@ from pneumo_desktop.core.gate import TURN
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
 from pneumo_desktop.core.orientation import inverse_orientation, orient
+from pneumo_desktop.core.population_flag import ADULT_LOOK_WARNING, AdultFlag
 from pneumo_desktop.core.prediction import Prediction
 from pneumo_desktop.core.preprocess import preprocess
 from pneumo_desktop.core.runtime import OnnxModel, Outputs, Runtime
+from pneumo_desktop.core.score_warnings import age_in_years
 from pneumo_desktop.core.scoring_notes import (
     DISPLAYED_NOTE,
     MIRRORED_WARNING,
@@ -40,10 +42,12 @@ def calibrated_probability(logit: float, temperature: float) -> float:
 class Predictor:
     """Not thread-safe: the GUI serialises access on one worker thread."""
 
-    def __init__(self, card: ModelCard, runtime: Runtime, ood: dict[str, np.ndarray]) -> None:
+    def __init__(self, card: ModelCard, runtime: Runtime, ood: dict[str, np.ndarray],
+                 adult_flag: AdultFlag | None = None) -> None:
         self.card = card
         self.runtime = runtime
         self.gate = gate.Gate.from_card(card, ood)
+        self.adult_flag = adult_flag  # None: no flag fitted on this model's embedding
 
     @classmethod
     def load(cls, directory: Path | None = None, threads: int | None = None) -> Predictor:
@@ -52,7 +56,8 @@ class Predictor:
         directory = Path(directory) if directory is not None else paths.models_dir()
         card = ModelCard.read(directory / CARD_FILENAME)
         tensors = read_verified(directory / WEIGHTS_FILENAME, card)
-        return cls(card, OnnxModel.load(directory, card, tensors, threads), ood_arrays(tensors))
+        return cls(card, OnnxModel.load(directory, card, tensors, threads), ood_arrays(tensors),
+                   AdultFlag.beside(directory, card.fingerprint))
 
     @property
     def size(self) -> int:
@@ -112,6 +117,9 @@ class Predictor:
             return self._rejected(rejection, started, score)
         if unusual:
             notes.append(UNUSUAL_WARNING)
+        flag = self.adult_flag
+        if flag is not None and age_in_years(image.metadata) is None and flag.looks_adult(embeddings[row]):
+            notes.append(ADULT_LOOK_WARNING)
         for note in notes:
             if note not in image.warnings:
                 image.warnings.append(note)

@@ -20,12 +20,16 @@ NEGATIVE_WARNING = (
     "It was scored inverted; check the display."
 )
 
+# core/population_flag.py: no age in the file, and the model's embedding says adult.
+ADULT_LOOK_WARNING = ("Population: age unknown, and this film looks like an adult's (the model was made for "
+                      "children aged 1-5); the probability may not hold for adults.")
+
 
 def without_scoring_notes(warnings: list[str]) -> list[str]:
     """The warnings about a file that scoring did not add (what a new scoring of it starts from)."""
-    notes = (MIRRORED_WARNING, UNUSUAL_WARNING, NEGATIVE_WARNING, ORIENTATION_NOTE, DISPLAYED_NOTE)
+    notes = (MIRRORED_WARNING, UNUSUAL_WARNING, NEGATIVE_WARNING, ORIENTATION_NOTE, DISPLAYED_NOTE, ADULT_LOOK_WARNING)
     return [w for w in warnings if not w.startswith(tuple(n[:24] for n in notes))]
 
 
-__all__ = ["DISPLAYED_NOTE", "MIRRORED_WARNING", "NEGATIVE_WARNING", "ORIENTATION_NOTE", "UNUSUAL_WARNING",
+__all__ = ["ADULT_LOOK_WARNING", "DISPLAYED_NOTE", "MIRRORED_WARNING", "NEGATIVE_WARNING", "ORIENTATION_NOTE", "UNUSUAL_WARNING",
            "without_scoring_notes"]
