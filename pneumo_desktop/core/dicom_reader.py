@@ -102,12 +102,14 @@ def dicom_metadata(ds: Dataset) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "patient_name": _text(ds, "PatientName"),
         "patient_id": _text(ds, "PatientID"),
+        "issuer_of_patient_id": _text(ds, "IssuerOfPatientID"),  # with patient_id: which patient (a prior's check)
         "birth_date": _text(ds, "PatientBirthDate"),
         "sex": _text(ds, "PatientSex"),
         "age": _text(ds, "PatientAge"),
         "accession_number": _text(ds, "AccessionNumber"),
         "institution": _text(ds, "InstitutionName"),
         "study_date": _text(ds, "StudyDate"),
+        "study_time": _text(ds, "StudyTime"),
         "modality": _text(ds, "Modality"),
         "view_position": _text(ds, "ViewPosition"),
         "body_part": _text(ds, "BodyPartExamined"),

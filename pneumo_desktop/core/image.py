@@ -67,12 +67,12 @@ class LoadedImage:
 
 # Metadata keys the DICOM reader fills (raster files fill none of the patient fields).
 METADATA_KEYS = (
-    "patient_name", "patient_id", "birth_date", "sex", "age", "accession_number", "institution",
-    "study_date", "modality", "view_position", "body_part", "pixel_spacing", "lossy_compression",
+    "patient_name", "patient_id", "issuer_of_patient_id", "birth_date", "sex", "age", "accession_number",
+    "institution", "study_date", "study_time", "modality", "view_position", "body_part", "pixel_spacing", "lossy_compression",
     "photometric", "transfer_syntax", "bits_stored", "sop_class", "rows", "columns",
 )
 # Fields the hide-PHI toggle removes from screen, title, reports and logs.
-PHI_KEYS = ("patient_name", "patient_id", "birth_date", "accession_number", "institution")
+PHI_KEYS = ("patient_name", "patient_id", "issuer_of_patient_id", "birth_date", "accession_number", "institution")
 
 
 def without_phi(metadata: dict[str, Any]) -> dict[str, Any]:
