@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--dicom", type=Path, metavar="OUT_DIR",
                         help="also write the results as DICOM (PDF, structured report, heatmap capture) into "
                              "OUT_DIR, in the source's study; DICOM inputs only, not with --hide-phi")
+    report.add_argument("--prior", metavar="PRIOR",
+                        help="an earlier film of the same patient: one PDF with both films side by side (DICOM: "
+                             "same Patient ID, earlier study date; PNG/JPEG: your choice, marked as unchecked)")
     report.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help=argparse.SUPPRESS)
     _add_quiet(report)
 
@@ -188,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pneumo_desktop.cli.report import run_report
 
         return run_report(args.path, out=args.output, force=args.force, hide_phi=args.hide_phi,
-                          batch_size=args.batch_size, dicom_dir=args.dicom)
+                          batch_size=args.batch_size, dicom_dir=args.dicom, prior=args.prior)
     except KeyboardInterrupt:
         package_log.error("interrupted")
         return 130

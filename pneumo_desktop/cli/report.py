@@ -64,12 +64,24 @@ def _writable(target: Path, force: bool, inputs: list[Path]) -> bool:
 
 
 def run_report(path: str, *, out: Path | None = None, force: bool = False, hide_phi: bool = False,
-               batch_size: int = 16, dicom_dir: Path | None = None) -> int:
+               batch_size: int = 16, dicom_dir: Path | None = None, prior: str | None = None) -> int:
     source = Path(path)
-    collected = collect_inputs([source])
+    collected = collect_inputs([source] + ([Path(prior)] if prior else []))
     if collected.missing:
-        log.error("%s: no such file or folder", source.name or path)
+        for missing in collected.missing:
+            log.error("%s: no such file or folder", missing.name or missing)
         return EXIT_USAGE
+    if prior is not None:
+        if collected.folders:
+            log.error("--prior compares two films: give a file for PATH and for --prior, not a folder")
+            return EXIT_USAGE
+        if dicom_dir is not None:
+            log.error("--prior with --dicom is not available yet: write the comparison PDF, and each film's DICOM "
+                      "results with its own `report FILM --dicom`")
+            return EXIT_USAGE
+        from pneumo_desktop.cli.compare import run_compare
+
+        return run_compare(source, Path(prior), out, force, hide_phi)
     if collected.folders:
         if dicom_dir is not None:
             log.error("--dicom takes one DICOM file, not a folder: give the file whose results go to the PACS")

@@ -33,6 +33,7 @@ SEND_FIELDS = (
     "failed", "outcome",
 )
 SEND_EVENT = "dicom_send"
+COMPARE_EVENT = "compare"  # a film read beside its prior: both hashes, no patient data
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 
@@ -80,6 +81,15 @@ def record_send(file_sha256: str, model: str, model_sha256: str, *, destination_
     not be written (as ``record_prediction``)."""
     return _append(send_entry(file_sha256, model, model_sha256, destination_ae=destination_ae, sent=sent,
                               failed=failed, source=source))
+
+
+def record_compare(current_sha256: str, prior_sha256: str, model: str, model_sha256: str, *, label: str,
+                   source: str = "cli") -> bool:
+    """Append one "compare" line naming both films by their hashes (each film has its own prediction line);
+    ``label``: "higher", "lower" or "" (no label). False when the log could not be written."""
+    return _append({"time": _now(), "app_version": __version__, "source": source, "event": COMPARE_EVENT,
+                    "file_sha256": current_sha256, "prior_sha256": prior_sha256, "model": model,
+                    "model_sha256": model_sha256, "label": label or None})
 
 
 def _append(entry: dict[str, Any]) -> bool:

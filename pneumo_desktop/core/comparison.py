@@ -36,7 +36,9 @@ class ComparisonText:
 
 
 def _percent(p: float) -> str:
-    return f"{p * 100:.1f} %"
+    from pneumo_desktop.core.result_text import percent  # one way to write a probability ("> 99.9 %")
+
+    return percent(p)
 
 
 def _date(text: str) -> str:
