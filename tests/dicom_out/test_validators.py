@@ -238,3 +238,22 @@ def test_dcmtk_reads_the_measurement_report(patient_film: Scored, tiny_predictor
     assert '"Probability of pneumonia")="' in text and '"Intended use")="Assistive, not diagnostic.' in text
     values = dataset_values(pydicom.dcmread(path))
     assert f'{values["Probability of pneumonia"][0]:.6f}'[:6] in text
+
+
+@needs_pixelmed
+@needs_dcmqi
+@pytest.mark.parametrize("name", REAL_FILMS)
+def test_the_sr_of_every_fixture_film_passes_pixelmed_and_dcmqi_reads_it(name: str, tiny_predictor,
+                                                                          tmp_path: Path) -> None:
+    assert TID1500READER is not None
+    scored = score(DICOM_DIR / name, tiny_predictor)
+    path = sr_path(scored, tmp_path, tiny_predictor)
+    report = pixelmed(path)
+    assert "Found Root Template TID_1500 (MeasurementReport)" in report, report
+    assert [line for line in report.splitlines() if line.startswith("Error") or "not in template" in line] == []
+    out = tmp_path / "measurements.json"
+    subprocess.run([TID1500READER, "--inputDICOM", str(path), "--outputMetadata", str(out)], capture_output=True,
+                   timeout=120, check=True)
+    items = json.loads(out.read_text(encoding="utf-8"))["Measurements"][0]["measurementItems"]
+    values = {item["quantity"]["CodeMeaning"]: float(item["value"]) for item in items}
+    assert values["Probability of pneumonia"] == pytest.approx(scored.prediction.probability, abs=1e-9)
