@@ -17,13 +17,10 @@ import struct
 from pathlib import Path
 
 import numpy as np
-import pydicom
 from PIL import Image
 
-from pneumo_desktop.core.dicom_modality import modality_values
-from pneumo_desktop.core.dicom_window import apply_voi_stage, inverted_presets
 from pneumo_desktop.core.image import LoadedImage
-from pneumo_desktop.core.j2k_decode import J2K_SYNTAXES, use_decoder_threads
+from pneumo_desktop.core.library_warnings import library_warnings_logged
 from pneumo_desktop.core.loader import MAX_FILE_BYTES
 from pneumo_desktop.core.regular_file import read_capped, read_head
 
@@ -40,17 +37,27 @@ _SIZ_SSIZ = 42  # offset of the first component's Ssiz (sign bit + bit depth - 1
 def j2k_preview(path: Path) -> LoadedImage | None:
     """The film at half resolution in [0, 1], MONOCHROME1 already inverted, or None (see the module doc).
     ``metadata`` holds only the full image's "rows" and "columns"."""
+    path = Path(path)
     try:
-        return _preview(Path(path))
+        # Every film shown asks; only a J2K DICOM names a J2K syntax in its first bytes (the file meta). Checked
+        # before pydicom is imported, so a folder of JPEGs never pays for that import.
+        if _J2K_UID_STEM not in read_head(path, _HEAD_BYTES):
+            return None
+        # pydicom may warn with header values quoted: to the log, scrubbed, as for the full decode.
+        with library_warnings_logged(path.name):
+            return _preview(path)
     except Exception as exc:  # noqa: BLE001 - library boundary; the full decode reports the real fault
         log.info("no preview: %s", type(exc).__name__)
         return None
 
 
 def _preview(path: Path) -> LoadedImage | None:
-    # Every film shown asks; only a J2K DICOM names a J2K syntax in its first bytes (the file meta).
-    if _J2K_UID_STEM not in read_head(path, _HEAD_BYTES):
-        return None
+    import pydicom
+
+    from pneumo_desktop.core.dicom_modality import modality_values
+    from pneumo_desktop.core.dicom_window import apply_voi_stage, inverted_presets
+    from pneumo_desktop.core.j2k_decode import J2K_SYNTAXES, use_decoder_threads
+
     ds = pydicom.dcmread(io.BytesIO(read_capped(path, MAX_FILE_BYTES)))
     meta = getattr(ds, "file_meta", None)
     if meta is None or meta.get("TransferSyntaxUID") not in J2K_SYNTAXES:

@@ -58,3 +58,17 @@ def test_other_films_and_files_get_none_without_error() -> None:
     assert j2k_preview(DICOM_DIR / "dx_mono1_12bit_j2k_lossless_bad_marker.dcm") is None  # does not decode
     assert j2k_preview(next(SAMPLES.iterdir())) is None  # not DICOM
     assert j2k_preview(DICOM_DIR / "no such file.dcm") is None
+
+
+def test_asking_for_a_jpegs_preview_does_not_import_pydicom() -> None:
+    """The window asks for every film shown; a folder of JPEGs must not pay for pydicom's import (~0.25 s)."""
+    import subprocess
+    import sys
+
+    jpeg = next(p for p in sorted(SAMPLES.rglob("*")) if p.suffix.lower() in (".jpeg", ".jpg"))
+    code = ("import sys; from pathlib import Path; from pneumo_desktop.core.dicom_preview import j2k_preview; "
+            f"assert j2k_preview(Path({str(jpeg)!r})) is None; print('pydicom' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
