@@ -225,8 +225,10 @@ class MainWindow(QMainWindow):
         self.status(f"Loading {self._label()}…")
 
     def _on_image_preview(self, frame: QImage) -> None:
-        # No patient lines: the header is not read yet, and the previous film's must not stay beside this one.
+        # No patient anywhere: this film's header is not read yet, and the previous film's tags and patient lines
+        # must not stay beside it.
         self.pane.show_preview(frame)
+        self.dicom_panel.show_loading()
         self._refresh_identity()
 
     def _on_image_ready(self, display: DisplayImage) -> None:

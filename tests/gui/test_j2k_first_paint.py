@@ -16,6 +16,7 @@ def test_rg1_is_previewed_at_its_full_size_then_replaced(qtbot, window) -> None:
     with qtbot.waitSignal(controller.image_ready, timeout=WAIT_MS):
         controller.show_file(NAMED)
     assert "Covid0000" in view.overlay.text("top_right")
+    assert "Covid0000" in window.dicom_panel.values().values()
     order: list[str] = []
     previews: list = []
     controller.image_preview.connect(lambda frame: (order.append("preview"), previews.append(frame)))
@@ -25,6 +26,7 @@ def test_rg1_is_previewed_at_its_full_size_then_replaced(qtbot, window) -> None:
         # The preview on the view, the full decode still running: laid out as the full film, no display.
         assert view.display is None and view.image_item.pixmap().size() == frame.size()
         assert "Covid0000" not in view.overlay.text("top_right")
+        assert window.dicom_panel.values() == {"": "Reading the header…"}
 
     controller.image_preview.connect(at_preview)
     with qtbot.waitSignal(controller.prediction_ready, timeout=WAIT_MS):
