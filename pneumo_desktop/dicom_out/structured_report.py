@@ -72,11 +72,10 @@ def algorithm(prediction: Prediction, card: ModelCard) -> hd.sr.AlgorithmIdentif
 
 def measurement_group(prediction: Prediction, card: ModelCard, source: SourceStudy) -> \
         hd.sr.MeasurementsAndQualitativeEvaluations:
-    """TID 1501 for the scored film: probability and threshold (TID 300) and the label, or only the algorithm
-    when the film was not scored (the reason is then a text item of the report)."""
+    """TID 1501 for the scored film: the probability (with its algorithm) and the threshold (TID 300); only the
+    threshold when the film was not scored (the reason is then a text item of the report)."""
     measurements: list[hd.sr.Measurement] = []
-    if _scored(prediction):
-        assert prediction.probability is not None
+    if prediction.probability is not None and _scored(prediction):
         measurements.append(hd.sr.Measurement(PROBABILITY, float(prediction.probability), NO_UNITS,
                                               algorithm_id=algorithm(prediction, card)))
     measurements.append(hd.sr.Measurement(THRESHOLD, float(prediction.threshold), NO_UNITS))
