@@ -72,7 +72,8 @@ def read_source_study(image: LoadedImage) -> SourceStudy:
     try:
         with library_warnings_logged(name):
             header = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=fmt.detail != "DICM")
-            dropped = drop_invalid_values(header, keep=REQUIRED_UIDS, type_2=_TYPE_2)
+            # The character set is kept whatever it says: pydicom decodes the names with it, lazily.
+            dropped = drop_invalid_values(header, keep=(*REQUIRED_UIDS, "SpecificCharacterSet"), type_2=_TYPE_2)
     except Exception as exc:  # library boundary: a damaged header raises many types
         raise DicomExportError(f"the DICOM header cannot be read ({type(exc).__name__})", name) from exc
     missing = [k for k in REQUIRED_UIDS if not str(header.get(k, "") or "").strip()]
