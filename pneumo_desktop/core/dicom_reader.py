@@ -20,13 +20,11 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import get_frame
 from pydicom.pixels import get_decoder
 from pydicom.uid import (
-    JPEG2000,
     UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
     JPEGLSLossless,
@@ -39,6 +37,7 @@ from pneumo_desktop.core.dicom_modality import modality_values
 from pneumo_desktop.core.dicom_window import apply_voi_stage, inverted_presets
 from pneumo_desktop.core.errors import ImageLoadError
 from pneumo_desktop.core.image import LoadedImage, check_pixel_count
+from pneumo_desktop.core.j2k_decode import J2K_SYNTAXES, j2k_plugins, use_decoder_threads
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +49,6 @@ _LOSSY_SYNTAXES = {JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLSNearLossless}
 # in both, slowly. Syntaxes not listed use pydicom's own order over every installed plugin.
 _PLUGIN_ORDER = {
     JPEGBaseline8Bit: ("pillow",),
-    JPEG2000Lossless: ("pylibjpeg",),
-    JPEG2000: ("pylibjpeg",),
     JPEGLSLossless: ("pyjpegls",),
     JPEGLSNearLossless: ("pyjpegls",),
     RLELossless: ("pylibjpeg", "pydicom"),
@@ -228,7 +225,10 @@ def _decode_first_frame(ds: Dataset, name: str, notes: list[str]) -> np.ndarray:
                 f"compressed DICOM pixel data could not be decoded ({syntax.name}): no decoder is installed "
                 "for this compression", name)
         plugins = list(decoder.available_plugins)
-        ordered = [p for p in _PLUGIN_ORDER.get(syntax, plugins) if p in plugins] or plugins
+        preferred = j2k_plugins(_int(ds, "BitsStored")) if syntax in J2K_SYNTAXES else _PLUGIN_ORDER.get(syntax)
+        ordered = [p for p in preferred or plugins if p in plugins] or plugins
+        if syntax in J2K_SYNTAXES:
+            use_decoder_threads()
         attempts = [p for p in ordered if p != _LAST_RESORT_PLUGIN] or ordered
         frame = _frame(ds, index or 0, frames)
         _check_codestream_size(frame, ds, name)

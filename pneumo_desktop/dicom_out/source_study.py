@@ -7,6 +7,7 @@ must still be the one that was scored, or the results would be filed against an 
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 
 import pydicom
@@ -18,6 +19,9 @@ from pneumo_desktop.core.library_warnings import library_warnings_logged
 from pneumo_desktop.core.loader import MAX_FILE_BYTES, sniff
 from pneumo_desktop.core.regular_file import read_capped
 from pneumo_desktop.dicom_out.errors import DicomExportError
+from pneumo_desktop.dicom_out.valid_values import drop_invalid_values
+
+log = logging.getLogger(__name__)
 
 # Without these a PACS cannot file a result with the image: there is no study or instance to point at.
 REQUIRED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
@@ -29,7 +33,8 @@ _TYPE_2 = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyD
 
 @dataclass(frozen=True)
 class SourceStudy:
-    """``header`` has no pixel data; every name in REQUIRED_UIDS and _TYPE_2 is present in it."""
+    """``header`` has no pixel data; every name in REQUIRED_UIDS and _TYPE_2 is present in it, and every other
+    value is valid for its VR (an invalid one was emptied or left out), so copying it keeps our objects valid."""
 
     header: Dataset
 
@@ -67,12 +72,17 @@ def read_source_study(image: LoadedImage) -> SourceStudy:
     try:
         with library_warnings_logged(name):
             header = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=fmt.detail != "DICM")
+            # The character set is kept whatever it says: pydicom decodes the names with it, lazily.
+            dropped = drop_invalid_values(header, keep=(*REQUIRED_UIDS, "SpecificCharacterSet"), type_2=_TYPE_2)
     except Exception as exc:  # library boundary: a damaged header raises many types
         raise DicomExportError(f"the DICOM header cannot be read ({type(exc).__name__})", name) from exc
     missing = [k for k in REQUIRED_UIDS if not str(header.get(k, "") or "").strip()]
     if missing:
         raise DicomExportError(f"the DICOM header lacks {', '.join(missing)}, so a PACS could not file results "
                                "with this image's study", name)
+    if dropped:
+        # The keywords only: the values may identify the patient, and so may the file's name.
+        log.info("values invalid for their VR, not copied into the DICOM results: %s", ", ".join(dropped))
     for keyword in _TYPE_2:
         if keyword not in header:
             setattr(header, keyword, None)

@@ -63,6 +63,7 @@ class Controller(QObject):
     model_ready = Signal(object)  # ModelCard
     model_failed = Signal(str)
     image_loading = Signal(object)  # Path
+    image_preview = Signal(object)  # QImage: a J2K film at half resolution, scaled to its size, until image_ready
     image_ready = Signal(object)  # DisplayImage
     image_failed = Signal(object, str)  # Path, message
     image_header = Signal(object, object)  # Path, metadata: the tags of a DICOM whose image failed
@@ -186,8 +187,9 @@ class Controller(QObject):
         self.study.show(None)
         self.image_loading.emit(request.path)
         request.jobs = [
-            self._start(ImageLoadWorker(request.path, request.id, request.handoff), self.image_pool, INTERACTIVE,
-                        partial(self._on_image_loaded, request), partial(self._on_image_failed, request)),
+            self._start(ImageLoadWorker(request.path, request.id, request.handoff, preview=True), self.image_pool,
+                        INTERACTIVE, partial(self._on_image_loaded, request), partial(self._on_image_failed, request),
+                        on_item=partial(self._on_preview, request)),
             self._start(PredictWorker(self.session, request.path, request.id, request.handoff, self._trail),
                         self.model_pool, INTERACTIVE, partial(self._on_outcome, request),
                         partial(self._on_outcome, request)),
@@ -209,6 +211,10 @@ class Controller(QObject):
         request.jobs = [self._start(
             PredictWorker(self.session, request.path, request.id, request.handoff, self._trail, displayed),
             self.model_pool, INTERACTIVE, partial(self._on_outcome, request), partial(self._on_outcome, request))]
+
+    def _on_preview(self, request: ShownRequest, frame: Any) -> None:
+        if request is self._shown and request.display is None:
+            self.image_preview.emit(frame)
 
     def _on_image_loaded(self, request: ShownRequest, display: DisplayImage) -> None:
         request.display = display

@@ -21,6 +21,7 @@ from pneumo_desktop.gui.phi import HIDDEN, visible_metadata
 TITLE = "DICOM tags"
 RASTER_TITLE = "File information"
 NOT_DISPLAYABLE = "DICOM without a displayable image"
+LOADING = "loading"  # the kind while a J2K preview is shown and the header is not read yet
 
 
 def _pretty(key: str) -> str:
@@ -82,6 +83,10 @@ class DicomPanel(QWidget):
         self._displayable = displayable
         self._refresh()
 
+    def show_loading(self) -> None:
+        """The film on screen is a first look (a J2K preview): its tags come with the full decode."""
+        self.set_metadata(None, LOADING)
+
     def set_hide_phi(self, hide: bool) -> None:
         self._hide_phi = hide
         self._refresh()
@@ -96,7 +101,8 @@ class DicomPanel(QWidget):
         if not self._displayable:
             rows.insert(0, ("Image", NOT_DISPLAYABLE))
         if not rows:
-            rows = [("", "No DICOM tags (not a DICOM file)" if self._kind != "dicom" else "No tags")]
+            rows = [("", {"dicom": "No tags", LOADING: "Reading the header…"}.get(
+                self._kind, "No DICOM tags (not a DICOM file)"))]
         self.table.setRowCount(len(rows))
         for r, (key, value) in enumerate(rows):
             for c, text in enumerate((key, value)):
@@ -104,4 +110,5 @@ class DicomPanel(QWidget):
                 item.setToolTip(text)
                 self.table.setItem(r, c, item)
         self.table.resizeRowsToContents()
-        self.toggle.setText(f"{TITLE} ({len(rows)})" if self._kind == "dicom" else RASTER_TITLE)
+        self.toggle.setText(f"{TITLE} ({len(rows)})" if self._kind == "dicom" else TITLE if self._kind == LOADING
+                            else RASTER_TITLE)

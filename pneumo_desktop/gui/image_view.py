@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QImage,
     QMouseEvent,
     QPainter,
     QPixmap,
@@ -106,6 +107,18 @@ class ImageView(QGraphicsView):
         self._orient = QTransform()
         self._inverted = False
         self.apply_preset(display.presets[0], emit=False)
+        self.fit()
+
+    def show_preview(self, frame: QImage) -> None:
+        """``frame`` (the film's size) drawn and fitted, without a display: no window, values or heatmap to
+        interact with until set_image brings the full decode a moment later."""
+        self.display = None
+        self._buffer = None
+        self.set_heatmap(None)
+        self.placeholder.setVisible(False)
+        self._orient = QTransform()
+        self.image_item.setPixmap(QPixmap.fromImage(frame))
+        self._update_item_transform()
         self.fit()
 
     def set_heatmap(self, rgba: np.ndarray | None) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QMimeData, Qt, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
 from pneumo_desktop import APP_NAME
@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         c.model_ready.connect(self._on_model_ready)
         c.model_failed.connect(self._on_model_failed)
         c.image_loading.connect(self._on_image_loading)
+        c.image_preview.connect(self._on_image_preview)
         c.image_ready.connect(self._on_image_ready)
         c.image_failed.connect(self._on_image_failed)
         c.image_header.connect(self._on_image_header)
@@ -223,6 +224,13 @@ class MainWindow(QMainWindow):
         self._show_warnings()
         self.prediction_panel.show_busy("Loading image…")
         self.status(f"Loading {self._label()}…")
+
+    def _on_image_preview(self, frame: QImage) -> None:
+        # No patient anywhere: this film's header is not read yet, and the previous film's tags and patient lines
+        # must not stay beside it.
+        self.pane.show_preview(frame)
+        self.dicom_panel.show_loading()
+        self._refresh_identity()
 
     def _on_image_ready(self, display: DisplayImage) -> None:
         self.pane.set_display(display)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from pneumo_desktop.gui.display_image import DisplayImage
@@ -41,6 +41,13 @@ class ViewerPane(QWidget):
         self._cursor = None
         self._header = {}
         self.view.set_image(display, placeholder)
+        self._update_view_text()
+
+    def show_preview(self, frame: QImage) -> None:
+        """A first look at the film while its full decode runs; set_display replaces it."""
+        self._cursor = None
+        self._header = {}
+        self.view.show_preview(frame)
         self._update_view_text()
 
     def set_identity(self, label: str, hide_phi: bool) -> None:

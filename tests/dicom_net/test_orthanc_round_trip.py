@@ -20,6 +20,7 @@ from pneumo_desktop.dicom_net.send import send_files
 from pneumo_desktop.dicom_out import export_dicom_results
 from tests.conftest import DICOM_DIR
 from tests.dicom_net.orthanc import ORTHANC, ORTHANC_AE, SKIP_REASON, Orthanc, free_port, start_orthanc
+from tests.dicom_out.sr_content import json_fingerprints, json_probability
 
 pytestmark = pytest.mark.skipif(ORTHANC is None, reason=SKIP_REASON)
 FILMS = ("cr_mono2_8bit_jpeg_baseline.dcm", "cr_mono1_8bit_jpeg_baseline.dcm", "cr_mono1_15bit_j2k_lossy.dcm",
@@ -84,10 +85,8 @@ def test_films_go_in_come_out_to_the_listener_and_results_go_back(pacs, tiny_pre
     sr = by_class[SR]
     assert sr["CurrentRequestedProcedureEvidenceSequence"][0]["ReferencedSeriesSequence"][0][
         "ReferencedSOPSequence"][0]["ReferencedSOPInstanceUID"] == uid
-    values = {item["ConceptNameCodeSequence"][0]["CodeMeaning"]: item for item in sr["ContentSequence"]}
-    assert float(values["Probability of pneumonia"]["MeasuredValueSequence"][0]["NumericValue"]) == \
-        pytest.approx(prediction.probability, abs=1e-6)
-    assert values["Model fingerprint (sha256 of the weights file)"]["TextValue"] == tiny_predictor.card.fingerprint
+    assert json_probability(sr) == pytest.approx(prediction.probability, abs=1e-6)
+    assert json_fingerprints(sr) == {tiny_predictor.card.fingerprint}
     assert by_class[SC]["SourceImageSequence"][0]["ReferencedSOPInstanceUID"] == uid
     assert by_class[PDF]["SourceInstanceSequence"][0]["ReferencedSOPInstanceUID"] == uid
     pdf = server.rest("GET", f"/instances/{by_class[PDF]['_id']}/pdf", raw=True)

@@ -17,8 +17,18 @@ from pneumo_desktop.core.records import record_from
 from pneumo_desktop.dicom_out import DicomResults, export_dicom_results
 from pneumo_desktop.dicom_out.encapsulated_pdf import ENCAPSULATED_PDF_STORAGE
 from pneumo_desktop.dicom_out.heatmap_capture import banner_rows, heatmap_pixels
-from pneumo_desktop.dicom_out.structured_report import ASSISTIVE, source_reference
-from tests.dicom_out.conftest import Scored
+from pneumo_desktop.dicom_out.structured_report import (
+    ASSISTIVE,
+    FINGERPRINT_PARAMETER,
+    MODEL_PARAMETER,
+    PROBABILITY,
+    THRESHOLD,
+    content_items,
+    source_reference,
+)
+from tests.conftest import DICOM_DIR
+from tests.dicom_out.conftest import Scored, score
+from tests.dicom_out.sr_content import dataset_values
 
 COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
@@ -70,44 +80,64 @@ def test_encapsulated_pdf_holds_the_report_and_references_the_film(written, pati
         patient_film.source.SOPClassUID, patient_film.source.SOPInstanceUID)
 
 
-def _items(sr: pydicom.Dataset) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for item in sr.ContentSequence:
-        meaning = item.ConceptNameCodeSequence[0].CodeMeaning
-        if item.ValueType == "NUM":
-            value = float(item.MeasuredValueSequence[0].NumericValue)
-        elif item.ValueType == "TEXT":
-            value = str(item.TextValue)
-        else:
-            continue
-        out.setdefault(meaning, []).append(value)
-    return out
-
-
-def test_structured_report_states_result_model_warnings_and_intended_use(written, patient_film: Scored,
-                                                                         tiny_predictor) -> None:
+def test_structured_report_is_a_tid_1500_measurement_report_of_the_film(written, patient_film: Scored,
+                                                                        tiny_predictor) -> None:
     sr = written[1][COMPREHENSIVE_SR]
-    hd.sr.ComprehensiveSR.from_dataset(sr)  # highdicom parses its own content tree back
+    assert sr.ContentTemplateSequence[0].TemplateIdentifier == "1500"
+    assert sr.ConceptNameCodeSequence[0].CodeValue == "126000"  # Imaging Measurement Report
+    report = hd.sr.ComprehensiveSR.from_dataset(sr).content  # highdicom reads it back as TID 1500
+    assert isinstance(report, hd.sr.MeasurementReport)
+    (group,) = report.get_image_measurement_groups()
     card, prediction = tiny_predictor.card, patient_film.prediction
-    items = _items(sr)
-    assert items["Probability of pneumonia"] == [pytest.approx(prediction.probability)]
-    assert items["Decision threshold"] == [pytest.approx(prediction.threshold)]
-    assert items["Label (PNEUMONIA when probability >= threshold)"] == [prediction.label]
-    assert items["Algorithm Name"] == [card.name] and items["Algorithm Version"] == [card.version]
-    assert items["Model fingerprint (sha256 of the weights file)"] == [card.fingerprint]
+    (probability,) = group.get_measurements(name=PROBABILITY)
+    assert probability.value == pytest.approx(prediction.probability)
+    (threshold,) = group.get_measurements(name=THRESHOLD)
+    assert threshold.value == pytest.approx(prediction.threshold)
+    film = (str(patient_film.source.SOPClassUID), str(patient_film.source.SOPInstanceUID))
+    assert [(i.referenced_sop_class_uid, i.referenced_sop_instance_uid) for i in group.source_images] == [film]
+    assert source_reference(sr) == film
+    library = [item for item in content_items(sr) if item.ValueType == "IMAGE"
+               and item.ConceptNameCodeSequence[0].CodeMeaning == "Source"]
+    (entry,) = library
+    ref = entry.ReferencedSOPSequence[0]
+    assert (ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID) == film
+    descriptors = dataset_values(entry)
+    assert descriptors["Pixel Data Rows"] == [patient_film.image.shape[0]]
+    assert descriptors["Patient Orientation Row"] == ["L"]  # the film has an orientation: it is described
+
+    values = dataset_values(sr)
+    assert values["Algorithm Name"][0] == card.name and values["Algorithm Version"][0] == card.version
+    # TID 4019 on the measurement names the model as the app shows it and its fingerprint.
+    algorithm_of_probability = dataset_values(next(
+        item for item in content_items(sr) if item.ValueType == "NUM"
+        and item.ConceptNameCodeSequence[0].CodeMeaning == "Probability of pneumonia"))
+    assert algorithm_of_probability["Algorithm Parameters"] == [f"{MODEL_PARAMETER}{card.display_name}",
+                                                                f"{FINGERPRINT_PARAMETER}{card.fingerprint}"]
+    assert values["Label (PNEUMONIA when probability >= threshold)"] == [prediction.label]
     record = record_from(str(patient_film.path), prediction, patient_film.image,
                          population=card.intended_population)
     assert record["warnings"], "the film is outside the tiny model's ages: there must be a warning to carry"
-    assert items["Warning"] == record["warnings"]
-    (notice,) = items["Intended use"]
+    assert values["Warning"] == record["warnings"]
+    (notice,) = values["Intended use"]
     assert ASSISTIVE in notice and DISCLAIMER in notice
-    assert source_reference(sr) == (patient_film.source.SOPClassUID, patient_film.source.SOPInstanceUID)
     (evidence,) = sr.CurrentRequestedProcedureEvidenceSequence
     assert evidence.StudyInstanceUID == patient_film.source.StudyInstanceUID
     ref = evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
     assert ref.ReferencedSOPInstanceUID == patient_film.source.SOPInstanceUID
     assert (sr.CompletionFlag, sr.VerificationFlag, sr.PreliminaryFlag) == ("COMPLETE", "UNVERIFIED", "PRELIMINARY")
     assert sr.CodingSchemeIdentificationSequence[0].CodingSchemeDesignator == "99PNEUMODSK"
+
+
+def test_image_library_leaves_out_what_the_film_lacks(tiny_predictor, tmp_path: Path) -> None:
+    """highdicom's own library needs Patient Orientation and Imager Pixel Spacing; this film has neither."""
+    scored = score(DICOM_DIR / "dx_mono2_8bit_implicit_vr_uncompressed.dcm", tiny_predictor)
+    assert "PatientOrientation" not in scored.source and "ImagerPixelSpacing" not in scored.source
+    sr = export(scored, tmp_path, tiny_predictor)[1][COMPREHENSIVE_SR]
+    (entry,) = [item for item in content_items(sr) if item.ValueType == "IMAGE"
+                and item.ConceptNameCodeSequence[0].CodeMeaning == "Source"]
+    descriptors = dataset_values(entry)
+    assert descriptors["Modality"] == ["DX"] and descriptors["Pixel Data Columns"] == [1024.0]
+    assert "Patient Orientation Row" not in descriptors and "Horizontal Pixel Spacing" not in descriptors
 
 
 def test_heatmap_capture_is_the_report_overlay_labelled_derived_not_for_diagnosis(written,
@@ -147,6 +177,9 @@ def test_unscored_film_gets_the_reason_and_no_heatmap_capture(patient_film: Scor
     results = export_dicom_results(tmp_path, patient_film.image, rejected, tiny_predictor.card)
     assert len(results.paths) == 2 and "not scored" in results.skipped[0]
     sr = next(pydicom.dcmread(p) for p in results.paths if p.name.endswith("_sr.dcm"))
-    items = _items(sr)
-    assert items["Not scored"] == ["This does not look like a chest X-ray. (code not_chest)"]
-    assert "Probability of pneumonia" not in items
+    values = dataset_values(sr)
+    assert values["Not scored"] == ["This does not look like a chest X-ray. (code not_chest)"]
+    assert "Probability of pneumonia" not in values and "Label (PNEUMONIA when probability >= threshold)" \
+        not in values
+    assert values["Decision threshold"] == [0.5]  # the model and its threshold are still named
+    assert FINGERPRINT_PARAMETER + tiny_predictor.card.fingerprint in values["Algorithm Parameters"]

@@ -19,6 +19,7 @@ from pneumo_desktop.dicom_net.send import send_files
 from tests.conftest import DICOM_DIR
 from tests.core import dicom_factory
 from tests.dicom_net.orthanc import ORTHANC, ORTHANC_AE, SKIP_REASON, free_port, start_orthanc
+from tests.dicom_out.sr_content import json_probability
 from tests.gui.conftest import WAIT_MS
 
 pytestmark = pytest.mark.skipif(ORTHANC is None, reason=SKIP_REASON)
@@ -93,10 +94,8 @@ def test_query_retrieve_score_and_send_back(qtbot, window, pacs) -> None:
     assert sr["PatientID"] == "12345678" and sr["SeriesInstanceUID"] != str(film.SeriesInstanceUID)
     assert sr["CurrentRequestedProcedureEvidenceSequence"][0]["ReferencedSeriesSequence"][0][
         "ReferencedSOPSequence"][0]["ReferencedSOPInstanceUID"] == str(film.SOPInstanceUID)
-    values = {item["ConceptNameCodeSequence"][0]["CodeMeaning"]: item for item in sr["ContentSequence"]}
     shown = window.controller.study.prediction.probability
-    assert float(values["Probability of pneumonia"]["MeasuredValueSequence"][0]["NumericValue"]) == \
-        pytest.approx(shown, abs=1e-6)
+    assert json_probability(sr) == pytest.approx(shown, abs=1e-6)
     (line,) = [e for e in audit.read_lines() if e.get("event") == "dicom_send"]
     assert line["destination_ae"] == ORTHANC_AE and line["sent"] == 3 and line["outcome"] == "ok"
     assert "12345678" not in str(line) and "127.0.0.1" not in str(line)

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image, TiffImagePlugin
 from pydicom.encaps import encapsulate, get_frame
 from pydicom.uid import (
+    JPEG2000,
     UID,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
@@ -150,7 +151,8 @@ def test_damaged_jpeg_ls_without_end_marker_is_refused_at_once(tmp_path: Path,
 
 @pytest.mark.parametrize(("syntax", "plugins"), [
     (JPEGBaseline8Bit, ["pillow"]),
-    (JPEG2000Lossless, ["pylibjpeg"]),
+    (JPEG2000Lossless, ["pillow"]),  # OpenJPEG with threads (core.j2k_decode)
+    (JPEG2000, ["pillow"]),
     (JPEGLSLossless, ["pyjpegls"]),
     (RLELossless, ["pylibjpeg", "pydicom"]),
     (JPEGLosslessSV1, ["gdcm"]),  # the one syntax nothing else decodes
