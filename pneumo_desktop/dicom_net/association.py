@@ -28,7 +28,7 @@ from pneumo_desktop.dicom_net.nodes import DEFAULT_CALLING_AE, DicomNetworkError
 DEFAULT_TIMEOUT_S = 30.0
 CANCEL_POLL_S = 0.1
 __all__ = ["DEFAULT_CALLING_AE", "DEFAULT_TIMEOUT_S", "associated", "client_ae", "connection_failure",
-           "why_not_associated"]
+           "NoServiceAccepted", "why_not_associated"]
 
 
 def client_ae(calling_ae: str, timeout_s: float) -> AE:
@@ -36,6 +36,10 @@ def client_ae(calling_ae: str, timeout_s: float) -> AE:
     ae = AE(ae_title=checked_ae_title(calling_ae))
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = ae.connection_timeout = timeout_s
     return ae
+
+
+class NoServiceAccepted(DicomNetworkError):
+    """The node answered the association request but accepted none of its presentation contexts."""
 
 
 class associated:  # noqa: N801  (used as a context manager, like open())
@@ -57,6 +61,13 @@ class associated:  # noqa: N801  (used as a context manager, like open())
             if self._assoc.is_rejected:
                 raise DicomNetworkError(f"{node} refused the association (is this app's AE title "
                                         f"{ae.ae_title!r} configured there, and is the node's AE title right?)")
+            if not self._assoc.is_established and self._assoc.rejected_contexts \
+                    and not self._assoc.accepted_contexts:
+                # pynetdicom aborts an association in which the node accepted none of the services asked for.
+                wanted = sorted({cx.abstract_syntax.name for cx in self._assoc.rejected_contexts
+                                 if cx.abstract_syntax is not None and "Storage" not in cx.abstract_syntax.name})
+                raise NoServiceAccepted(f"{node} answered but accepted none of the services this app asked for "
+                                        f"({', '.join(wanted) or 'storage'})")
             if not self._assoc.is_established:
                 raise DicomNetworkError(why_not_associated(node, ae, connected=self._live is not None,
                                                            waited_s=time.monotonic() - started))
@@ -89,17 +100,18 @@ class associated:  # noqa: N801  (used as a context manager, like open())
 def why_not_associated(node: DicomNode, ae: AE, *, connected: bool, waited_s: float) -> str:
     """The real reason no association came about, as a sentence: pynetdicom only says "not established" and
     logs the socket error, so the cause is told from whether the TCP connection opened and how long it took."""
+    acse_s, connect_s = float(ae.acse_timeout or DEFAULT_TIMEOUT_S), float(ae.connection_timeout or DEFAULT_TIMEOUT_S)
     if connected:
-        if waited_s >= ae.acse_timeout * 0.9:
+        if waited_s >= acse_s * 0.9:
             return (f"{node} accepted the connection but did not answer the association request within "
                     f"{waited_s:.0f} s (is it a DICOM node, and is the port the DICOM port rather than a web port?)")
         return (f"{node} accepted the connection and then closed it without answering the association request "
                 f"after {waited_s:.1f} s (a node that drops unknown callers, or not a DICOM port)")
-    if waited_s >= ae.connection_timeout * 0.9:
+    if waited_s >= connect_s * 0.9:
         return (f"{node} did not accept a connection: timed out after {waited_s:.0f} s (the host is off or "
                 "unreachable, or a firewall drops the traffic)")
     # The connection failed at once: ask the system why, with one more attempt (it fails as fast again).
-    return f"{node}: {connection_failure(node.host, node.port, timeout_s=min(ae.connection_timeout, 5.0))}"
+    return f"{node}: {connection_failure(node.host, node.port, timeout_s=min(connect_s, 5.0))}"
 
 
 def connection_failure(host: str, port: int, *, timeout_s: float) -> str:

@@ -35,7 +35,13 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from pneumo_desktop.core.atomic import atomic_write_bytes
-from pneumo_desktop.dicom_net.association import DEFAULT_CALLING_AE, DEFAULT_TIMEOUT_S, associated, client_ae
+from pneumo_desktop.dicom_net.association import (
+    DEFAULT_CALLING_AE,
+    DEFAULT_TIMEOUT_S,
+    NoServiceAccepted,
+    associated,
+    client_ae,
+)
 from pneumo_desktop.dicom_net.listener import TRANSFER_SYNTAXES, Listener
 from pneumo_desktop.dicom_net.nodes import C_GET, C_MOVE, DicomNetworkError, DicomNode
 from pneumo_desktop.dicom_net.received_files import received_file_name
@@ -166,8 +172,13 @@ def _get_into(node: DicomNode, study_uid: str, series: list[str], dest: Path, ca
             ae.add_requested_context(sop_class, syntax)
     roles = [build_role(sop_class, scp_role=True) for sop_class in _FILM_CLASSES]
     tally = _Tally()
-    with associated(ae, node, should_stop=should_stop, ext_neg=roles,
-                    evt_handlers=[(evt.EVT_C_STORE, store)]) as assoc:
+    try:
+        association = associated(ae, node, should_stop=should_stop, ext_neg=roles,
+                                 evt_handlers=[(evt.EVT_C_STORE, store)])
+    except NoServiceAccepted as exc:
+        raise DicomNetworkError(f"{node} does not offer C-GET ({exc}); set it to retrieve by C-MOVE in "
+                                "Settings ▸ DICOM Nodes") from None
+    with association as assoc:
         for series_uid in series:
             if should_stop():
                 break

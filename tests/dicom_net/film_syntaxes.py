@@ -13,8 +13,8 @@ from pathlib import Path
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.uid import (
-    ExplicitVRLittleEndian,
     JPEG2000,
+    ExplicitVRLittleEndian,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGLSNearLossless,
@@ -41,19 +41,16 @@ def chest_study(folder: Path, *, patient_id: str = "SYNTAXES-1") -> tuple[str, d
     films = {}
     for number, (syntax, (source, encode)) in enumerate(SYNTAXES.items(), start=1):
         ds = pydicom.dcmread(DICOM_DIR / source)
-        if encode:
-            ds.compress(syntax, generate_instance_uid=False) if syntax != ExplicitVRLittleEndian else \
-                _uncompressed(ds)
+        if encode and syntax == ExplicitVRLittleEndian:
+            ds.file_meta.TransferSyntaxUID = syntax  # from implicit VR: pydicom writes the same pixels explicit
+        elif encode:
+            ds.compress(syntax, generate_instance_uid=False)
         _renumber(ds, study_uid, number, patient_id)
         assert str(ds.file_meta.TransferSyntaxUID) == syntax
         path = folder / f"{number}_{syntax}.dcm"
         ds.save_as(path, enforce_file_format=True)
         films[str(syntax)] = path
     return study_uid, films
-
-
-def _uncompressed(ds: Dataset) -> None:
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian  # implicit -> explicit VR: the bytes are the same
 
 
 def _renumber(ds: Dataset, study_uid: str, number: int, patient_id: str) -> None:

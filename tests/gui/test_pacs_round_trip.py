@@ -147,6 +147,6 @@ def test_a_node_nobody_answers_is_said_plainly(qtbot, window) -> None:
     window.dicom_commands.apply_config(NodeConfig(remotes=(DicomNode("GHOST", "127.0.0.1", free_port()),)))
     query = window.dicom_commands.open_query_retrieve()
     _search(qtbot, query, patient_id="X")
-    assert "did not answer" in query.message.text()
+    assert "connection refused" in query.message.text()
     query.close()
     shutil.rmtree(Path(audit.audit_path().parent) / "inbox", ignore_errors=True)
