@@ -3,9 +3,11 @@
 A C-ECHO alone proves little: Orthanc, like many archives, echoes any caller and then aborts the first real
 request of one it does not know. So Verify tries, on one association, what the app will ask: a C-ECHO, a study
 search (C-FIND at study level, for a study UID no archive holds, so no patient data comes back), and for a node
-that retrieves by C-MOVE a move of that same non-existent study to this app's AE title, which an archive that
-does not know the destination refuses (status 0xA801) before it looks for the study. Each step is said plainly,
-and a failure names the step the node refused.
+that retrieves by C-MOVE a move of that same non-existent study to this app's AE title. A move destination the
+archive does not know may be refused then (status 0xA801), but Orthanc looks for the study first (0xC000) and
+DCMTK's dcmqrscp answers success when nothing matches: with nothing to send, neither says whether it knows or
+can reach the destination, and Verify says so rather than claim it. Each step is said plainly, and a failure
+names the step the node refused.
 """
 
 from __future__ import annotations
@@ -84,6 +86,10 @@ def _step(done: list[str], node: DicomNode, what: str, calling_ae: str, operatio
                                     "this computer's address)")
         if code in _PENDING:
             continue
+        if code in (0x0000, 0xB000) and unsure:
+            done.append(f"{what} was accepted, but with nothing to send (a study it does not hold) that does not "
+                        f"show whether {node.ae_title} can reach {move_aet!r}: the first retrieve will tell")
+            return
         if code in (0x0000, 0xB000):
             done.append(f"{what} succeeded")
             return

@@ -251,11 +251,18 @@ class _Tally:
     warning: int = 0
     problem: str = ""
 
+    code: int = 0x0000
+    node: DicomNode | None = None
+    operation: str = ""
+
     def add(self, other: _Tally) -> None:
         self.completed += other.completed
         self.failed += other.failed
         self.warning += other.warning
         self.problem = self.problem or other.problem
+        self.code = self.code or other.code
+        if self.failed and other.node is not None:  # the sentence counts the films of every series
+            self.problem = _failed_films(other.node, self, self.code, other.operation)
 
 
 def _final(responses: Iterator[tuple[Dataset, Dataset | None]], node: DicomNode, operation: str, calling_ae: str,
@@ -272,9 +279,23 @@ def _final(responses: Iterator[tuple[Dataset, Dataset | None]], node: DicomNode,
         tally.completed = int(status.get("NumberOfCompletedSuboperations", 0) or 0)
         tally.failed = int(status.get("NumberOfFailedSuboperations", 0) or 0)
         tally.warning = int(status.get("NumberOfWarningSuboperations", 0) or 0)
-        if code != 0x0000:
+        tally.code, tally.node, tally.operation = code, node, operation
+        if code != 0x0000 and tally.failed:
+            tally.problem = _failed_films(node, tally, code, operation)
+        elif code != 0x0000:
             tally.problem = failure_advice(code, node, operation, calling_ae=calling_ae, move_aet=move_aet)
     return tally
+
+
+def _failed_films(node: DicomNode, tally: _Tally, code: int, operation: str) -> str:
+    """Some films were not sent. Archives give this several statuses (0xB000, 0xA702 "out of resources", 0xC000),
+    whatever the cause; the usual one is a film stored compressed that the PACS cannot convert into a syntax
+    the receiving side accepted (DCMTK's dcmqrscp, Orthanc without GDCM)."""
+    total = tally.failed + tally.completed + tally.warning
+    where = "this app" if operation == C_GET else "the move destination"
+    return (f"{node} could not send {tally.failed} of {total} film{'' if total == 1 else 's'} (status 0x{code:04X}, "
+            f"sub-operations failed): its log names them; most often a film stored compressed that it cannot "
+            f"convert into a transfer syntax {where} accepted")
 
 
 def _outcome(node: DicomNode, received: list[Path], tally: _Tally, should_stop: Callable[[], bool], operation: str,
@@ -290,10 +311,7 @@ def _outcome(node: DicomNode, received: list[Path], tally: _Tally, should_stop: 
                                     f"arrived here: its entry for {move_aet!r} must point to this computer's "
                                     f"address and port {port}")
         raise DicomNetworkError(f"{node} sent no film of the study ({operation} found nothing to send)")
-    if tally.failed:
-        return Retrieved(films, f"{tally.failed} film{'' if tally.failed == 1 else 's'} of the study could not be "
-                                f"sent: {tally.problem or 'the PACS gave no reason'}")
-    return Retrieved(films)
+    return Retrieved(films, tally.problem)
 
 
 def failure_advice(code: int, node: DicomNode, operation: str, *, calling_ae: str = "", move_aet: str = "") -> str:
@@ -301,7 +319,7 @@ def failure_advice(code: int, node: DicomNode, operation: str, *, calling_ae: st
     hex_code = f"status 0x{code:04X}"
     if code == 0xB000:
         return (f"{node} reported that some films could not be sent ({hex_code}, sub-operations failed); its log "
-                "names them, often a film it could not convert to a form this app accepts")
+                "names them, most often a film it could not convert to a form the receiving side accepts")
     if code == 0xFE00:
         return f"{node} cancelled the {operation} ({hex_code})"
     if code == 0x0122:
