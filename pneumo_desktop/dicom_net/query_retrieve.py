@@ -136,16 +136,18 @@ def retrieve_chest_films(node: DicomNode, study_uid: str, dest: Path, *, calling
 
 
 def move_chest_films(node: DicomNode, study_uid: str, move_aet: str, *, calling_ae: str = DEFAULT_CALLING_AE,
-                     timeout_s: float = DEFAULT_TIMEOUT_S, should_stop: Callable[[], bool] = lambda: False) -> int:
-    """C-MOVE the study's chest series to ``move_aet`` (a listener already running); the number of films the
-    PACS says it sent. DicomNetworkError when the study has none or the PACS sent none."""
+                     timeout_s: float = DEFAULT_TIMEOUT_S, should_stop: Callable[[], bool] = lambda: False
+                     ) -> tuple[int, str]:
+    """C-MOVE the study's chest series to ``move_aet`` (a listener already running): the number of films the
+    PACS says it sent, and a sentence about any it could not ("" when none). DicomNetworkError when the study
+    has no chest series or the PACS sent none."""
     series = chest_series(node, study_uid, calling_ae=calling_ae, timeout_s=timeout_s, should_stop=should_stop)
     if not series:
         raise DicomNetworkError(f"the study on {node} has no CR or DX series: no chest radiograph to score")
     tally = _send_moves(node, study_uid, series, move_aet, calling_ae, timeout_s, should_stop)
     if tally.completed == 0 and not should_stop():
         raise DicomNetworkError(tally.problem or f"{node} sent no film to {move_aet!r}")
-    return tally.completed
+    return tally.completed, tally.problem
 
 
 def _get_into(node: DicomNode, study_uid: str, series: list[str], dest: Path, calling_ae: str, timeout_s: float,

@@ -69,8 +69,8 @@ def retrieve_into_inbox(node: DicomNode, study_uid: str, config: NodeConfig, sho
 
 
 def move_to_listener(node: DicomNode, study_uid: str, config: NodeConfig, should_stop: Callable[[], bool],
-                     timeout_s: float = NETWORK_TIMEOUT_S) -> int:
-    """C-MOVE the study's chest films to the app's running listener; how many the PACS sent."""
+                     timeout_s: float = NETWORK_TIMEOUT_S) -> tuple[int, str]:
+    """C-MOVE the study's chest films to the app's running listener; how many the PACS sent, and why not all."""
     from pneumo_desktop.dicom_net.query_retrieve import move_chest_films
 
     if node.ae_title not in config.allowed_callers:
@@ -266,11 +266,13 @@ class QueryRetrieveWindow(QDialog):
         self.message.setText(text)
         self._on_retrieved(folder, films)
 
-    def _moved(self, count: int) -> None:
+    def _moved(self, result: tuple[int, str]) -> None:
         self._job = None
         self._update_enabled()
-        self.message.setText(f"The PACS sent {count} chest film{'' if count == 1 else 's'} to this app's receiving "
-                             "AE; they are scored in the study list as received films.")
+        count, problem = result
+        text = f"The PACS sent {count} chest film{'' if count == 1 else 's'} to this app's receiving AE; they are " \
+               "scored in the study list as received films."
+        self.message.setText(f"{text} {problem[:1].upper()}{problem[1:]}." if problem else text)
 
     def _failed(self, message: str) -> None:
         self._job = None

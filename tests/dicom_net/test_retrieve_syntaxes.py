@@ -75,11 +75,11 @@ def test_move_to_the_apps_running_listener(archive, tiny_predictor, tmp_path: Pa
                         on_received=arrived.append)
     listener.start()
     try:
-        count = move_chest_films(DicomNode(ORTHANC_AE, "127.0.0.1", server.dicom_port, C_MOVE), study_uid, APP,
-                                 calling_ae=APP, timeout_s=30)
+        count, problem = move_chest_films(DicomNode(ORTHANC_AE, "127.0.0.1", server.dicom_port, C_MOVE), study_uid,
+                                          APP, calling_ae=APP, timeout_s=30)
     finally:
         listener.stop()
-    assert count == len(SYNTAXES) and len(arrived) == len(SYNTAXES)
+    assert count == len(SYNTAXES) and len(arrived) == len(SYNTAXES) and problem == ""
     _check_every_film(arrived, films, tiny_predictor)
 
 
@@ -92,13 +92,13 @@ def test_move_to_dcmtk_storescp(archive, tmp_path: Path) -> None:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for_port(storescp_port)
-        count = move_chest_films(DicomNode(ORTHANC_AE, "127.0.0.1", server.dicom_port, C_MOVE), study_uid,
-                                 "STORESCP", calling_ae=APP, timeout_s=30)
+        count, problem = move_chest_films(DicomNode(ORTHANC_AE, "127.0.0.1", server.dicom_port, C_MOVE), study_uid,
+                                          "STORESCP", calling_ae=APP, timeout_s=30)
     finally:
         scp.terminate()
         scp.wait(timeout=10)
     stored = [p for p in tmp_path.iterdir() if p.is_file()]
-    assert count == len(SYNTAXES) and len(stored) == len(SYNTAXES)
+    assert count == len(SYNTAXES) and len(stored) == len(SYNTAXES) and problem == ""
     assert {_pixels(p) for p in stored} == {_pixels(p) for p in films.values()}
 
 
