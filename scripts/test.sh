@@ -13,12 +13,12 @@ $PY -m pip install -q -c constraints/dev.txt -e ".[train,dev]"
 if ! $PY -c "from PySide6 import QtWidgets" 2>/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     apt-get update -qq && apt-get install -y -qq libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 >/dev/null
 fi
-# The DICOM tests validate every object with dciodvfy and run against a real Orthanc: install both where we
+# The DICOM tests validate every object with dciodvfy and run against a real Orthanc and DCMTK: install them where we
 # can (CI runs as root); where we cannot, those tests skip and say why in the summary.
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
-        && ! { command -v dciodvfy >/dev/null && command -v Orthanc >/dev/null; }; then
+        && ! { command -v dciodvfy >/dev/null && command -v Orthanc >/dev/null && command -v dcmqrscp >/dev/null; }; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        dicom3tools orthanc >/dev/null || echo "dicom3tools/orthanc could not be installed: their tests will skip"
+        dicom3tools orthanc dcmtk >/dev/null || echo "dicom3tools/orthanc/dcmtk could not be installed: their tests will skip"
 fi
 echo "== ruff";        $VENV/bin/ruff check pneumo_desktop training tests benchmarks installer scripts
 echo "== mypy (core)"; $VENV/bin/mypy
