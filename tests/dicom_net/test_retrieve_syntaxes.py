@@ -34,7 +34,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("orthanc_syntaxes")
     app_port, storescp_port = free_port(), free_port()
     study_uid, films = chest_study(folder)
-    server = start_orthanc(folder / "orthanc" if (folder / "orthanc").mkdir() is None else folder,
+    (folder / "orthanc").mkdir()
+    server = start_orthanc(folder / "orthanc",
                            {"app": [APP, "127.0.0.1", app_port], "dcmtk": ["STORESCP", "127.0.0.1", storescp_port]})
     node = DicomNode(ORTHANC_AE, "127.0.0.1", server.dicom_port)
     try:
