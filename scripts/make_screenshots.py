@@ -57,10 +57,11 @@ def pacs_screens(qapp: QApplication, window, out_dir: Path) -> list[str]:
     commands.apply_config(NodeConfig(ae_title="PNEUMO_DESKTOP", port=port, listening=True,
                                      allowed_callers=("ORTHANC", "CR_ROOM_2"),
                                      remotes=(DicomNode("ORTHANC", "pacs.hospital.local", 4242),
-                                              DicomNode("ARCHIVE", "10.20.0.15", 104))))
+                                              DicomNode("ARCHIVE", "10.20.0.15", 104, "C-MOVE"))))
     dialog = commands.open_nodes_dialog()
     dialog.table.selectRow(0)
-    dialog.verify_result.setText("ORTHANC@pacs.hospital.local:4242 answered (C-ECHO succeeded)")
+    dialog.verify_result.setText("ORTHANC@pacs.hospital.local:4242 answered: C-ECHO succeeded; a study search "
+                                 "(C-FIND) succeeded.")
     wait(qapp, lambda: dialog.isVisible())
     out_dir.mkdir(parents=True, exist_ok=True)
     dialog.grab().save(str(out_dir / "dicom_nodes_dialog.png"))

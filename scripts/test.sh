@@ -14,10 +14,11 @@ if ! $PY -c "from PySide6 import QtWidgets" 2>/dev/null && command -v apt-get >/
     apt-get update -qq && apt-get install -y -qq libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 >/dev/null
 fi
 # The DICOM tests validate every object with dciodvfy, the SR with PixelMed's template check and DCMTK's
-# dsrdump, and run against a real Orthanc: install them where we can (CI runs as root); where we cannot, those
+# dsrdump, and run against a real Orthanc and DCMTK (dcmqrscp, storescp): install them where we can (CI runs as root); where we cannot, those
 # tests skip and say why in the summary.
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ] \
         && ! { command -v dciodvfy >/dev/null && command -v Orthanc >/dev/null && command -v dsrdump >/dev/null \
+               && command -v dcmqrscp >/dev/null \
                && [ -f /usr/share/java/pixelmed.jar ]; }; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         dicom3tools orthanc dcmtk pixelmed-apps >/dev/null \

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pneumo_desktop.dicom_net.nodes import (
+    C_GET,
     DEFAULT_BIND,
     DEFAULT_CALLING_AE,
+    RETRIEVE_METHODS,
     DicomNetworkError,
     DicomNode,
     checked_ae_title,
@@ -53,7 +55,8 @@ class NodeConfig:
         return json.dumps({
             "ae_title": self.ae_title, "port": self.port, "bind": self.bind, "listening": self.listening,
             "allowed_callers": list(self.allowed_callers),
-            "remotes": [{"ae_title": r.ae_title, "host": r.host, "port": r.port} for r in self.remotes],
+            "remotes": [{"ae_title": r.ae_title, "host": r.host, "port": r.port, "retrieve": r.retrieve}
+                        for r in self.remotes],
         })
 
     @classmethod
@@ -70,8 +73,10 @@ class NodeConfig:
         remotes = []
         for item in raw.get("remotes") or []:
             try:
-                remotes.append(DicomNode(str(item["ae_title"]), str(item["host"]), int(item["port"])))
-            except (KeyError, TypeError, ValueError, DicomNetworkError):
+                # Settings stored before C-MOVE existed have no "retrieve": those nodes keep C-GET.
+                retrieve = item.get("retrieve") if item.get("retrieve") in RETRIEVE_METHODS else C_GET
+                remotes.append(DicomNode(str(item["ae_title"]), str(item["host"]), int(item["port"]), retrieve))
+            except (KeyError, TypeError, ValueError, AttributeError, DicomNetworkError):
                 continue
         config = cls(
             ae_title=_or(raw.get("ae_title"), default.ae_title, checked_ae_title),

@@ -11,6 +11,10 @@ from pneumo_desktop.core.errors import PneumoError
 _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")
 DEFAULT_BIND = "127.0.0.1"
 DEFAULT_CALLING_AE = "PNEUMO_DESKTOP"
+# How films are fetched from a node: C-GET brings them back on the association this app opens; C-MOVE has the
+# PACS open one to this app's receiving AE. Many archives answer only C-MOVE (C-GET is optional in DICOM).
+C_GET, C_MOVE = "C-GET", "C-MOVE"
+RETRIEVE_METHODS = (C_GET, C_MOVE)
 
 
 class DicomNetworkError(PneumoError):
@@ -30,9 +34,12 @@ class DicomNode:
     ae_title: str
     host: str
     port: int
+    retrieve: str = C_GET
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ae_title", checked_ae_title(self.ae_title))
+        if self.retrieve not in RETRIEVE_METHODS:
+            raise DicomNetworkError(f"{self.retrieve!r} is not a way to retrieve: C-GET or C-MOVE")
         if not 0 < int(self.port) < 65536:
             raise DicomNetworkError(f"port {self.port} is outside 1-65535")
         if not self.host.strip():

@@ -237,6 +237,7 @@ class DicomCommands(QObject):
         from pneumo_desktop.dicom_net.echo import verify_node
 
         return self._controller.run_network(
+            # The move destination checked is the AE title typed in the dialog, i.e. the calling AE title.
             lambda stop: verify_node(node, calling_ae=calling_ae, timeout_s=VERIFY_TIMEOUT_S, should_stop=stop),
             on_done, on_error)
 
@@ -245,7 +246,8 @@ class DicomCommands(QObject):
         if self.query_window is not None:
             self.query_window.close()
         window = QueryRetrieveWindow(self._settings.dicom_nodes, self._controller.run_network, self._open_retrieved,
-                                     self._window, hide_phi=self._window.hide_phi())
+                                     self._window, hide_phi=self._window.hide_phi(),
+                                     receiving=lambda: self.receiver.address is not None)
         self._window.actions.hide_phi.toggled.connect(window.set_hide_phi)
         self.query_window = window
         window.show()

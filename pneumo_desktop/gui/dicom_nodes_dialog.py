@@ -1,5 +1,6 @@
 """Settings ▸ DICOM Nodes: this app's own node (AE title, port, interface, listening off by default, who may
-send) and the remote nodes it may query, retrieve from and send to, each with a Verify (C-ECHO) button.
+send) and the remote nodes it may query, retrieve from (by C-GET or C-MOVE, as the PACS supports) and send to,
+each with a Verify button (C-ECHO, a study search, and for C-MOVE the move destination).
 
 The dialog only edits a NodeConfig (Qt-free rules in dicom_net/node_config.py); the caller stores it. Verify runs
 through ``verify``, which starts a network job and calls back on the GUI thread, so the dialog never waits on
@@ -15,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -32,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from pneumo_desktop.dicom_net.node_config import NodeConfig
-from pneumo_desktop.dicom_net.nodes import DicomNetworkError, DicomNode, checked_ae_title
+from pneumo_desktop.dicom_net.nodes import C_GET, C_MOVE, DicomNetworkError, DicomNode, checked_ae_title
 
 # verify(node, calling_ae, on_done(message), on_error(message)) -> something with drop() (a Job)
 Verify = Callable[[DicomNode, str, Callable[[str], None], Callable[[str], None]], Any]
@@ -81,8 +83,8 @@ class DicomNodesDialog(QDialog):
         self.listening.toggled.connect(self._update_enabled)
 
         remote = QGroupBox("Remote nodes (PACS) to query, retrieve from and send to", self)
-        self.table = QTableWidget(0, 3, remote)
-        self.table.setHorizontalHeaderLabels(["AE title", "Host", "Port"])
+        self.table = QTableWidget(0, 4, remote)
+        self.table.setHorizontalHeaderLabels(["AE title", "Host", "Port", "Retrieve by"])
         self.table.setAccessibleName("Remote DICOM nodes")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -98,17 +100,26 @@ class DicomNodesDialog(QDialog):
         self.remote_host.setPlaceholderText("pacs.hospital.local")
         self.remote_port = _port_box(4242, remote)
         self.remote_port.setAccessibleName("Remote port")
+        self.remote_retrieve = QComboBox(remote)
+        self.remote_retrieve.setAccessibleName("Retrieve by")
+        self.remote_retrieve.addItem("C-GET", C_GET)
+        self.remote_retrieve.addItem("C-MOVE", C_MOVE)
+        self.remote_retrieve.setToolTip(
+            "How Query/Retrieve fetches films from this PACS. C-GET: they come back on the app's own connection. "
+            "C-MOVE (what many archives offer alone): the PACS sends them to this app's AE title, so the PACS must "
+            "list this app's AE title with this computer's address and the receiving port above")
         editor = QHBoxLayout()
         for label, widget, stretch in (("AE title:", self.remote_ae, 2), ("Host:", self.remote_host, 3),
-                                       ("Port:", self.remote_port, 0)):
+                                       ("Port:", self.remote_port, 0), ("Retrieve by:", self.remote_retrieve, 0)):
             editor.addWidget(QLabel(label, remote))
             editor.addWidget(widget, stretch)
         self.add_button = self._button("A&dd", "Add the node typed above", self._add, remote)
         self.update_button = self._button("&Update", "Replace the selected node with the one typed above",
                                           self._update, remote)
         self.remove_button = self._button("Re&move", "Remove the selected node", self._remove, remote)
-        self.verify_button = self._button("&Verify", "C-ECHO the node typed above: does it answer and accept "
-                                          "this app's AE title?", self._verify_node, remote)
+        self.verify_button = self._button("&Verify", "Try the node typed above: does it answer (C-ECHO), does it let "
+                                          "this app search (C-FIND), and for C-MOVE does it know this app as a "
+                                          "destination?", self._verify_node, remote)
         buttons_row = QHBoxLayout()
         for button in (self.add_button, self.update_button, self.remove_button, self.verify_button):
             buttons_row.addWidget(button)
@@ -176,7 +187,8 @@ class DicomNodesDialog(QDialog):
     # ----- remote nodes ------------------------------------------------------------------------------------
     def _typed_node(self) -> DicomNode | None:
         try:
-            return DicomNode(self.remote_ae.text(), self.remote_host.text().strip(), self.remote_port.value())
+            return DicomNode(self.remote_ae.text(), self.remote_host.text().strip(), self.remote_port.value(),
+                             str(self.remote_retrieve.currentData()))
         except DicomNetworkError as exc:
             self._show_problem(f"Remote node: {exc}")
             return None
@@ -249,12 +261,13 @@ class DicomNodesDialog(QDialog):
             self.remote_ae.setText(node.ae_title)
             self.remote_host.setText(node.host)
             self.remote_port.setValue(node.port)
+            self.remote_retrieve.setCurrentIndex(max(self.remote_retrieve.findData(node.retrieve), 0))
         self._update_enabled()
 
     def _fill_table(self, select: int | None = None) -> None:
         self.table.setRowCount(len(self._remotes))
         for row, node in enumerate(self._remotes):
-            for column, value in enumerate((node.ae_title, node.host, str(node.port))):
+            for column, value in enumerate((node.ae_title, node.host, str(node.port), node.retrieve)):
                 self.table.setItem(row, column, QTableWidgetItem(value))
         self.table.clearSelection()
         if select is not None:

@@ -1,5 +1,9 @@
 """File ▸ Query/Retrieve: search a configured PACS (C-FIND by patient ID, name, accession or date), then fetch
-the chest series (CR/DX) of the chosen study (C-GET) into the app's inbox, where they are scored like a batch.
+the chest series (CR/DX) of the chosen study into the app's inbox, where they are scored like a batch.
+
+Fetched as the node's settings say: C-GET, or C-MOVE to this app's own receiving AE. For C-MOVE, while the app
+is receiving (Settings ▸ DICOM Nodes ▸ listening on) its listener takes the films and scores them as received
+films; otherwise the retrieve opens the receiving port for itself, for as long as the retrieve lasts.
 
 Non-modal: the main window stays usable, and both steps run as network jobs that Cancel drops. A retrieve that
 fails or is cancelled leaves nothing behind (its folder is removed), so the inbox never holds half a study.
@@ -34,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from pneumo_desktop import paths
 from pneumo_desktop.dicom_net.node_config import NodeConfig
-from pneumo_desktop.dicom_net.nodes import DicomNode
+from pneumo_desktop.dicom_net.nodes import C_MOVE, DicomNetworkError, DicomNode
 from pneumo_desktop.gui.dicom_results import NETWORK_TIMEOUT_S
 from pneumo_desktop.gui.phi import HIDDEN
 
@@ -44,28 +48,43 @@ COLUMNS = ("Patient name", "Patient ID", "Study date", "Accession", "Description
 NO_NODE = "No DICOM node is configured: add your PACS in Settings ▸ DICOM Nodes first."
 
 
-def retrieve_into_inbox(node: DicomNode, study_uid: str, calling_ae: str, should_stop: Callable[[], bool],
-                        timeout_s: float = NETWORK_TIMEOUT_S) -> tuple[Path, list[Path]]:
-    """The study's chest films in a new folder of the inbox; the folder goes again on any failure or cancel."""
-    from pneumo_desktop.dicom_net.query_retrieve import retrieve_chest_films
+def retrieve_into_inbox(node: DicomNode, study_uid: str, config: NodeConfig, should_stop: Callable[[], bool],
+                        timeout_s: float = NETWORK_TIMEOUT_S) -> tuple[Path, Any]:
+    """The study's chest films in a new folder of the inbox, and what the PACS said of any it could not send
+    (a ``Retrieved``); the folder goes again on any failure or cancel. C-MOVE opens this app's receiving port."""
+    from pneumo_desktop.dicom_net.query_retrieve import MoveDestination, Retrieved, retrieve_chest_films
 
     folder = Path(tempfile.mkdtemp(prefix="study_", dir=paths.inbox_dir("retrieved")))
+    move_to = MoveDestination(config.ae_title, config.bind, config.port, config.allowed_callers)
     try:
-        films = retrieve_chest_films(node, study_uid, folder, calling_ae=calling_ae, timeout_s=timeout_s,
-                                     should_stop=should_stop)
+        result = retrieve_chest_films(node, study_uid, folder, calling_ae=config.ae_title, timeout_s=timeout_s,
+                                      should_stop=should_stop, move_to=move_to)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    if should_stop() or not films:
+    if should_stop() or not result.films:
         shutil.rmtree(folder, ignore_errors=True)
-        return folder, []
-    return folder, films
+        return folder, Retrieved([])
+    return folder, result
+
+
+def move_to_listener(node: DicomNode, study_uid: str, config: NodeConfig, should_stop: Callable[[], bool],
+                     timeout_s: float = NETWORK_TIMEOUT_S) -> tuple[int, str]:
+    """C-MOVE the study's chest films to the app's running listener; how many the PACS sent, and why not all."""
+    from pneumo_desktop.dicom_net.query_retrieve import move_chest_films
+
+    if node.ae_title not in config.allowed_callers:
+        raise DicomNetworkError(f"this app is receiving, but only from {', '.join(config.allowed_callers)}: add "
+                                f"{node.ae_title} to \"Accept from\" in Settings ▸ DICOM Nodes, or the films it "
+                                "moves here are refused")
+    return move_chest_films(node, study_uid, config.ae_title, calling_ae=config.ae_title, timeout_s=timeout_s,
+                            should_stop=should_stop)
 
 
 class QueryRetrieveWindow(QDialog):
     def __init__(self, config: NodeConfig, run_network: RunNetwork,
                  on_retrieved: Callable[[Path, list[Path]], None], parent: QWidget | None = None, *,
-                 hide_phi: bool = False) -> None:
+                 hide_phi: bool = False, receiving: Callable[[], bool] = lambda: False) -> None:
         super().__init__(parent)
         self.setWindowTitle("Query/Retrieve from PACS")
         self.setObjectName("query_retrieve_window")
@@ -73,6 +92,7 @@ class QueryRetrieveWindow(QDialog):
         self._config = config
         self._run_network = run_network
         self._on_retrieved = on_retrieved
+        self._receiving = receiving  # is the app's listener running (C-MOVE then sends the films to it)?
         self._job: Any = None
         self.matches: list[Any] = []
         self._hide_phi = hide_phi
@@ -177,8 +197,13 @@ class QueryRetrieveWindow(QDialog):
             self.message.setText(NO_NODE if node is None else "Select a study first.")
             return
         study = self.matches[row]
-        job = partial(retrieve_into_inbox, node, study.study_uid, self._config.ae_title)
-        self._start(job, self._retrieved, f"Retrieving the chest films of the study from {node}…")
+        how = f"by {node.retrieve}"
+        if node.retrieve == C_MOVE and self._receiving():
+            self._start(partial(move_to_listener, node, study.study_uid, self._config), self._moved,
+                        f"Asking {node} to send the chest films of the study to this app ({how})…")
+            return
+        job = partial(retrieve_into_inbox, node, study.study_uid, self._config)
+        self._start(job, self._retrieved, f"Retrieving the chest films of the study from {node} ({how})…")
 
     def cancel(self) -> None:
         job, self._job = self._job, None
@@ -226,16 +251,28 @@ class QueryRetrieveWindow(QDialog):
                              "No study matches: check the spelling, or use * in the name.")
         self._update_enabled()
 
-    def _retrieved(self, result: tuple[Path, list[Path]]) -> None:
+    def _retrieved(self, result: tuple[Path, Any]) -> None:
         self._job = None
-        folder, films = result
+        folder, retrieved = result
+        films = retrieved.films
         self._update_enabled()
         if not films:
             self.message.setText("The PACS sent no film for this study.")
             return
-        self.message.setText(f"Retrieved {len(films)} chest film{'' if len(films) == 1 else 's'}; they are being "
-                             "scored in the study list.")
+        text = f"Retrieved {len(films)} chest film{'' if len(films) == 1 else 's'}; they are being scored in the " \
+               "study list."
+        if retrieved.problem:
+            text += f" {retrieved.problem[:1].upper()}{retrieved.problem[1:]}."
+        self.message.setText(text)
         self._on_retrieved(folder, films)
+
+    def _moved(self, result: tuple[int, str]) -> None:
+        self._job = None
+        self._update_enabled()
+        count, problem = result
+        text = f"The PACS sent {count} chest film{'' if count == 1 else 's'} to this app's receiving AE; they are " \
+               "scored in the study list as received films."
+        self.message.setText(f"{text} {problem[:1].upper()}{problem[1:]}." if problem else text)
 
     def _failed(self, message: str) -> None:
         self._job = None

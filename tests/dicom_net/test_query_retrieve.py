@@ -52,7 +52,9 @@ def test_find_by_patient_id_accession_or_name(orthanc_with_films) -> None:
 def test_retrieve_the_chest_series_and_score_it(orthanc_with_films, tiny_predictor, tmp_path: Path) -> None:
     _, node = orthanc_with_films
     film = pydicom.dcmread(DICOM_DIR / FILMS[1], stop_before_pixels=True)
-    (path,) = retrieve_chest_films(node, str(film.StudyInstanceUID), tmp_path, calling_ae="PNEUMO")
+    result = retrieve_chest_films(node, str(film.StudyInstanceUID), tmp_path, calling_ae="PNEUMO")
+    (path,) = result.films
+    assert result.problem == ""
     assert path == tmp_path / received_file_name(film)
     prediction = tiny_predictor.predict(model_input_for(load_image(path), tiny_predictor.size))
     assert 0.0 <= prediction.probability <= 1.0

@@ -94,13 +94,42 @@ def test_remote_nodes_are_added_edited_removed_and_duplicates_refused(qtbot) -> 
     assert dialog.config().remotes == ()
 
 
+def test_each_node_says_whether_it_is_retrieved_from_by_c_get_or_c_move(qtbot, tmp_path: Path) -> None:
+    dialog = DicomNodesDialog(NodeConfig(), lambda *_: None)
+    qtbot.addWidget(dialog)
+    assert dialog.remote_retrieve.currentText() == "C-GET"  # the default, as before the setting existed
+    for title, method in (("GETTER", "C-GET"), ("MOVER", "C-MOVE")):
+        dialog.remote_ae.setText(title)
+        dialog.remote_host.setText("pacs.local")
+        dialog.remote_retrieve.setCurrentText(method)
+        dialog.add_button.click()
+    assert [(r.ae_title, r.retrieve) for r in dialog.config().remotes] == [("GETTER", "C-GET"), ("MOVER", "C-MOVE")]
+    assert dialog.table.item(1, 3).text() == "C-MOVE"
+    dialog.table.selectRow(0)
+    assert dialog.remote_retrieve.currentText() == "C-GET"
+    dialog.table.selectRow(1)
+    assert dialog.remote_retrieve.currentText() == "C-MOVE"  # selecting a node shows its method
+
+    qsettings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    Settings(qsettings).dicom_nodes = dialog.config()
+    assert Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)).dicom_nodes == dialog.config()
+    # Settings written before the setting existed, or damaged: the node stays, retrieved by C-GET.
+    for stored in ({"ae_title": "OLD", "host": "h", "port": 104}, {"ae_title": "ODD", "host": "h", "port": 104,
+                                                                     "retrieve": "C-TELEPORT"}):
+        (node,) = NodeConfig.from_json(json.dumps({"remotes": [stored]})).remotes
+        assert node.retrieve == "C-GET"
+    with pytest.raises(DicomNetworkError, match="not a way to retrieve"):
+        DicomNode("PACS", "h", 104, "C-TELEPORT")
+
+
 def test_verify_echoes_on_a_worker_and_reports_both_outcomes(qtbot, window) -> None:
-    from pynetdicom import AE
-    from pynetdicom.sop_class import Verification
+    from pynetdicom import AE, evt
+    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind, Verification
 
     scp = AE(ae_title="ECHOER")
     scp.add_supported_context(Verification)
-    server = scp.start_server(("127.0.0.1", 0), block=False)
+    scp.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
+    server = scp.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_FIND, lambda _e: iter(()))])
     try:
         dialog = window.dicom_commands.open_nodes_dialog()
         dialog.remote_ae.setText("ECHOER")
@@ -109,10 +138,11 @@ def test_verify_echoes_on_a_worker_and_reports_both_outcomes(qtbot, window) -> N
         dialog.verify_button.click()
         assert "Verifying" in dialog.verify_result.text()  # the click returned before the answer
         qtbot.waitUntil(lambda: "answered" in dialog.verify_result.text(), timeout=WAIT_MS)
+        assert "C-ECHO succeeded; a study search (C-FIND) succeeded" in dialog.verify_result.text()
         dialog.remote_port.setValue(free_port())
         dialog.verify_button.click()
         qtbot.waitUntil(lambda: "Failed" in dialog.verify_result.text(), timeout=60_000)
-        assert "did not answer" in dialog.verify_result.text()
+        assert "connection refused" in dialog.verify_result.text()
         dialog.reject()
     finally:
         server.shutdown()

@@ -46,11 +46,12 @@ def pacs(tmp_path_factory: pytest.TempPathFactory):
         server.stop()
 
 
-def _configure(window, server, app_port: int, *, listening: bool = False, ae_title: str = "PNEUMO") -> None:
+def _configure(window, server, app_port: int, *, listening: bool = False, ae_title: str = "PNEUMO",
+               retrieve: str = "C-GET", callers: tuple[str, ...] = (ORTHANC_AE,)) -> None:
     window.dicom_commands._inform = lambda _parent, _message: None
     window.dicom_commands.apply_config(NodeConfig(
-        ae_title=ae_title, port=app_port, listening=listening, allowed_callers=(ORTHANC_AE,),
-        remotes=(DicomNode(ORTHANC_AE, "127.0.0.1", server.dicom_port),)))
+        ae_title=ae_title, port=app_port, listening=listening, allowed_callers=callers,
+        remotes=(DicomNode(ORTHANC_AE, "127.0.0.1", server.dicom_port, retrieve),)))
 
 
 def _search(qtbot, query, **fields: str) -> None:
@@ -146,6 +147,55 @@ def test_a_node_nobody_answers_is_said_plainly(qtbot, window) -> None:
     window.dicom_commands.apply_config(NodeConfig(remotes=(DicomNode("GHOST", "127.0.0.1", free_port()),)))
     query = window.dicom_commands.open_query_retrieve()
     _search(qtbot, query, patient_id="X")
-    assert "did not answer" in query.message.text()
+    assert "connection refused" in query.message.text()
     query.close()
     shutil.rmtree(Path(audit.audit_path().parent) / "inbox", ignore_errors=True)
+
+
+def _listening(port: int) -> bool:
+    import psutil
+
+    return any(c.status == psutil.CONN_LISTEN and c.laddr.port == port
+               for c in psutil.Process().net_connections(kind="inet"))
+
+
+def test_retrieve_by_c_move_opens_the_receiving_port_for_the_retrieve_only(qtbot, window, pacs) -> None:
+    server, app_port = pacs
+    _configure(window, server, app_port, retrieve="C-MOVE")
+    assert not _listening(app_port)
+    query = window.dicom_commands.open_query_retrieve()
+    _search(qtbot, query, patient_id="12345678")
+    query.retrieve_button.click()
+    assert "by C-MOVE" in query.message.text()
+    qtbot.waitUntil(lambda: window.study_list.model.rowCount() == 1
+                    and window.study_list.model.rows[0].finished, timeout=NET_MS)
+    row = window.study_list.model.rows[0]
+    assert row.record.get("probability") is not None and row.record.get("error") is None
+    assert row.path.name == received_file_name(pydicom.dcmread(FILM, stop_before_pixels=True))
+    assert "retrieved" in row.path.parts and "Retrieved 1 chest film" in query.message.text()
+    assert not _listening(app_port)  # the port closed again with the retrieve
+    query.close()
+
+
+def test_retrieve_by_c_move_while_receiving_goes_to_the_running_listener(qtbot, window, pacs) -> None:
+    server, app_port = pacs
+    _configure(window, server, app_port, retrieve="C-MOVE", listening=True, callers=("MODALITY",))
+    query = window.dicom_commands.open_query_retrieve()
+    _search(qtbot, query, patient_id="12345678")
+    query.retrieve_button.click()
+    qtbot.waitUntil(lambda: query._job is None, timeout=NET_MS)
+    assert 'add ORTHANC to "Accept from"' in query.message.text()  # the listener would refuse the PACS
+    query.close()
+
+    _configure(window, server, app_port, retrieve="C-MOVE", listening=True)
+    query = window.dicom_commands.open_query_retrieve()
+    _search(qtbot, query, patient_id="12345678")
+    query.retrieve_button.click()
+    qtbot.waitUntil(lambda: window.study_list.model.rowCount() == 1
+                    and window.study_list.model.rows[0].finished, timeout=NET_MS)
+    assert "sent 1 chest film to this app's receiving AE" in query.message.text()
+    row = window.study_list.model.rows[0]
+    assert "received" in row.path.parts and row.record.get("probability") is not None
+    assert "1 received" in window.dicom_commands.inbox_label.text()
+    query.close()
+    window.dicom_commands.shutdown()
