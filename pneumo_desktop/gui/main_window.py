@@ -150,6 +150,7 @@ class MainWindow(QMainWindow):
         c.prediction_ready.connect(self._on_prediction)
         c.prediction_failed.connect(self._on_prediction_failed)
         c.batch_started.connect(self._on_batch_started)
+        c.files_added.connect(self._on_files_added)
         c.batch_item.connect(self._on_batch_item)
         c.batch_progress.connect(self.study_list.set_progress)
         c.batch_finished.connect(self._on_batch_finished)
@@ -287,10 +288,16 @@ class MainWindow(QMainWindow):
         self.study_list.start(paths)
         self.status(f"Analysing {len(paths)} images…")
         if paths:
-            self.study_list.select_row(0)
+            self.study_list.select_path(paths[0])
+
+    def _on_files_added(self, paths: list[Path], origin: str) -> None:
+        """Arrived films are listed, never shown: what is on screen (film, result, selected row) stays the
+        reader's choice. The announcement is the receiver's or the retrieve's to make."""
+        self._show_studies()
+        self.study_list.add(paths, origin)
 
     def _on_batch_item(self, result: BatchItemResult) -> None:
-        self.study_list.set_result(result.index, result.record, result.thumbnail, result.error)
+        self.study_list.set_result_for(result.path, result.record, result.thumbnail, result.error, result.metadata)
         if result.error:
             self.status(result.error, result.path)
 

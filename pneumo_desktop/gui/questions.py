@@ -18,5 +18,12 @@ def confirm_replace(parent: QWidget, question: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+def confirm_send(parent: QWidget, question: str) -> bool:
+    answer = QMessageBox.question(parent, "Send results?", question,
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def inform(parent: QWidget, message: str) -> None:
     QMessageBox.warning(parent, "pneumo_desktop", message)
