@@ -24,8 +24,8 @@ from pneumo_desktop.gui.controller import Controller
 from pneumo_desktop.gui.dicom_nodes_dialog import DicomNodesDialog
 from pneumo_desktop.gui.dicom_results import SendReport, send_results, write_results
 from pneumo_desktop.gui.inbox_receiver import InboxReceiver
-from pneumo_desktop.gui.query_retrieve_window import QueryRetrieveWindow
 from pneumo_desktop.gui.phi import film_identity
+from pneumo_desktop.gui.query_retrieve_window import QueryRetrieveWindow
 from pneumo_desktop.gui.questions import Confirm, Inform, confirm_replace, confirm_send, inform
 from pneumo_desktop.gui.settings import Settings
 

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.layout_keeper.capture_default()
         self._current_path: Path | None = None
         self._failure: str | None = None  # why the file on screen could not be shown
+        self._arrived: dict[str, int] = {}  # films that joined the running batch unasked, by origin
         self._wire()
         self._restore()
         self._refresh_identity()
@@ -295,6 +296,7 @@ class MainWindow(QMainWindow):
         reader's choice. The announcement is the receiver's or the retrieve's to make."""
         self._show_studies()
         self.study_list.add(paths, origin)
+        self._arrived[origin] = self._arrived.get(origin, 0) + len(paths)
 
     def _on_batch_item(self, result: BatchItemResult) -> None:
         self.study_list.set_result_for(result.path, result.record, result.thumbnail, result.error, result.metadata)
@@ -303,6 +305,12 @@ class MainWindow(QMainWindow):
 
     def _on_batch_finished(self, cancelled: bool) -> None:
         self.study_list.finish(cancelled)
+        arrived, self._arrived = self._arrived, {}
+        if arrived and not cancelled:
+            said = " and ".join(f"{n} {origin}" for origin, n in arrived.items())
+            self.status(f"Scored {said} film{'' if sum(arrived.values()) == 1 else 's'}: listed on top of the study "
+                        "list; the film on screen is unchanged. Click one to show it.")
+            return
         self.status("Batch cancelled; results so far are kept." if cancelled else "Batch finished.")
 
     # ----- view helpers -------------------------------------------------------------------------------------

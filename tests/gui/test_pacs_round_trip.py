@@ -16,10 +16,10 @@ from pneumo_desktop.dicom_net.node_config import NodeConfig
 from pneumo_desktop.dicom_net.nodes import DicomNode
 from pneumo_desktop.dicom_net.received_files import received_file_name
 from pneumo_desktop.dicom_net.send import send_files
+from pneumo_desktop.gui.study_model import PATH_ROLE
 from tests.conftest import DICOM_DIR
 from tests.core import dicom_factory
 from tests.dicom_net.orthanc import ORTHANC, ORTHANC_AE, SKIP_REASON, free_port, start_orthanc
-from pneumo_desktop.gui.study_model import PATH_ROLE
 from tests.gui.conftest import WAIT_MS
 
 pytestmark = pytest.mark.skipif(ORTHANC is None, reason=SKIP_REASON)

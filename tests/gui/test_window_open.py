@@ -83,7 +83,12 @@ def test_bad_files_show_errors_while_good_ones_finish(qtbot, window, tmp_path: P
     rows = {row.path.name: row for row in window.study_list.model.rows}
     for name in BAD_FILES:
         assert rows[name].state == "error"
-        assert name in rows[name].detail  # the message says which file and why
+        # The row's status says why in full (its name column already names the file, issue 24 C12); the tooltip
+        # has both.
+        assert name not in rows[name].detail and rows[name].detail
+        number = window.study_list.model.rows.index(rows[name])
+        tip = window.study_list.model.index(number, 4).data(Qt.ItemDataRole.ToolTipRole)
+        assert name in tip and rows[name].detail in tip
     good = [row for name, row in rows.items() if name not in BAD_FILES]
     assert len(good) == 3 and all(row.state == "done" for row in good)
     assert window.study_list.summary.text() == "3 scored, 3 failed"
