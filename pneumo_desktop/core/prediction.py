@@ -30,6 +30,9 @@ class Prediction:
     cam: np.ndarray | None = None  # low-resolution Grad-CAM in [0, 1]; see gradcam.upsample_cam
     ood_score: float | None = None
     logit: float | None = None  # before temperature; what a site calibration refits
+    # The reader's orientation (ORIENTATIONS index) when the film was scored as displayed; None when the model
+    # chose the orientation itself. A result belongs to one orientation: the window, PDF and DICOM say which.
+    displayed: int | None = None
 
     def heatmap(self, shape: tuple[int, int]) -> np.ndarray | None:
         """The Grad-CAM registered to an image of ``shape`` (rows, cols)."""

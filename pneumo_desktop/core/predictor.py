@@ -92,13 +92,13 @@ class Predictor:
             notes.append(DISPLAYED_NOTE)
         unsure = self.gate.unsure(call) if call is not None else None
         if unsure is not None:
-            return self._rejected(unsure, started)
+            return self._rejected(unsure, started, displayed=displayed)
         if call is not None and call.index != 0:
             upright = orient(x[row:row + 1], inverse_orientation(call.index))
             fixed = self._forward(upright, heatmap)
             again = self.gate.orientation(fixed[2][0] if fixed[2] is not None else None)
             if again is not None and (TURN[again.index] != 0 or self.gate.unsure(again) is not None):
-                return self._rejected(self.gate.not_upright(call), started)
+                return self._rejected(self.gate.not_upright(call), started, displayed=displayed)
             logits, embeddings, row = fixed[0], fixed[1], 0
             cam = None if fixed[3] is None else np.ascontiguousarray(orient(fixed[3][0], call.index))
             if call.name == "mirrored" or (again is not None and again.name == "mirrored"):
@@ -109,7 +109,7 @@ class Predictor:
         score = self.gate.ood_score(embeddings[row])
         rejection, unusual = self.gate.distance_check(score)
         if rejection is not None:
-            return self._rejected(rejection, started, score)
+            return self._rejected(rejection, started, score, displayed=displayed)
         if unusual:
             notes.append(UNUSUAL_WARNING)
         for note in notes:
@@ -122,6 +122,7 @@ class Predictor:
             probability=probability, label=POSITIVE if probability >= card.threshold else NEGATIVE,
             threshold=card.threshold, model=card.display_name, model_sha256=card.fingerprint,
             elapsed_ms=(time.perf_counter() - started) * 1000.0, cam=cam, ood_score=score, logit=logit,
+            displayed=displayed,
         )
 
     def predict(self, image: LoadedImage, *, heatmap: bool = True, displayed: int | None = None) -> Prediction:
@@ -157,7 +158,7 @@ class Predictor:
         started = time.perf_counter()
         early = self.gate.check_image(image)
         if early is not None:
-            return self._rejected(early, started)
+            return self._rejected(early, started, displayed=displayed)
         x = self.input_tensor([image])
         if inverted:
             x = -x
@@ -190,9 +191,10 @@ class Predictor:
             r.elapsed_ms = per_image
         return [r for r in results if r is not None]
 
-    def _rejected(self, rejection: gate.Rejection, started: float, ood_score: float | None = None) -> Prediction:
+    def _rejected(self, rejection: gate.Rejection, started: float, ood_score: float | None = None, *,
+                  displayed: int | None = None) -> Prediction:
         return Prediction(
             probability=None, label=None, threshold=self.card.threshold, model=self.card.display_name,
             model_sha256=self.card.fingerprint, elapsed_ms=(time.perf_counter() - started) * 1000.0,
-            rejected=rejection, ood_score=ood_score,
+            rejected=rejection, ood_score=ood_score, displayed=displayed,
         )

@@ -191,9 +191,10 @@ class Controller(QObject):
                         partial(self._on_outcome, request)),
         ]
 
-    def score_as_displayed(self, displayed: int) -> None:
+    def score_as_displayed(self, displayed: int | None) -> None:
         """Score the film on screen again, turned as the reader shows it (an ORIENTATIONS index): the reader's
-        orientation is trusted over the model's. The decode on screen is reused; what the last scoring noted
+        orientation is trusted over the model's. ``None``: in the model's own orientation again (its automatic
+        reading, as when the film was opened). The decode on screen is reused; what the last scoring noted
         about the orientation goes, so the panel never shows both readings' notes."""
         shown = self._shown
         if shown is None or shown.display is None:

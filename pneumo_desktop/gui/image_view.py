@@ -242,6 +242,10 @@ class ImageView(QGraphicsView):
         self._zoom = float(min(max(zoom, ZOOM_RANGE[0]), ZOOM_RANGE[1]))
         self.setTransform(QTransform.fromScale(self._zoom, self._zoom))
 
+    def reset_orientation(self) -> None:
+        """The film as stored (no turn, no flip); zoom follows as after a turn."""
+        self._reorient(self._orient.inverted()[0])
+
     def reset(self) -> None:
         self._orient = QTransform()
         self._inverted = False

@@ -97,7 +97,8 @@ class MainWindow(QMainWindow):
         self.layout_keeper.capture_default()
         self._current_path: Path | None = None
         self._failure: str | None = None  # why the file on screen could not be shown
-        self._arrived: dict[str, int] = {}  # films that joined the running batch unasked, by origin
+        self._arrived: dict[str, int] = {}
+        self._fits = True  # the result on screen matches the view's orientation (_follow_orientation)  # films that joined the running batch unasked, by origin
         self._wire()
         self._restore()
         self._refresh_identity()
@@ -128,6 +129,8 @@ class MainWindow(QMainWindow):
         a.flip_v.triggered.connect(lambda: v.flip(False))
         a.reset.triggered.connect(self._reset_view)
         a.score_displayed.triggered.connect(self._score_as_displayed)
+        a.score_model.triggered.connect(self._score_in_model_orientation)
+        v.view_changed.connect(self._follow_orientation)
         a.left_window.toggled.connect(lambda on: setattr(v, "left_button_windows", on))
         a.heatmap.toggled.connect(self._set_heatmap_visible)
         a.overlay_text.toggled.connect(v.overlay.set_visible)
@@ -267,6 +270,7 @@ class MainWindow(QMainWindow):
             self.pane.set_header(metadata, self._label(), self.hide_phi())
 
     def _on_prediction(self, result: PredictionResult) -> None:
+        self._fits = True
         warnings = self._show_warnings()
         self.prediction_panel.show_prediction(result.prediction, warnings)
         self.view.set_heatmap(result.heatmap)
@@ -321,10 +325,57 @@ class MainWindow(QMainWindow):
         m = self.view.orientation()
         self.controller.score_as_displayed(orientation_of_view(m.m11(), m.m12(), m.m21(), m.m22()))
 
+    def _shown_orientation(self) -> int:
+        from pneumo_desktop.core.orientation import orientation_of_view
+
+        m = self.view.orientation()
+        return orientation_of_view(m.m11(), m.m12(), m.m21(), m.m22())
+
+    def _result_fits_view(self) -> bool:
+        """A result scored as displayed belongs to the orientation it was scored in; the model's own reading
+        belongs to the film as stored, whichever way the reader turns the view."""
+        result = self.controller.current_result
+        displayed = result.prediction.displayed if result is not None else None
+        return displayed is None or self.view.display is None or self._shown_orientation() == displayed
+
+    def _follow_orientation(self) -> None:
+        """After a turn, flip or reset: a reader-oriented result that no longer matches the view is replaced by
+        "for another orientation" (no number, no heatmap) until it matches again or is scored again."""
+        result = self.controller.current_result
+        if result is None or result.prediction.displayed is None:
+            return
+        fits = self._result_fits_view()
+        if fits == self._fits:
+            return
+        self._fits = fits
+        warnings = self._show_warnings()
+        if fits:
+            self.prediction_panel.show_prediction(result.prediction, warnings)
+            self.view.set_heatmap(result.heatmap)
+        else:
+            self.prediction_panel.show_other_orientation(result.prediction, warnings)
+            self.view.set_heatmap(None)
+            self.status("The result was for another orientation: Ctrl+Shift+D scores the film as displayed, "
+                        "Ctrl+Shift+M in the model's own orientation.")
+
+    def _score_in_model_orientation(self) -> None:
+        """Back to the model's own orientation: the film as stored, scored as when it was opened."""
+        if self.view.display is None:
+            return
+        self.view.reset_orientation()
+        self.controller.score_as_displayed(None)
+        self.prediction_panel.show_busy("Scoring in the model's own orientation…")
+
     def _reset_view(self) -> None:
         self.view.reset()
         self.actions.invert.setChecked(False)
         self.preset_combo.setCurrentIndex(0)
+        # Space returns the film as stored: a result scored in the reader's orientation no longer describes
+        # it, so the model's own reading replaces it.
+        result = self.controller.current_result
+        if result is not None and result.prediction.displayed is not None and not self._result_fits_view():
+            self.controller.score_as_displayed(None)
+            self.prediction_panel.show_busy("Scoring in the model's own orientation…")
 
     def _set_heatmap_visible(self, visible: bool) -> None:
         self.pane.set_heatmap_visible(visible)

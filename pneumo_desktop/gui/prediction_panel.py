@@ -170,6 +170,20 @@ class PredictionPanel(QWidget):
         self.set_warnings(warnings)
         self.elapsed.setText(result_text.timing(prediction.elapsed_ms))
 
+    def show_other_orientation(self, prediction: Prediction, warnings: Sequence[str] = ()) -> None:
+        """The view no longer shows the film as this result scored it (Score as Displayed, then a turn or a
+        flip): no number is shown beside a film it was not computed for."""
+        was = ("not scored" if prediction.probability is None
+               else f"{result_text.percent(prediction.probability)} ({prediction.label})")
+        self._set_result(
+            headline="For another orientation", label=f"The result ({was}) was for the film as you turned it then.",
+            meaning="Press Ctrl+Shift+D to score the film as it is displayed now, or Ctrl+Shift+M (or Space) to "
+                    "score it in the model's own orientation.",
+            probability=None, threshold=prediction.threshold)
+        self.threshold_note.clear()
+        self.set_warnings(warnings)
+        self.elapsed.clear()
+
     def _set_result(self, *, headline: str, label: str, meaning: str, probability: float | None,
                     threshold: float | None = None) -> None:
         self.headline.setText(headline)
