@@ -230,3 +230,34 @@ def test_report_command_with_a_bad_file_or_no_model(models_env, tmp_path: Path, 
     shutil.copy(next((KERMANY / "test" / "NORMAL").glob("*.jpg")), good)
     assert main(["report", str(good), "-o", str(tmp_path / "x.pdf")]) == 3
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_reader_oriented_result_is_drawn_and_named_as_it_was_scored(scored, tiny_predictor,
+                                                                      tmp_path: Path) -> None:
+    """Issue 24 A3: Score as Displayed (here the film turned 90° counter-clockwise) → the PDF shows the film as
+    it was scored, names the reader's orientation, and a refusal says it concerns that orientation."""
+    import time
+
+    from pneumo_desktop.core.prediction import Rejection
+
+    image, _ = scored
+    prediction = tiny_predictor.predict(image.sharing_pixels(), heatmap=True, displayed=1)
+    out = write_single_report(tmp_path / "turned.pdf", image, prediction, tiny_predictor.card, hide_phi=False)
+    text = pdf_text(out)
+    assert "Orientation set by the reader (Score as Displayed): rotated 90° counter-clockwise" in text
+    rows, cols = image.shape
+    assert rows != cols
+    drawn = [(im.image.width, im.image.height) for im in PdfReader(out).pages[0].images]
+    assert drawn and all(size == (rows, cols) for size in drawn), drawn  # turned: width and height swap
+
+    upright = write_single_report(tmp_path / "stored.pdf", image, tiny_predictor.predict(image, heatmap=True),
+                                  tiny_predictor.card, hide_phi=False)
+    assert "Orientation set by the reader" not in pdf_text(upright)
+    assert all((im.image.width, im.image.height) == (cols, rows) for im in PdfReader(upright).pages[0].images)
+
+    refused = tiny_predictor._rejected(Rejection("out_of_distribution", "the image does not look like a frontal "
+                                                 "chest radiograph."), time.perf_counter(), displayed=1)
+    text = pdf_text(write_single_report(tmp_path / "refused.pdf", image, refused, tiny_predictor.card,
+                                        hide_phi=False))
+    assert "In the orientation you set (rotated 90° counter-clockwise), the image does not look like" in text
+    assert "Orientation set by the reader" in text

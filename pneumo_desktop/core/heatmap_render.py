@@ -8,6 +8,7 @@ matplotlib's table (max error under 6/255) so the runtime needs no matplotlib.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -22,6 +23,20 @@ _ANCHORS = np.array(
     ],
     dtype=np.float64,
 )
+
+
+def scored_view(image: Any, prediction: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """The film (``image`` a LoadedImage) and its heatmap as they were scored: turned as the reader showed it
+    for Score as Displayed (the heatmap is registered to the stored film and turns with it), else as stored.
+    The PDF report and the DICOM heatmap capture both draw this."""
+    from pneumo_desktop.core.orientation import orient
+
+    pixels, heatmap = image.pixels, prediction.heatmap(image.shape)
+    displayed = getattr(prediction, "displayed", None)
+    if displayed:
+        pixels = np.ascontiguousarray(orient(pixels, displayed))
+        heatmap = None if heatmap is None else np.ascontiguousarray(orient(heatmap, displayed))
+    return pixels, heatmap
 
 
 def colour_lut() -> np.ndarray:

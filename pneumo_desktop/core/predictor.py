@@ -14,16 +14,16 @@ from pneumo_desktop.core import gate
 from pneumo_desktop.core.gate import TURN
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
-from pneumo_desktop.core.orientation import inverse_orientation, orient
+from pneumo_desktop.core.orientation import describe, inverse_orientation, orient
 from pneumo_desktop.core.prediction import Prediction
 from pneumo_desktop.core.preprocess import preprocess
 from pneumo_desktop.core.runtime import OnnxModel, Outputs, Runtime
 from pneumo_desktop.core.scoring_notes import (
-    DISPLAYED_NOTE,
     MIRRORED_WARNING,
     NEGATIVE_WARNING,
     ORIENTATION_NOTE,
     UNUSUAL_WARNING,
+    displayed_note,
 )
 from pneumo_desktop.core.weights import ood_arrays, read_verified
 
@@ -89,7 +89,7 @@ class Predictor:
         if trusted and cam is not None and displayed:
             cam = np.ascontiguousarray(orient(cam, inverse_orientation(displayed)))
         if trusted:
-            notes.append(DISPLAYED_NOTE)
+            notes.append(displayed_note(displayed))
         unsure = self.gate.unsure(call) if call is not None else None
         if unsure is not None:
             return self._rejected(unsure, started, displayed=displayed)
@@ -193,6 +193,9 @@ class Predictor:
 
     def _rejected(self, rejection: gate.Rejection, started: float, ood_score: float | None = None, *,
                   displayed: int | None = None) -> Prediction:
+        if displayed is not None:  # the refusal concerns the reader's orientation, not the film as stored
+            rejection = gate.Rejection(rejection.code, f"in the orientation you set ({describe(displayed)}), "
+                                                       f"{rejection.reason}")
         return Prediction(
             probability=None, label=None, threshold=self.card.threshold, model=self.card.display_name,
             model_sha256=self.card.fingerprint, elapsed_ms=(time.perf_counter() - started) * 1000.0,

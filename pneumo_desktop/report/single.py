@@ -11,9 +11,10 @@ import numpy as np
 from fpdf.enums import XPos, YPos
 
 from pneumo_desktop import __version__
-from pneumo_desktop.core.heatmap_render import blend_image, score_strength
+from pneumo_desktop.core.heatmap_render import blend_image, score_strength, scored_view
 from pneumo_desktop.core.image import PHI_KEYS, LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
+from pneumo_desktop.core.orientation import describe
 from pneumo_desktop.core.prediction import Prediction
 from pneumo_desktop.core.result_text import (
     HEATMAP_CAPTION,
@@ -137,9 +138,17 @@ def write_single_report(
     return doc.finish(intended_population_text(card), out_path, overwrite=overwrite)
 
 
+def orientation_line(prediction: Prediction) -> str | None:
+    """Which orientation the result belongs to, when the reader chose it."""
+    if prediction.displayed is None:
+        return None
+    return (f"Orientation set by the reader (Score as Displayed): {describe(prediction.displayed)}. The images "
+            "above show the film as it was scored; the model's own orientation check was not used.")
+
+
 def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> None:
-    plain = gray_image(image.pixels)
-    heatmap = prediction.heatmap((plain.height, plain.width))
+    pixels, heatmap = scored_view(image, prediction)
+    plain = gray_image(pixels)
     if heatmap is not None:
         heatmap = heatmap * score_strength(prediction.probability, prediction.threshold)
     w, h = box_fit(plain.size, IMAGE_BOX_W, IMAGE_BOX_H)
@@ -162,7 +171,8 @@ def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> 
         doc.multi_cell(IMAGE_BOX_W, 5, "No heatmap: the image was not scored.", align="C")
     doc.set_font(fonts.FAMILY, "", 8)
     doc.set_xy(doc.l_margin, top + h + 1)
-    doc.cell(IMAGE_BOX_W, 4, "Image (default window)", align="C")
+    turned = f", {describe(prediction.displayed)} as the reader scored it" if prediction.displayed else ""
+    doc.cell(IMAGE_BOX_W, 4, f"Image (default window{turned})", align="C")
     doc.set_x(right_x)
     doc.cell(IMAGE_BOX_W, 4, "Image with heatmap", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if heatmap is not None:
@@ -178,6 +188,9 @@ def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> 
 
 def _result(doc: ReportDocument, prediction: Prediction, card: ModelCard, warnings: list[str]) -> None:
     doc.heading("Result")
+    oriented = orientation_line(prediction)
+    if oriented:
+        doc.paragraph(oriented, size=9, bold=True)
     if prediction.rejected is not None or prediction.probability is None:
         doc.paragraph("Not scored", size=14, bold=True)
         if prediction.rejected is not None:
