@@ -88,7 +88,7 @@ class Predictor:
         cam = cams[row] if cams is not None else None
         if trusted and cam is not None and displayed:
             cam = np.ascontiguousarray(orient(cam, inverse_orientation(displayed)))
-        if trusted:
+        if displayed is not None:
             notes.append(displayed_note(displayed))
         unsure = self.gate.unsure(call) if call is not None else None
         if unsure is not None:
