@@ -20,6 +20,7 @@ from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.jobs import BatchItemResult, PredictionResult
 from pneumo_desktop.gui.phi import file_label, scrub
 from pneumo_desktop.gui.prediction_panel import PredictionPanel
+from pneumo_desktop.gui.questions import Confirm, confirm_quit
 from pneumo_desktop.gui.settings import Settings
 from pneumo_desktop.gui.study_list import StudyList
 from pneumo_desktop.gui.viewer_pane import ViewerPane
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self._current_path: Path | None = None
         self._failure: str | None = None  # why the file on screen could not be shown
         self._arrived: dict[str, int] = {}
+        self.ask_quit: Confirm = confirm_quit  # tests answer for the reader
         self._fits = True  # the result on screen matches the view's orientation (_follow_orientation)  # films that joined the running batch unasked, by origin
         self._wire()
         self._restore()
@@ -443,7 +445,26 @@ class MainWindow(QMainWindow):
         text = scrub(text, path or self._current_path, self.hide_phi())
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
 
+    def quit_question(self) -> str | None:
+        """What quitting now would lose, as a question, or None when nothing would be (issue 24 A4: Ctrl+Q at
+        148/600 used to drop the triage list without a word)."""
+        unsaved = self.study_list.unexported_count()
+        results = f"{unsaved} result{'' if unsaved == 1 else 's'}"
+        lost = (f"the study list's {results} (never exported as CSV or summary PDF) would be lost; the audit log "
+                "keeps one line per film, not the triage list")
+        if self.controller.batch_running():
+            done, total = self.study_list.progress.value(), self.study_list.progress.maximum()
+            return (f"A batch is running: {done} of {total} films scored. Quitting stops it"
+                    + (f", and {lost}." if unsaved else ".") + "\n\nQuit anyway?")
+        if unsaved:
+            return f"If you quit now, {lost}.\n\nQuit anyway?"
+        return None
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        question = self.quit_question()
+        if question is not None and not self.ask_quit(self, question):
+            event.ignore()
+            return
         self.save_settings()
         self.closing.emit()
         self.controller.shutdown()

@@ -25,5 +25,14 @@ def confirm_send(parent: QWidget, question: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+def confirm_quit(parent: QWidget, question: str) -> bool:
+    box = QMessageBox(QMessageBox.Icon.Warning, "Quit pneumo_desktop?", question, parent=parent)
+    quit_button = box.addButton("Quit", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton("Keep Working", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(box.buttons()[-1])
+    box.exec()
+    return box.clickedButton() is quit_button
+
+
 def inform(parent: QWidget, message: str) -> None:
     QMessageBox.warning(parent, "pneumo_desktop", message)

@@ -109,6 +109,7 @@ class StudyList(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.clicked.connect(self._on_clicked)
         self._shown: Path | None = None  # the file the viewer shows (or is loading)
+        self._exported: set[Path] = set()  # rows whose result is in a saved CSV or summary PDF
         self._following = False
 
         self.progress = QProgressBar(self)
@@ -278,6 +279,13 @@ class StudyList(QWidget):
                 self.table.scrollTo(index)
         finally:
             self._following = False
+
+    def mark_exported(self, paths: list[Path]) -> None:
+        self._exported |= {Path(p) for p in paths}
+
+    def unexported_count(self) -> int:
+        """Results in the list that no saved CSV or summary PDF holds: what quitting would lose."""
+        return sum(row.finished and row.path not in self._exported for row in self.model.rows)
 
     def ordered_rows(self) -> list[StudyRow]:
         """Rows in the order shown (after any sort)."""
