@@ -28,15 +28,25 @@ _ANCHORS = np.array(
 def scored_view(image: Any, prediction: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """The film (``image`` a LoadedImage) and its heatmap as they were scored: turned as the reader showed it
     for Score as Displayed (the heatmap is registered to the stored film and turns with it), else as stored.
-    The PDF report and the DICOM heatmap capture both draw this."""
+    The DICOM heatmap capture draws this; the PDF turns its smaller copy the same way (scored_heatmap)."""
     from pneumo_desktop.core.orientation import orient
 
-    pixels, heatmap = image.pixels, prediction.heatmap(image.shape)
     displayed = getattr(prediction, "displayed", None)
-    if displayed:
-        pixels = np.ascontiguousarray(orient(pixels, displayed))
-        heatmap = None if heatmap is None else np.ascontiguousarray(orient(heatmap, displayed))
-    return pixels, heatmap
+    pixels = np.ascontiguousarray(orient(image.pixels, displayed)) if displayed else image.pixels
+    return pixels, scored_heatmap(prediction, pixels.shape)
+
+
+def scored_heatmap(prediction: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The heatmap for a film of ``shape`` (rows, cols) as it was scored (turned for Score as Displayed)."""
+    from pneumo_desktop.core.orientation import orient
+
+    displayed = getattr(prediction, "displayed", None)
+    rows, cols = int(shape[0]), int(shape[1])
+    swapped = bool(displayed) and displayed in (1, 3, 6, 7)  # quarter turns swap rows and columns
+    heatmap = prediction.heatmap((cols, rows) if swapped else (rows, cols))
+    if heatmap is None or not displayed:
+        return heatmap
+    return np.ascontiguousarray(orient(heatmap, displayed))
 
 
 def colour_lut() -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 from fpdf.enums import XPos, YPos
 
 from pneumo_desktop import __version__
-from pneumo_desktop.core.heatmap_render import blend_image, score_strength, scored_view
+from pneumo_desktop.core.heatmap_render import blend_image, score_strength, scored_heatmap, scored_view
 from pneumo_desktop.core.image import PHI_KEYS, LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.orientation import describe
@@ -147,8 +147,8 @@ def orientation_line(prediction: Prediction) -> str | None:
 
 
 def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> None:
-    pixels, heatmap = scored_view(image, prediction)
-    plain = gray_image(pixels)
+    plain = gray_image(scored_view(image, prediction)[0] if prediction.displayed else image.pixels)
+    heatmap = scored_heatmap(prediction, (plain.height, plain.width))  # at the drawn (maybe reduced) size
     if heatmap is not None:
         heatmap = heatmap * score_strength(prediction.probability, prediction.threshold)
     w, h = box_fit(plain.size, IMAGE_BOX_W, IMAGE_BOX_H)
