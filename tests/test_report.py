@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from pneumo_desktop import DISCLAIMER, __version__, paths
 from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.records import record_from
+from pneumo_desktop.core.result_text import percent
 from pneumo_desktop.core.scoring import iter_scored
 from pneumo_desktop.launcher import main
 from pneumo_desktop.report import (
@@ -72,7 +73,7 @@ def test_single_report_states_result_model_hashes_and_disclaimer(scored, tiny_pr
     text = pdf_text(out)
     assert prediction.label in text
     assert f"{100 * prediction.probability:.1f} %" in text
-    assert f"threshold {prediction.threshold:.3f}" in text
+    assert f"threshold {percent(prediction.threshold)}" in text and f"{prediction.threshold:.3f}" not in text
     assert flat(DISCLAIMER) in text
     assert tiny_predictor.card.display_name in text
     assert tiny_predictor.card.weights_sha256 in text and image.file_sha256 in text

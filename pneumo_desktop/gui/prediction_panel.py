@@ -120,7 +120,9 @@ class PredictionPanel(QWidget):
             self.population.clear()
             self.population.setVisible(False)
             return
-        self.model_line.setText(f"Model: {card.display_name}")
+        # The short fingerprint, as the PDF and SR carry it in full: which exact model made the number.
+        self.model_line.setText(f"Model: {card.display_name} · fingerprint {card.fingerprint[:12]}…")
+        self.model_line.setToolTip(f"Model fingerprint (weights + card, sha256): {card.fingerprint}")
         lines = [f"{name}: {value}" for name, value in result_text.metric_lines(card)]
         self.metrics.setText("\n".join([result_text.metrics_heading(card), *lines]))
         self.metrics.setVisible(True)

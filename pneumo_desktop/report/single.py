@@ -203,7 +203,7 @@ def _result(doc: ReportDocument, prediction: Prediction, card: ModelCard, warnin
     doc.cell(0, 8, f"Probability of pneumonia: {percent(prediction.probability)}",
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     doc.set_font(fonts.FAMILY, "B", 11)
-    doc.cell(0, 6, f"Label: {prediction.label}    (threshold {prediction.threshold:.3f}: "
+    doc.cell(0, 6, f"Label: {prediction.label}    (threshold {percent(prediction.threshold)}: "
                    "PNEUMONIA when p ≥ threshold)", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     doc.warnings(warnings)
     doc.paragraph(meaning(prediction))

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from pneumo_desktop import __version__
+from pneumo_desktop.core.result_text import percent
 from pneumo_desktop.gui.about_dialog import AboutDialog
 from pneumo_desktop.gui.audit_dialog import AuditDialog
 from tests.gui.conftest import WAIT_MS, sample
@@ -60,6 +61,16 @@ def test_about_box_shows_version_model_and_licences(qtbot, window) -> None:
     text = dialog.text.toPlainText()
     assert __version__ in text and "tiny-test-model 0.0.0" in text
     assert "LGPL" in text and "PyTorch" in text and "does not diagnose" in text
+    card = window.controller.session.card
+    assert f"Decision threshold: {percent(card.threshold)}" in text  # one way to write it (issue 24 B6)
+
+
+def test_the_result_panel_names_the_model_fingerprint(qtbot, window) -> None:
+    """Issue 24 B5: short in the panel, in full in its tooltip, as the PDF and SR carry it."""
+    card = window.controller.session.card
+    line = window.prediction_panel.model_line
+    assert f"fingerprint {card.fingerprint[:12]}" in line.text() and card.fingerprint not in line.text()
+    assert card.fingerprint in line.toolTip()
 
 
 def test_audit_log_viewer_lists_the_gui_prediction(qtbot, window) -> None:
@@ -71,7 +82,13 @@ def test_audit_log_viewer_lists_the_gui_prediction(qtbot, window) -> None:
     qtbot.waitUntil(lambda: dialog.table.rowCount() >= 1, timeout=WAIT_MS)
     cells = [dialog.table.item(0, c).text() for c in range(dialog.table.columnCount())]
     assert sha in cells and "gui" in cells
-    assert f"{blocker.args[0].prediction.probability:.4f}" in cells
+    # Written as the panel and the PDFs write it (issue 24 B6), the raw number in the tooltip.
+    probability = blocker.args[0].prediction.probability
+    assert percent(probability) in cells and f"{probability:.4f}" not in cells
+    column = cells.index(percent(probability))
+    assert abs(float(dialog.table.item(0, column).toolTip()) - probability) < 1e-4  # as the log stores it
+    threshold = blocker.args[0].prediction.threshold
+    assert percent(threshold) in cells
     assert sample().name not in " ".join(cells)
     dialog.close()
     assert isinstance(dialog, QDialog)
