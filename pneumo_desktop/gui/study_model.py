@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QIcon, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
 from pneumo_desktop.core.records import phi_safe_warnings, triage_key
@@ -242,10 +242,9 @@ class StudyListModel(QAbstractTableModel):
         if column == THUMB:
             return ""
         if column == NAME:
-            if row.origin in ARRIVED:
-                label = row_label(row.metadata, self.hide_phi) or file_label(
+            if row.origin in ARRIVED:  # where it came from is its status ("received"), never elided away
+                return row_label(row.metadata, self.hide_phi) or file_label(
                     row.path, row.record.get("file_sha256"), self.hide_phi, number)
-                return f"{ARRIVED[row.origin]} · {label}"
             return file_label(row.path, row.record.get("file_sha256"), self.hide_phi, number)
         if column == PROBABILITY:
             p = row.probability
@@ -257,16 +256,24 @@ class StudyListModel(QAbstractTableModel):
         if row.state == "cancelled":
             return "cancelled"
         if row.state == "done":
-            return "done"
+            return ARRIVED[row.origin].lower() if row.origin in ARRIVED else "done"
         return scrub(row.detail, row.path, self.hide_phi)
 
 
-_WARNING_ICON: list[QIcon] = []
+_WARNING_ICON: list[QPixmap] = []
+WARNING_SIDE = 16
 
 
-def _warning_icon() -> QIcon:
+def _warning_icon() -> QPixmap:
+    # A pixmap, not an icon: the delegate draws a pixmap at its own size, where an icon would grow to the
+    # thumbnails' 48 px and leave the status word no room ("r…d" for "received").
     if not _WARNING_ICON:
-        _WARNING_ICON.append(QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+        icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        screen = QGuiApplication.primaryScreen()
+        ratio = screen.devicePixelRatio() if screen is not None else 1.0
+        pixmap = icon.pixmap(round(WARNING_SIDE * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        _WARNING_ICON.append(pixmap)
     return _WARNING_ICON[0]
 
 

@@ -171,8 +171,12 @@ def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> 
         doc.multi_cell(IMAGE_BOX_W, 5, "No heatmap: the image was not scored.", align="C")
     doc.set_font(fonts.FAMILY, "", 8)
     doc.set_xy(doc.l_margin, top + h + 1)
-    turned = f", {describe(prediction.displayed)} as the reader scored it" if prediction.displayed else ""
-    doc.cell(IMAGE_BOX_W, 4, f"Image (default window{turned})", align="C")
+    if prediction.displayed:  # long for a caption: a size smaller, so it stays under its image
+        doc.set_font(fonts.FAMILY, "", 7)
+        doc.cell(IMAGE_BOX_W, 4, f"As the reader scored it: {describe(prediction.displayed)}", align="C")
+        doc.set_font(fonts.FAMILY, "", 8)
+    else:
+        doc.cell(IMAGE_BOX_W, 4, "Image (default window)", align="C")
     doc.set_x(right_x)
     doc.cell(IMAGE_BOX_W, 4, "Image with heatmap", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if heatmap is not None:

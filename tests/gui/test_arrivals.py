@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from pneumo_desktop.gui.study_model import NAME, PATH_ROLE
+from pneumo_desktop.gui.study_model import NAME, PATH_ROLE, STATUS
 from tests.conftest import DICOM_DIR
 from tests.gui.conftest import WAIT_MS, kermany_files, sample
 
@@ -42,15 +42,17 @@ def test_retrieved_films_join_the_list_and_the_film_on_screen_stays(qtbot, windo
     rows = window.study_list.model.rows
     assert [r.path for r in rows[:2]] == arrived and all(r.origin == "retrieved" and r.unseen for r in rows[:2])
     names = [window.study_list.model.index(i, NAME).data() for i in range(2)]
-    # Named as a reader knows them (patient, modality, body part, study date, series/instance), not by file.
-    assert names[1] == "Retrieved · CompressedSamples, RG1 · CR CHEST · 2004-08-26 · S1 I3", names
-    assert names[0].startswith("Retrieved · Covid0000 · DX")
+    # Named as a reader knows them (patient, modality, body part, study date, series/instance), not by file;
+    # marked by where they came from in the status column.
+    assert names[1] == "CompressedSamples, RG1 · CR CHEST · 2004-08-26 · S1 I3", names
+    assert names[0].startswith("Covid0000 · DX")
+    assert [window.study_list.model.index(i, STATUS).data() for i in range(4)] == ["retrieved"] * 2 + ["done"] * 2
     assert window.study_list.model.index(0, NAME).data(Qt.ItemDataRole.FontRole).bold()
     said = window.statusBar().currentMessage()
     assert "2 retrieved films" in said and "unchanged" in said and "Click one" in said
 
     window.set_hide_phi(True)  # the patient goes from the row's name, the study stays
-    assert window.study_list.model.index(1, NAME).data() == "Retrieved · CR CHEST · 2004-08-26 · S1 I3"
+    assert window.study_list.model.index(1, NAME).data() == "CR CHEST · 2004-08-26 · S1 I3"
     window.set_hide_phi(False)
 
     # The reader clicks a retrieved row: only now is it shown, and it is no longer marked new.
