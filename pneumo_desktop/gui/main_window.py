@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.preset_combo.setAccessibleName("Window/level preset")
         self.preset_combo.setToolTip("Window/level preset (F2, F3, …)")
         self.preset_combo.setMinimumContentsLength(20)
+        self.preset_combo.setPlaceholderText("Custom")  # shown when a drag set a window no preset names
         self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.actions.build_toolbar(self.preset_combo)
         # Stays while the image is shown, unlike status messages: hovering lists every warning.
@@ -133,6 +134,7 @@ class MainWindow(QMainWindow):
         a.score_displayed.triggered.connect(self._score_as_displayed)
         a.score_model.triggered.connect(self._score_in_model_orientation)
         v.view_changed.connect(self._follow_orientation)
+        v.view_changed.connect(self._sync_preset_box)
         a.left_window.toggled.connect(lambda on: setattr(v, "left_button_windows", on))
         a.heatmap.toggled.connect(self._set_heatmap_visible)
         a.overlay_text.toggled.connect(v.overlay.set_visible)
@@ -236,8 +238,7 @@ class MainWindow(QMainWindow):
         names = [p.name for p in display.presets]
         for i, action in enumerate(self.actions.set_presets(names)):
             action.triggered.connect(lambda _=False, i=i: self.pane.apply_preset(i))
-        self.preset_combo.clear()
-        self.preset_combo.addItems(names)
+        self._sync_preset_box()
         self.dicom_panel.set_metadata(display.image.metadata, display.image.kind)
         unavailable = self.controller.study.model_error is not None
         self.prediction_panel.show_busy(
@@ -327,7 +328,18 @@ class MainWindow(QMainWindow):
         m = self.view.orientation()
         self.controller.score_as_displayed(orientation_of_view(m.m11(), m.m12(), m.m21(), m.m22()))
 
-    def _shown_orientation(self) -> int:
+    def _sync_preset_box(self) -> None:
+        """The preset box names the window of the film on screen: its preset, or "Custom" after a drag; never
+        the previous film's choice."""
+        display = self.view.display
+        names = [p.name for p in display.presets] if display is not None else []
+        if [self.preset_combo.itemText(i) for i in range(self.preset_combo.count())] != names:
+            self.preset_combo.clear()
+            self.preset_combo.addItems(names)
+        name = self.view.window()[2]
+        index = names.index(name) if name in names and name != "Custom" else -1
+        if self.preset_combo.currentIndex() != index:
+            self.preset_combo.setCurrentIndex(index)
         from pneumo_desktop.core.orientation import orientation_of_view
 
         m = self.view.orientation()

@@ -188,3 +188,35 @@ def test_a_dicom_window_reads_in_its_own_units_and_widens_past_the_tag(qtbot, wi
     QTest.mouseRelease(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, start + QPoint(vp.width() // 3, 0))
     line = window.view.overlay.text("bottom_left").splitlines()[-1]
     assert int(line.split()[1]) > 1024, line
+
+
+def test_the_preset_box_follows_the_film_on_screen_and_says_custom_after_a_drag(qtbot, window) -> None:
+    """Issue 24 C10."""
+    from tests.conftest import DICOM_DIR
+    from tests.gui.conftest import WAIT_MS, sample
+
+    box = window.preset_combo
+    with qtbot.waitSignal(window.controller.image_ready, timeout=WAIT_MS):
+        window.open_paths([DICOM_DIR / "cr_mono1_15bit_j2k_lossy.dcm"])
+    dicom_names = [p.name for p in window.view.display.presets]
+    assert len(dicom_names) > 1 and box.currentText() == dicom_names[0]
+    window.pane.apply_preset(1)
+    assert box.currentText() == dicom_names[1]
+
+    with qtbot.waitSignal(window.controller.image_ready, timeout=WAIT_MS):
+        window.open_paths([sample()])
+    names = [p.name for p in window.view.display.presets]
+    assert [box.itemText(i) for i in range(box.count())] == names
+    assert box.currentIndex() == 0 and box.currentText() == names[0]  # not the previous film's preset
+
+    viewport = window.view.viewport()  # a right-drag changes window/level
+    start = viewport.rect().center()
+    QTest.mousePress(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(viewport, start + QPoint(40, 25))
+    QTest.mouseRelease(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier,
+                       start + QPoint(40, 25))
+    assert window.view.window()[2] == "Custom"
+    assert box.currentIndex() == -1 and box.placeholderText() == "Custom"
+    window.actions.reset.trigger()
+    assert box.currentText() == names[0]
+
