@@ -13,9 +13,18 @@ class Rejection:
 
     code: str
     reason: str
+    # The measurement behind the refusal ("distance 106.0 > 45.6"): for a details line, not the headline.
+    detail: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "reason": self.reason}
+        out = {"code": self.code, "reason": self.reason}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+    def details_line(self) -> str:
+        """"code out_of_distribution; distance 106.0 > 45.6": what a details line or a support ticket needs."""
+        return "; ".join(part for part in (f"code {self.code}", self.detail) if part)
 
 
 @dataclass

@@ -195,7 +195,7 @@ class Predictor:
                   displayed: int | None = None) -> Prediction:
         if displayed is not None:  # the refusal concerns the reader's orientation, not the film as stored
             rejection = gate.Rejection(rejection.code, f"in the orientation you set ({describe(displayed)}), "
-                                                       f"{rejection.reason}")
+                                                       f"{rejection.reason}", rejection.detail)
         return Prediction(
             probability=None, label=None, threshold=self.card.threshold, model=self.card.display_name,
             model_sha256=self.card.fingerprint, elapsed_ms=(time.perf_counter() - started) * 1000.0,

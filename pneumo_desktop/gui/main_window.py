@@ -340,6 +340,8 @@ class MainWindow(QMainWindow):
         index = names.index(name) if name in names and name != "Custom" else -1
         if self.preset_combo.currentIndex() != index:
             self.preset_combo.setCurrentIndex(index)
+
+    def _shown_orientation(self) -> int:
         from pneumo_desktop.core.orientation import orientation_of_view
 
         m = self.view.orientation()

@@ -154,7 +154,7 @@ class PredictionPanel(QWidget):
     def show_prediction(self, prediction: Prediction, warnings: Sequence[str] = ()) -> None:
         if prediction.rejected is not None:
             # The reason replaces the score: no number is shown for an input the model must not read.
-            self._set_result(headline="Not scored", label=f"Reason code: {prediction.rejected.code}",
+            self._set_result(headline="Not scored", label=f"Details: {prediction.rejected.details_line()}",
                              meaning=result_text.meaning(prediction), probability=None,
                              threshold=prediction.threshold)
         else:

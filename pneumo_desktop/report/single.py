@@ -198,7 +198,8 @@ def _result(doc: ReportDocument, prediction: Prediction, card: ModelCard, warnin
     if prediction.rejected is not None or prediction.probability is None:
         doc.paragraph("Not scored", size=14, bold=True)
         if prediction.rejected is not None:
-            doc.paragraph(f"{sentence(prediction.rejected.reason)} (code {prediction.rejected.code})")
+            doc.paragraph(sentence(prediction.rejected.reason))
+            doc.paragraph(f"Details: {prediction.rejected.details_line()}", size=8, gray=True)
         else:
             doc.paragraph(meaning(prediction))
         doc.warnings(warnings)
