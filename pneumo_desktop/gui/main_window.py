@@ -418,6 +418,9 @@ class MainWindow(QMainWindow):
             return
         self.settings.hide_phi = hide
         self.statusBar().clearMessage()  # an earlier message may name the file
+        file_commands = getattr(self, "file_commands", None)  # app.build injects it after the window is made
+        if file_commands is not None:
+            file_commands.rebuild_recent()
         self.dicom_panel.set_hide_phi(hide)
         self.study_list.set_hide_phi(hide)
         self._refresh_identity()

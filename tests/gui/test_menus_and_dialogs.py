@@ -54,6 +54,14 @@ def test_recent_files_reopen_through_the_same_path(qtbot, window) -> None:
         entries[0].trigger()
     assert blocker.args == [path]
 
+    window.set_hide_phi(True)  # issue 24 C13: the menu no longer names the files
+    actions = window.actions.recent_menu.actions()
+    said = " ".join(a.text() + a.toolTip() + a.statusTip() for a in actions)
+    assert path.name not in said and path.stem not in said and "name hidden" in said
+    with qtbot.waitSignal(window.controller.image_loading, timeout=WAIT_MS) as blocker:
+        actions[0].trigger()
+    assert blocker.args == [path]
+
 
 def test_about_box_shows_version_model_and_licences(qtbot, window) -> None:
     dialog = AboutDialog(window.controller.session.card)
