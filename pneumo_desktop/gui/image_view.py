@@ -175,15 +175,13 @@ class ImageView(QGraphicsView):
         return QTransform(self._orient)
 
     def orientation_text(self) -> str:
+        """The film as shown next to the film as stored, in the one wording the PDF and the "Scored as displayed"
+        note use ("Flipped left-right, then rotated 90° clockwise"); empty as stored."""
+        from pneumo_desktop.core.orientation import describe, orientation_of_view
+
         m = self._orient
-        flipped = m.determinant() < 0
-        # Write a flipped orientation as "flip horizontally, then rotate" to name one angle.
-        base = QTransform.fromScale(-1, 1) * m if flipped else m
-        angle = round(np.degrees(np.arctan2(base.m12(), base.m11()))) % 360
-        parts = [f"Rot {angle}°"] if angle else []
-        if flipped:
-            parts.append("Flipped")
-        return ", ".join(parts)
+        index = orientation_of_view(m.m11(), m.m12(), m.m21(), m.m22())
+        return "" if index == 0 else describe(index)[:1].upper() + describe(index)[1:]
 
     def rotate_by(self, degrees: int) -> None:
         self._reorient(QTransform().rotate(degrees))

@@ -55,10 +55,23 @@ def test_heatmap_stays_registered_under_zoom_rotation_and_flip(view: ImageView, 
 
 
 def test_rotation_and_flip_compose_in_screen_space(view: ImageView) -> None:
-    view.rotate_by(90)
-    assert view.orientation_text() == "Rot 90°"
+    view.rotate_by(90)  # R: clockwise on screen
+    assert view.orientation_text() == "Rotated 90° clockwise"
+    view.flip(True)  # then H: in reading order, the same film is a left-right flip turned the other way
+    assert view.orientation_text() == "Flipped left-right, then rotated 90° counter-clockwise"
     view.flip(True)
-    assert "Flipped" in view.orientation_text()
+    view.rotate_by(-90)
+    view.flip(True)
+    assert view.orientation_text() == "Flipped left-right"
+    view.flip(True)
+    view.flip(False)
+    assert view.orientation_text() == "Flipped top-bottom"
+    view.flip(False)
+    view.rotate_by(-90)
+    assert view.orientation_text() == "Rotated 90° counter-clockwise"
+    view.rotate_by(90)
+    view.rotate_by(90)
+    view.flip(True)
     view.flip(True)
     view.rotate_by(-90)
     assert view.orientation_text() == ""
@@ -118,8 +131,8 @@ def test_keys_drive_the_view_from_the_window(qtbot, window) -> None:
     with qtbot.waitSignal(window.controller.image_ready, timeout=WAIT_MS):
         window.open_paths([sample()])
     window.view.setFocus()
-    for key, check in ((Qt.Key.Key_R, lambda: window.view.orientation_text() == "Rot 90°"),
-                       (Qt.Key.Key_H, lambda: "Flipped" in window.view.orientation_text()),
+    for key, check in ((Qt.Key.Key_R, lambda: window.view.orientation_text() == "Rotated 90° clockwise"),
+                       (Qt.Key.Key_H, lambda: window.view.orientation_text().startswith("Flipped")),
                        (Qt.Key.Key_I, lambda: window.view.inverted()),
                        (Qt.Key.Key_Space, lambda: window.view.orientation_text() == "" and not window.view.inverted())):
         QTest.keyClick(window, key)
