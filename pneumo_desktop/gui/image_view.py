@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QCursor,
     QMouseEvent,
     QPainter,
     QPixmap,
@@ -87,6 +88,7 @@ class ImageView(QGraphicsView):
         self._center, self._width, self._preset_name = 0.5, 1.0, "Default"
         self._inverted = False
         self._drag: tuple[str, QPoint] | None = None
+        self.view_changed.connect(self._refresh_cursor)
 
     # ----- content -------------------------------------------------------------------------------
     def set_image(self, display: DisplayImage | None, placeholder: str = "") -> None:
@@ -329,6 +331,15 @@ class ImageView(QGraphicsView):
             span = max(self.viewport().width(), self.viewport().height())
             center, width = windowing.drag_to_window(self._center, self._width, delta.x(), delta.y(), span)
             self._set_window(center, width, "Custom")
+
+    def _refresh_cursor(self) -> None:
+        """After a zoom, turn or pan from the keyboard the mouse has not moved, yet another pixel lies under it:
+        the value readout follows (issue 24 C9)."""
+        if self.display is None or self._drag is not None:
+            return
+        pos = self.viewport().mapFromGlobal(QCursor.pos())
+        if self.viewport().rect().contains(pos):
+            self._report_cursor(pos)
 
     def _report_cursor(self, pos: QPoint) -> None:
         if self.display is None:

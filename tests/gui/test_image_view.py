@@ -233,3 +233,36 @@ def test_the_preset_box_follows_the_film_on_screen_and_says_custom_after_a_drag(
     window.actions.reset.trigger()
     assert box.currentText() == names[0]
 
+
+
+def test_lossy_flag_survives_f12_backing_and_readout_follows_keyboard_zoom(qtbot, window) -> None:
+    """Issue 24 C9."""
+    from PySide6.QtGui import QCursor
+
+    from tests.conftest import DICOM_DIR
+    from tests.gui.conftest import WAIT_MS
+
+    with qtbot.waitSignal(window.controller.image_ready, timeout=WAIT_MS):
+        window.open_paths([DICOM_DIR / "cr_mono1_15bit_j2k_lossy.dcm"])
+    overlay = window.view.overlay
+    assert "LOSSY COMPRESSED" in overlay.shown_text("top_left")
+    assert "rgba(0, 0, 0" in overlay.labels["top_left"].styleSheet()  # a backing, not only a halo
+    window.actions.overlay_text.trigger()  # F12: the corner texts go ...
+    assert not window.actions.overlay_text.isChecked()
+    assert overlay.shown_text("top_left") == "LOSSY COMPRESSED" and overlay.labels["top_left"].isVisible()
+    assert not overlay.labels["top_right"].isVisible() and not overlay.labels["bottom_left"].isVisible()
+    window.actions.overlay_text.trigger()
+    assert "DICOM" in overlay.shown_text("top_left") and overlay.labels["top_right"].isVisible()
+
+    viewport = window.view.viewport()
+    QCursor.setPos(viewport.mapToGlobal(viewport.rect().center() + QPoint(37, 23)))
+    if not viewport.rect().contains(viewport.mapFromGlobal(QCursor.pos())):
+        pytest.skip("this platform plugin cannot place the mouse pointer")
+    seen = []
+    window.view.cursor_value.connect(seen.append)
+    window.actions.zoom_in.trigger()
+    assert seen and seen[-1] is not None  # the readout was recomputed under the resting pointer
+    first = seen[-1]
+    window.actions.zoom_in.trigger()
+    window.actions.zoom_in.trigger()
+    assert seen[-1][:2] != first[:2]  # another pixel lies under it now
