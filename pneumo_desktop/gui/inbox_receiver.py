@@ -10,6 +10,7 @@ configuration with listening on.
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from pathlib import Path
@@ -67,7 +68,13 @@ class InboxReceiver(QObject):
                                 bind=config.bind)
             listener.start()  # binds here (immediate); associations are served on pynetdicom's threads
         except (DicomNetworkError, OSError) as exc:
-            self.failed.emit(f"Receiving is off: {exc}")
+            message = f"Receiving is off: {exc}"
+            cause = exc.__cause__ if isinstance(exc, DicomNetworkError) else exc
+            if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
+                # The usual cause at a workstation: the app opened twice (issue 24 C14).
+                message += (f". Another pneumo_desktop window is probably receiving on port {config.port}: films "
+                            "go to that window. Close one of them, or give this one another port.")
+            self.failed.emit(message)
             return
         self._listener = listener
         host, port = listener.address

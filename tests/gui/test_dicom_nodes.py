@@ -174,6 +174,8 @@ def test_a_port_in_use_is_said_plainly(qtbot, window) -> None:
         commands.apply_config(NodeConfig(port=taken.getsockname()[1], listening=True, allowed_callers=("PACS",)))
     assert commands.receiver.address is None
     assert told and "Receiving is off: cannot listen on 127.0.0.1" in told[0]
+    # Issue 24 C14: a port in use is most often this app opened twice.
+    assert "Another pneumo_desktop window is probably receiving on port" in told[0]
 
 
 def test_no_film_lands_in_the_users_folders(tmp_path: Path) -> None:
