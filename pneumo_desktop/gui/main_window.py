@@ -36,6 +36,11 @@ def without_file_name(message: str, path: Path) -> str:
     return message[len(prefix):] if message.startswith(prefix) else message
 
 
+def sentences(parts: list[str]) -> str:
+    """Status-bar parts as sentences ("82.4 % (NORMAL) in 30 ms. The DICOM pixel data …"), never ".;"."""
+    return " ".join(part if part.endswith((".", "!", "?", "…")) else f"{part}." for part in parts if part)
+
+
 def local_paths(mime: QMimeData) -> list[Path]:
     """The local files/folders in a drag; web URLs and other payloads are ignored."""
     if not mime.hasUrls():
@@ -103,6 +108,7 @@ class MainWindow(QMainWindow):
         self.ask_quit: Confirm = confirm_quit  # tests answer for the reader
         self._fits = True  # the result on screen matches the view's orientation (_follow_orientation)  # films that joined the running batch unasked, by origin
         self._wire()
+        self.actions.cancel_batch.setEnabled(False)  # until a batch runs
         self._restore()
         self._refresh_identity()
         self.status("Drop chest X-ray files or folders anywhere on this window, or use File ▸ Open.")
@@ -158,6 +164,9 @@ class MainWindow(QMainWindow):
         c.prediction_ready.connect(self._on_prediction)
         c.prediction_failed.connect(self._on_prediction_failed)
         c.batch_started.connect(self._on_batch_started)
+        c.batch_started.connect(lambda _paths: a.cancel_batch.setEnabled(True))
+        c.files_added.connect(lambda _paths, _origin: a.cancel_batch.setEnabled(True))
+        c.batch_finished.connect(lambda _cancelled: a.cancel_batch.setEnabled(False))
         c.files_added.connect(self._on_files_added)
         c.batch_item.connect(self._on_batch_item)
         c.batch_progress.connect(self.study_list.set_progress)
@@ -249,7 +258,7 @@ class MainWindow(QMainWindow):
         warnings = self._show_warnings()
         self.prediction_panel.set_warnings(warnings)
         if warnings:
-            self.status("; ".join(warnings))
+            self.status(sentences(warnings))
 
     def _on_image_failed(self, path: Path, message: str) -> None:
         self._current_path, self._failure = Path(path), message
@@ -284,7 +293,7 @@ class MainWindow(QMainWindow):
             message = f"{self._label()}: {percent(p.probability)} ({p.label}) in {p.elapsed_ms:.0f} ms"
         # The image's warnings again, with any scoring added (polarity): the result usually arrives right after
         # the image, so the status line the image set is replaced at once.
-        self.status("; ".join([message, *warnings]))
+        self.status(sentences([message, *warnings]))
 
     def _on_prediction_failed(self, message: str) -> None:
         self.prediction_panel.show_error(scrub(message, self._current_path, self.hide_phi()))

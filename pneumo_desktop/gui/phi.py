@@ -13,7 +13,7 @@ from pneumo_desktop.core.image import PHI_KEYS, without_phi
 
 HIDDEN = "PHI hidden"
 _PATIENT_FIELDS = (
-    ("patient_name", "{}"), ("patient_id", "ID {}"), ("birth_date", "DOB {}"), ("sex", "{}"), ("age", "{}"),
+    ("patient_name", "{}"), ("patient_id", "ID {}"), ("birth_date", "DOB {}"), ("sex", "{}"), ("age", "age {}"),
 )
 _STUDY_FIELDS = (
     ("study_date", "Study {}"), ("accession_number", "Acc {}"), ("institution", "{}"),
@@ -28,6 +28,15 @@ def file_label(path: Path | str, file_sha256: str | None, hide_phi: bool, index:
     if file_sha256:
         parts.append(f"sha256 {file_sha256[:12]}")
     return " · ".join(parts)
+
+
+def _age(text: str) -> str:
+    """A DICOM AS "062Y" as "62 y"; a bare number (a common non-conformant value) as years too."""
+    text = text.strip()
+    units = {"D": "d", "W": "w", "M": "mo", "Y": "y"}
+    if text[:-1].isdigit() and text[-1:].upper() in units:
+        return f"{int(text[:-1])} {units[text[-1].upper()]}"
+    return f"{int(text)} y" if text.isdigit() else text
 
 
 def person_name(value: Any) -> str:
@@ -74,6 +83,12 @@ def _line(metadata: dict[str, Any], fields: tuple[tuple[str, str], ...]) -> str:
     for key, template in fields:
         value = metadata.get(key)
         if value not in (None, ""):
+            if key == "patient_name":
+                value = person_name(value)
+            elif key in ("birth_date", "study_date"):
+                value = dicom_date(value)
+            elif key == "age":
+                value = _age(str(value))
             values.append(template.format(value))
     return " · ".join(values)
 

@@ -233,8 +233,9 @@ class QueryRetrieveWindow(QDialog):
         if not films:
             self.message.setText("The PACS sent no film for this study.")
             return
-        self.message.setText(f"Retrieved {len(films)} chest film{'' if len(films) == 1 else 's'}; they are being "
-                             "scored in the study list.")
+        one = len(films) == 1
+        self.message.setText(f"Retrieved {len(films)} chest film{'' if one else 's'}; {'it is' if one else 'they are'} "
+                             "being scored into the study list (marked retrieved).")
         self._on_retrieved(folder, films)
 
     def _failed(self, message: str) -> None:

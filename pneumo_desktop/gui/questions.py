@@ -12,7 +12,9 @@ Inform = Callable[[QWidget, str], None]
 
 
 def confirm_replace(parent: QWidget, question: str) -> bool:
-    answer = QMessageBox.question(parent, "Replace existing files?", question,
+    # "a.dcm, b.dcm already exist in …" asks about several files; "a.pdf already exists." about one.
+    title = "Replace existing files?" if " exist " in question else "Replace existing file?"
+    answer = QMessageBox.question(parent, title, question,
                                   QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                   QMessageBox.StandardButton.No)
     return answer == QMessageBox.StandardButton.Yes
