@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from pneumo_desktop.core.collect import is_inside
 from pneumo_desktop.core.records import phi_safe_warnings
 from pneumo_desktop.gui.controller import Controller
-from pneumo_desktop.gui.phi import file_label, scrub
+from pneumo_desktop.gui.phi import file_label, film_identity, scrub
 from pneumo_desktop.gui.questions import Confirm, Inform, confirm_replace, inform
 from pneumo_desktop.gui.settings import Settings
 from pneumo_desktop.gui.study_list import StudyList
@@ -55,7 +55,10 @@ class Exporter(QObject):
             self._window.status("Nothing to export yet: open an image and wait for its result.")
             return
         hide = self._window.hide_phi()
-        path = self._choose("Save PDF report", report.suggested_report_name(image, hide), "PDF (*.pdf)")
+        # Films arrive while the reader reads: the dialog names the film on screen, which is what is saved.
+        film = film_identity(image.path, image.metadata, image.file_sha256, hide)
+        path = self._choose(f"Save the PDF report of {film}", report.suggested_report_name(image, hide),
+                            "PDF (*.pdf)")
         if path is not None:
             write = partial(report.write_single_report, path, image, prediction, card,
                             hide_phi=hide, overwrite=True)
