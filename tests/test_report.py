@@ -262,3 +262,21 @@ def test_a_reader_oriented_result_is_drawn_and_named_as_it_was_scored(scored, ti
                                         hide_phi=False))
     assert "In the orientation you set (rotated 90° counter-clockwise), the image does not look like" in text
     assert "Orientation set by the reader" in text
+
+
+def test_the_intended_use_and_disclaimer_stay_on_one_page(scored, tiny_predictor, tmp_path: Path) -> None:
+    """Issue 24 C15: however far down the page the report ends, the notice moves whole to the next page."""
+    import dataclasses
+    import json
+
+    image, prediction = scored
+    disclaimer = flat(DISCLAIMER)
+    # The shipped card's population text is several lines long, as the notice is on a real report.
+    shipped = json.loads((Path(__file__).resolve().parents[1] / "models" / "model_card.json").read_text())
+    card = dataclasses.replace(tiny_predictor.card, intended_population=shipped["intended_population"])
+    for count in range(0, 40, 2):  # warnings push the end of the report down by a line or two each
+        long = image.sharing_pixels()
+        long.warnings += [f"Synthetic warning number {i} that takes a line of the amber band." for i in range(count)]
+        out = write_single_report(tmp_path / f"long{count}.pdf", long, prediction, card, hide_phi=False)
+        pages = [" ".join(page.extract_text().split()) for page in PdfReader(out).pages]
+        assert any(disclaimer in page for page in pages), f"the disclaimer is split across pages ({count})"

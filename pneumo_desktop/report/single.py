@@ -220,6 +220,9 @@ def _result(doc: ReportDocument, prediction: Prediction, card: ModelCard, warnin
 
 
 def _model(doc: ReportDocument, image: LoadedImage, prediction: Prediction, card: ModelCard) -> None:
+    # The metrics table is read as one: start it on the next page rather than split it (issue 24 C15).
+    if doc.get_y() + 8 + 4.5 * (len(metric_lines(card)) + 8) > doc.page_break_trigger:
+        doc.add_page()
     doc.heading("Model and traceability")
     pairs = [("Model", card.display_name), ("Metrics", metrics_heading(card))]
     pairs += [(f"  {name}", text) for name, text in metric_lines(card)]
