@@ -113,6 +113,10 @@ def test_verify_echoes_on_a_worker_and_reports_both_outcomes(qtbot, window) -> N
         dialog.verify_button.click()
         qtbot.waitUntil(lambda: "Failed" in dialog.verify_result.text(), timeout=60_000)
         assert "did not answer" in dialog.verify_result.text()
+        height = dialog.verify_result.height()
+        assert height >= 2 * dialog.verify_result.fontMetrics().lineSpacing()  # no jump for a 2-line answer
+        dialog.remote_port.setValue(server.server_address[1])  # issue 24 C15: a stale "Failed" goes
+        assert dialog.verify_result.text() == ""
         dialog.reject()
     finally:
         server.shutdown()
