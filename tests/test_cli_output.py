@@ -68,3 +68,24 @@ def test_report_prints_the_full_path_it_wrote(adult: Path, tmp_path: Path, capsy
     err = capsys.readouterr().err
     assert f"wrote {out_dir / 'r.pdf'}" in err
     assert os.path.isabs(err.split("wrote ", 1)[1].split()[0])
+
+
+def test_a_dicom_without_any_age_gets_the_population_caution(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Issue 24 B7: no Patient's Age and no birth date → "Age unknown" in JSONL, CSV and the PDF report."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    ds = dicom_factory.make_dataset(dicom_factory.gradient(128, 112))
+    for keyword in ("PatientAge", "PatientBirthDate"):
+        if keyword in ds:
+            delattr(ds, keyword)
+    film = dicom_factory.write(ds, folder / "no_age.dcm")
+    for fmt in ("jsonl", "csv"):
+        assert main(["predict", str(film), "--format", fmt]) == 0
+        out = capsys.readouterr().out
+        assert "Age unknown (the DICOM has no Patient's Age or birth date): the model was made for ages 1-5" in out
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", str(film), "-o", "r.pdf"]) == 0
+    from pypdf import PdfReader
+
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(tmp_path / "r.pdf").pages)
+    assert "Age unknown" in text and "made for ages 1-5 years" in text

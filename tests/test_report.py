@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from pneumo_desktop import DISCLAIMER, __version__, paths
 from pneumo_desktop.core.loader import load_image
 from pneumo_desktop.core.records import record_from
+from pneumo_desktop.core.result_text import percent
 from pneumo_desktop.core.scoring import iter_scored
 from pneumo_desktop.launcher import main
 from pneumo_desktop.report import (
@@ -72,7 +73,7 @@ def test_single_report_states_result_model_hashes_and_disclaimer(scored, tiny_pr
     text = pdf_text(out)
     assert prediction.label in text
     assert f"{100 * prediction.probability:.1f} %" in text
-    assert f"threshold {prediction.threshold:.3f}" in text
+    assert f"threshold {percent(prediction.threshold)}" in text and f"{prediction.threshold:.3f}" not in text
     assert flat(DISCLAIMER) in text
     assert tiny_predictor.card.display_name in text
     assert tiny_predictor.card.weights_sha256 in text and image.file_sha256 in text
@@ -230,3 +231,52 @@ def test_report_command_with_a_bad_file_or_no_model(models_env, tmp_path: Path, 
     shutil.copy(next((FILMS_256 / "NORMAL").glob("*.jpg")), good)
     assert main(["report", str(good), "-o", str(tmp_path / "x.pdf")]) == 3
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_reader_oriented_result_is_drawn_and_named_as_it_was_scored(scored, tiny_predictor,
+                                                                      tmp_path: Path) -> None:
+    """Issue 24 A3: Score as Displayed (here the film turned 90° counter-clockwise) → the PDF shows the film as
+    it was scored, names the reader's orientation, and a refusal says it concerns that orientation."""
+    import time
+
+    from pneumo_desktop.core.prediction import Rejection
+
+    image, _ = scored
+    prediction = tiny_predictor.predict(image.sharing_pixels(), heatmap=True, displayed=1)
+    out = write_single_report(tmp_path / "turned.pdf", image, prediction, tiny_predictor.card, hide_phi=False)
+    text = pdf_text(out)
+    assert "Orientation set by the reader (Score as Displayed): rotated 90° counter-clockwise" in text
+    rows, cols = image.shape
+    assert rows != cols
+    drawn = [(im.image.width, im.image.height) for im in PdfReader(out).pages[0].images]
+    assert drawn and all(size == (rows, cols) for size in drawn), drawn  # turned: width and height swap
+
+    upright = write_single_report(tmp_path / "stored.pdf", image, tiny_predictor.predict(image, heatmap=True),
+                                  tiny_predictor.card, hide_phi=False)
+    assert "Orientation set by the reader" not in pdf_text(upright)
+    assert all((im.image.width, im.image.height) == (cols, rows) for im in PdfReader(upright).pages[0].images)
+
+    refused = tiny_predictor._rejected(Rejection("out_of_distribution", "the image does not look like a frontal "
+                                                 "chest radiograph."), time.perf_counter(), displayed=1)
+    text = pdf_text(write_single_report(tmp_path / "refused.pdf", image, refused, tiny_predictor.card,
+                                        hide_phi=False))
+    assert "In the orientation you set (rotated 90° counter-clockwise), the image does not look like" in text
+    assert "Orientation set by the reader" in text
+
+
+def test_the_intended_use_and_disclaimer_stay_on_one_page(scored, tiny_predictor, tmp_path: Path) -> None:
+    """Issue 24 C15: however far down the page the report ends, the notice moves whole to the next page."""
+    import dataclasses
+    import json
+
+    image, prediction = scored
+    disclaimer = flat(DISCLAIMER)
+    # The shipped card's population text is several lines long, as the notice is on a real report.
+    shipped = json.loads((Path(__file__).resolve().parents[1] / "models" / "model_card.json").read_text())
+    card = dataclasses.replace(tiny_predictor.card, intended_population=shipped["intended_population"])
+    for count in range(0, 40, 2):  # warnings push the end of the report down by a line or two each
+        long = image.sharing_pixels()
+        long.warnings += [f"Synthetic warning number {i} that takes a line of the amber band." for i in range(count)]
+        out = write_single_report(tmp_path / f"long{count}.pdf", long, prediction, card, hide_phi=False)
+        pages = [" ".join(page.extract_text().split()) for page in PdfReader(out).pages]
+        assert any(disclaimer in page for page in pages), f"the disclaimer is split across pages ({count})"

@@ -110,6 +110,9 @@ def dicom_metadata(ds: Dataset) -> dict[str, Any]:
         "modality": _text(ds, "Modality"),
         "view_position": _text(ds, "ViewPosition"),
         "body_part": _text(ds, "BodyPartExamined"),
+        # What a reader tells two films of one study apart by (the study list names received films so).
+        "series_number": _int(ds, "SeriesNumber"),
+        "instance_number": _int(ds, "InstanceNumber"),
         "pixel_spacing": _spacing(ds),
         "photometric": _text(ds, "PhotometricInterpretation"),
         "transfer_syntax": _uid_name(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)),

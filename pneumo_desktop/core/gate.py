@@ -56,6 +56,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
+# The refusal in a clinician's words; the measurement behind it goes to Rejection.detail (issue 24 B8).
+NOT_LIKE_TRAINING = ("the image does not look like a frontal chest film the model was trained on (it may be a "
+                     "lateral view, a CT/MR slice, a screenshot or a photo).")
 __all__ = ["Gate", "Rejection", "OrientationCall"]
 
 
@@ -156,10 +159,8 @@ class Gate:
             return None
         if TURN[call.index] == 0:
             return Rejection(
-                "out_of_distribution",
-                "the image does not look like a frontal chest radiograph (it may be a lateral view, a CT/MR "
-                f"slice, a screenshot or a photo; orientation confidence {call.probability:.2f} < "
-                f"{self.min_confidence:.2f}).",
+                "out_of_distribution", NOT_LIKE_TRAINING,
+                f"orientation confidence {call.probability:.2f} < {self.min_confidence:.2f}",
             )
         return Rejection(
             "not_upright",
@@ -181,9 +182,8 @@ class Gate:
             return None, False
         if score > self.refuse_threshold:
             return Rejection(
-                "out_of_distribution",
-                "the image does not look like a frontal chest radiograph (it may be a lateral view, a CT/MR "
-                f"slice, a screenshot or a photo; distance {score:.1f} > {self.refuse_threshold:.1f}).",
+                "out_of_distribution", NOT_LIKE_TRAINING,
+                f"distance from the training films {score:.1f} > {self.refuse_threshold:.1f}",
             ), False
         return None, self.warn_threshold is not None and score > self.warn_threshold
 

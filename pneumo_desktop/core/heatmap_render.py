@@ -8,6 +8,7 @@ matplotlib's table (max error under 6/255) so the runtime needs no matplotlib.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -22,6 +23,30 @@ _ANCHORS = np.array(
     ],
     dtype=np.float64,
 )
+
+
+def scored_view(image: Any, prediction: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """The film (``image`` a LoadedImage) and its heatmap as they were scored: turned as the reader showed it
+    for Score as Displayed (the heatmap is registered to the stored film and turns with it), else as stored.
+    The DICOM heatmap capture draws this; the PDF turns its smaller copy the same way (scored_heatmap)."""
+    from pneumo_desktop.core.orientation import orient
+
+    displayed = getattr(prediction, "displayed", None)
+    pixels = np.ascontiguousarray(orient(image.pixels, displayed)) if displayed else image.pixels
+    return pixels, scored_heatmap(prediction, pixels.shape)
+
+
+def scored_heatmap(prediction: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The heatmap for a film of ``shape`` (rows, cols) as it was scored (turned for Score as Displayed)."""
+    from pneumo_desktop.core.orientation import orient
+
+    displayed = getattr(prediction, "displayed", None)
+    rows, cols = int(shape[0]), int(shape[1])
+    swapped = bool(displayed) and displayed in (1, 3, 6, 7)  # quarter turns swap rows and columns
+    heatmap = prediction.heatmap((cols, rows) if swapped else (rows, cols))
+    if heatmap is None or not displayed:
+        return heatmap
+    return np.ascontiguousarray(orient(heatmap, displayed))
 
 
 def colour_lut() -> np.ndarray:

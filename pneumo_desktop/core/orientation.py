@@ -15,6 +15,22 @@ ORIENTATIONS = ("upright", "rot90", "rot180", "rot270", "mirrored", "upside_down
 MIRROR_TURN = {4: 0, 5: 2, 6: 1, 7: 3}
 
 
+# What each index looks like next to the film as stored, in the order a reader would do it (the mirrored ones
+# are a left-right flip first, then the turn: orient's own order). The window's label, the PDF and the
+# "Scored as displayed" note all say it so.
+_DESCRIPTIONS = (
+    "as stored", "rotated 90° counter-clockwise", "rotated 180°", "rotated 90° clockwise", "flipped left-right",
+    "flipped top-bottom", "flipped left-right, then rotated 90° counter-clockwise",
+    "flipped left-right, then rotated 90° clockwise",
+)
+
+
+def describe(index: int) -> str:
+    """ORIENTATIONS[index] in words, relative to the film as stored ("flipped left-right, then rotated 90°
+    clockwise")."""
+    return _DESCRIPTIONS[index]
+
+
 def orient(x: np.ndarray, index: int) -> np.ndarray:
     """Apply ORIENTATIONS[index] to (..., H, W); rot90 turns counter-clockwise as numpy.rot90 does.
 

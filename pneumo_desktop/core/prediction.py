@@ -13,9 +13,18 @@ class Rejection:
 
     code: str
     reason: str
+    # The measurement behind the refusal ("distance 106.0 > 45.6"): for a details line, not the headline.
+    detail: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "reason": self.reason}
+        out = {"code": self.code, "reason": self.reason}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+    def details_line(self) -> str:
+        """"code out_of_distribution; distance 106.0 > 45.6": what a details line or a support ticket needs."""
+        return "; ".join(part for part in (f"code {self.code}", self.detail) if part)
 
 
 @dataclass
@@ -30,6 +39,9 @@ class Prediction:
     cam: np.ndarray | None = None  # low-resolution Grad-CAM in [0, 1]; see gradcam.upsample_cam
     ood_score: float | None = None
     logit: float | None = None  # before temperature; what a site calibration refits
+    # The reader's orientation (ORIENTATIONS index) when the film was scored as displayed; None when the model
+    # chose the orientation itself. A result belongs to one orientation: the window, PDF and DICOM say which.
+    displayed: int | None = None
 
     def heatmap(self, shape: tuple[int, int]) -> np.ndarray | None:
         """The Grad-CAM registered to an image of ``shape`` (rows, cols)."""

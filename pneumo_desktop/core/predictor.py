@@ -14,18 +14,18 @@ from pneumo_desktop.core import gate
 from pneumo_desktop.core.gate import TURN
 from pneumo_desktop.core.image import LoadedImage
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
-from pneumo_desktop.core.orientation import inverse_orientation, orient
+from pneumo_desktop.core.orientation import describe, inverse_orientation, orient
 from pneumo_desktop.core.population_flag import ADULT_LOOK_WARNING, AdultFlag
 from pneumo_desktop.core.prediction import Prediction
 from pneumo_desktop.core.preprocess import preprocess
 from pneumo_desktop.core.runtime import OnnxModel, Outputs, Runtime
 from pneumo_desktop.core.score_warnings import age_in_years
 from pneumo_desktop.core.scoring_notes import (
-    DISPLAYED_NOTE,
     MIRRORED_WARNING,
     NEGATIVE_WARNING,
     ORIENTATION_NOTE,
     UNUSUAL_WARNING,
+    displayed_note,
 )
 from pneumo_desktop.core.weights import ood_arrays, read_verified
 
@@ -93,17 +93,17 @@ class Predictor:
         cam = cams[row] if cams is not None else None
         if trusted and cam is not None and displayed:
             cam = np.ascontiguousarray(orient(cam, inverse_orientation(displayed)))
-        if trusted:
-            notes.append(DISPLAYED_NOTE)
+        if displayed is not None:
+            notes.append(displayed_note(displayed))
         unsure = self.gate.unsure(call) if call is not None else None
         if unsure is not None:
-            return self._rejected(unsure, started)
+            return self._rejected(unsure, started, displayed=displayed)
         if call is not None and call.index != 0:
             upright = orient(x[row:row + 1], inverse_orientation(call.index))
             fixed = self._forward(upright, heatmap)
             again = self.gate.orientation(fixed[2][0] if fixed[2] is not None else None)
             if again is not None and (TURN[again.index] != 0 or self.gate.unsure(again) is not None):
-                return self._rejected(self.gate.not_upright(call), started)
+                return self._rejected(self.gate.not_upright(call), started, displayed=displayed)
             logits, embeddings, row = fixed[0], fixed[1], 0
             cam = None if fixed[3] is None else np.ascontiguousarray(orient(fixed[3][0], call.index))
             if call.name == "mirrored" or (again is not None and again.name == "mirrored"):
@@ -114,7 +114,7 @@ class Predictor:
         score = self.gate.ood_score(embeddings[row])
         rejection, unusual = self.gate.distance_check(score)
         if rejection is not None:
-            return self._rejected(rejection, started, score)
+            return self._rejected(rejection, started, score, displayed=displayed)
         if unusual:
             notes.append(UNUSUAL_WARNING)
         flag = self.adult_flag
@@ -130,6 +130,7 @@ class Predictor:
             probability=probability, label=POSITIVE if probability >= card.threshold else NEGATIVE,
             threshold=card.threshold, model=card.display_name, model_sha256=card.fingerprint,
             elapsed_ms=(time.perf_counter() - started) * 1000.0, cam=cam, ood_score=score, logit=logit,
+            displayed=displayed,
         )
 
     def predict(self, image: LoadedImage, *, heatmap: bool = True, displayed: int | None = None) -> Prediction:
@@ -165,7 +166,7 @@ class Predictor:
         started = time.perf_counter()
         early = self.gate.check_image(image)
         if early is not None:
-            return self._rejected(early, started)
+            return self._rejected(early, started, displayed=displayed)
         x = self.input_tensor([image])
         if inverted:
             x = -x
@@ -198,9 +199,13 @@ class Predictor:
             r.elapsed_ms = per_image
         return [r for r in results if r is not None]
 
-    def _rejected(self, rejection: gate.Rejection, started: float, ood_score: float | None = None) -> Prediction:
+    def _rejected(self, rejection: gate.Rejection, started: float, ood_score: float | None = None, *,
+                  displayed: int | None = None) -> Prediction:
+        if displayed is not None:  # the refusal concerns the reader's orientation, not the film as stored
+            rejection = gate.Rejection(rejection.code, f"in the orientation you set ({describe(displayed)}), "
+                                                       f"{rejection.reason}", rejection.detail)
         return Prediction(
             probability=None, label=None, threshold=self.card.threshold, model=self.card.display_name,
             model_sha256=self.card.fingerprint, elapsed_ms=(time.perf_counter() - started) * 1000.0,
-            rejected=rejection, ood_score=ood_score,
+            rejected=rejection, ood_score=ood_score, displayed=displayed,
         )

@@ -5,8 +5,10 @@ Four sources, none of them a fixed list: what the decode noted on the image (mul
 window fallbacks …), whatever scoring attaches to the image or the prediction (``Prediction.warnings`` if the
 predictor sets one, strings or objects with a code and a text: photometric inversion, orientation …), what
 the DICOM header says about the pixels (lossy compression), and the model card's intended population checked
-against the DICOM tags. A missing tag never warns (many real files lack them); only a
-value that is present and outside does.
+against the DICOM tags. A missing view or modality tag never warns (many real files lack them); only a value
+that is present and outside does. A DICOM with no age at all (no Patient's Age, no birth date) does get the
+population caution (issue 24: an obvious adult film without those tags got none); a raster file never carries
+an age, and the model's population is stated beside every score of one already.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ _UNIT_YEARS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0}
 # The one warning that quotes patient data; hide-PHI keeps the warning and drops the value.
 _AGE_WARNING = "Patient age {age} is outside the model's intended {low}-{high} years: the probability may be wrong."
 _AGE_VALUE = re.compile(r"^Patient age [0-9.]+ years is outside")
+AGE_UNKNOWN_WARNING = ("Age unknown (the DICOM has no Patient's Age or birth date): the model was made for ages "
+                       "{low}-{high} years; check the patient's age before reading the score.")
 
 
 def _date(value: Any) -> date | None:
@@ -57,9 +61,12 @@ def population_warnings(metadata: Mapping[str, Any], population: Mapping[str, An
     warnings = []
     ages: Any = population.get("age_years")
     age = age_in_years(metadata)
-    if (age is not None and isinstance(ages, list | tuple) and len(ages) == 2
-            and not float(ages[0]) <= age <= float(ages[1])):
+    if age is not None and isinstance(ages, list | tuple) and len(ages) == 2 \
+            and not float(ages[0]) <= age <= float(ages[1]):
         warnings.append(_AGE_WARNING.format(age=f"{age:.1f} years", low=ages[0], high=ages[1]))
+    elif age is None and "age" in metadata and isinstance(ages, list | tuple) and len(ages) == 2:
+        # "age" is a key only a DICOM header fills (empty when the tag is missing).
+        warnings.append(AGE_UNKNOWN_WARNING.format(low=ages[0], high=ages[1]))
     views = [str(v).upper() for v in population.get("views") or []]
     view = str(metadata.get("view_position") or "").strip().upper()
     if view and views and view not in views:

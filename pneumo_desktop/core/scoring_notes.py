@@ -12,6 +12,16 @@ MIRRORED_WARNING = (
 )
 ORIENTATION_NOTE = "Orientation corrected:"
 DISPLAYED_NOTE = "Scored as displayed: the orientation was set by the reader in the viewer."
+
+
+def displayed_note(displayed: int) -> str:
+    """DISPLAYED_NOTE naming the reader's orientation, so every copy of the result (panel, PDF, SR) says which
+    turn or flip it was scored in."""
+    from pneumo_desktop.core.orientation import describe  # numpy only; kept out of this module's import
+
+    return f"{DISPLAYED_NOTE[:-1]}: {describe(displayed)} from the film as stored."
+
+
 UNUSUAL_WARNING = (
     "Unusual image: quality or positioning differs from the training films; interpret the score with extra care."
 )
@@ -31,5 +41,6 @@ def without_scoring_notes(warnings: list[str]) -> list[str]:
     return [w for w in warnings if not w.startswith(tuple(n[:24] for n in notes))]
 
 
-__all__ = ["ADULT_LOOK_WARNING", "DISPLAYED_NOTE", "MIRRORED_WARNING", "NEGATIVE_WARNING", "ORIENTATION_NOTE", "UNUSUAL_WARNING",
+__all__ = ["ADULT_LOOK_WARNING", "DISPLAYED_NOTE", "displayed_note", "MIRRORED_WARNING", "NEGATIVE_WARNING",
+           "ORIENTATION_NOTE", "UNUSUAL_WARNING",
            "without_scoring_notes"]

@@ -13,8 +13,9 @@ from pydicom.sr.coding import Code
 from pydicom.uid import ExplicitVRLittleEndian
 
 from pneumo_desktop import __version__
-from pneumo_desktop.core.heatmap_render import blend, score_strength
+from pneumo_desktop.core.heatmap_render import blend, score_strength, scored_view
 from pneumo_desktop.core.image import LoadedImage
+from pneumo_desktop.core.orientation import describe
 from pneumo_desktop.core.prediction import Prediction
 from pneumo_desktop.dicom_out.new_series import CHARACTER_SET, MANUFACTURER, NewSeries
 from pneumo_desktop.dicom_out.source_study import SourceStudy
@@ -27,11 +28,12 @@ BANNER_TEXT = "NOT FOR DIAGNOSIS - heatmap of an assistive model (pneumo_desktop
 
 
 def heatmap_pixels(image: LoadedImage, prediction: Prediction) -> np.ndarray | None:
-    """RGB uint8 (rows, cols, 3) exactly as the PDF report draws it, or None when there is no heatmap."""
-    heatmap = prediction.heatmap(image.shape)
+    """RGB uint8 (rows, cols, 3) exactly as the PDF report draws it (turned as the reader scored it, for Score
+    as Displayed), or None when there is no heatmap."""
+    pixels, heatmap = scored_view(image, prediction)
     if heatmap is None:
         return None
-    return blend(image.pixels, heatmap * score_strength(prediction.probability, prediction.threshold))
+    return blend(pixels, heatmap * score_strength(prediction.probability, prediction.threshold))
 
 
 def banner_rows(columns: int) -> int:
@@ -80,7 +82,7 @@ def build_heatmap_capture(image: LoadedImage, prediction: Prediction, source: So
         specific_character_set=CHARACTER_SET,
     )
     capture.copy_patient_and_study_information(header)
-    if _orientation(header) is None:
+    if _orientation(header) is None or prediction.displayed:  # a turned capture no longer has the source's
         capture.PatientOrientation = []
     # Type 2C, and validators cannot tell that a chest is not a paired structure: the source's value or empty.
     capture.Laterality = str(header.get("Laterality") or header.get("ImageLaterality") or "")
@@ -91,6 +93,8 @@ def build_heatmap_capture(image: LoadedImage, prediction: Prediction, source: So
     capture.BurnedInAnnotation = "YES" if str(header.get("BurnedInAnnotation", "")).upper() == "YES" else "NO"
     capture.LossyImageCompression = "01" if str(header.get("LossyImageCompression", "")) == "01" else "00"
     capture.ImageComments = "NOT FOR DIAGNOSIS: heatmap of an assistive model, derived from the original image."
+    if prediction.displayed:
+        capture.ImageComments += f" Shown as the reader scored it: {describe(prediction.displayed)}."
     capture.DerivationDescription = DERIVATION
     capture.SourceImageSequence = [_source_item(source)]
     return capture

@@ -24,7 +24,7 @@ def about_html(card: ModelCard | None, model_error: str | None = None) -> str:
     else:
         parts.append(f"<p><b>{e(card.display_name)}</b> ({e(card.architecture.get('name', ''))})<br>")
         parts.append(f"Model fingerprint (weights + card): <code>{e(card.fingerprint)}</code><br>")
-        parts.append(f"Decision threshold: {card.threshold:.3f}<br>")
+        parts.append(f"Decision threshold: {e(result_text.percent(card.threshold))}<br>")
         parts.append(f"Intended population: {e(result_text.intended_population_text(card))}</p>")
         lines = result_text.metric_lines(card)
         parts.append(f"<p>{e(result_text.metrics_heading(card))}{':' if lines else ''}</p>")

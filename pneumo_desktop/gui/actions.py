@@ -48,6 +48,9 @@ class Actions:
         self.score_displayed = make(
             "Score as &Displayed", "Ctrl+Shift+D",
             "Score the film turned and flipped as it is displayed (your orientation, not the model's)")
+        self.score_model = make(
+            "Score in the &Model's Orientation", "Ctrl+Shift+M",
+            "Turn the film back as stored and score it in the orientation the model chooses itself")
         self.left_window = make(
             "Left Drag Adjusts &Window/Level", "W",
             "Left-drag changes window/level instead of panning (right-drag always does)", "contrast",
@@ -100,7 +103,8 @@ class Actions:
         view = bar.addMenu("&View")
         for item in (self.fit, self.actual_size, self.zoom_in, self.zoom_out, None, self.invert,
                      self.preset_menu, self.left_window, None, self.rotate_right, self.rotate_left, self.flip_h,
-                     self.flip_v, self.reset, self.score_displayed, None, self.heatmap, self.overlay_text, self.hide_phi):
+                     self.flip_v, self.reset, self.score_displayed, self.score_model, None, self.heatmap,
+                     self.overlay_text, self.hide_phi):
             self._add(view, item)
         self.panels_menu = view.addMenu("&Panels")
         view.addAction(self.reset_layout)

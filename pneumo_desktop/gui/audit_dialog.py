@@ -19,14 +19,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pneumo_desktop.core.result_text import percent
+
 COLUMNS = ("time", "event", "source", "probability", "label", "threshold", "gate", "destination_ae", "sent",
            "failed", "outcome", "file_sha256", "model", "model_sha256", "app_version")
 PREDICTION = "prediction"  # lines written before events had names are all predictions
 
 
-def _cell(value: Any) -> str:
+def _cell(key: str, value: Any) -> str:
     if value is None:
         return ""
+    if key in ("probability", "threshold") and isinstance(value, int | float):
+        return percent(float(value))  # as the panel and the PDFs write it; the raw number is the tooltip
     if isinstance(value, float):
         return f"{value:.4f}"
     return str(value)
@@ -63,7 +67,10 @@ class AuditDialog(QDialog):
         for r, entry in enumerate(rows):
             for c, key in enumerate(COLUMNS):
                 value = entry.get(key, PREDICTION) if key == "event" else entry.get(key)
-                self.table.setItem(r, c, QTableWidgetItem(_cell(value)))
+                item = QTableWidgetItem(_cell(key, value))
+                if isinstance(value, float):
+                    item.setToolTip(repr(value))
+                self.table.setItem(r, c, item)
 
     def set_error(self, message: str) -> None:
         self.info.setText(f"The audit log could not be read: {message}")

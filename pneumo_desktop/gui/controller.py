@@ -69,7 +69,8 @@ class Controller(QObject):
     image_header = Signal(object, object)  # Path, metadata: the tags of a DICOM whose image failed
     prediction_ready = Signal(object)  # PredictionResult
     prediction_failed = Signal(str)
-    batch_started = Signal(list)  # list[Path]
+    batch_started = Signal(list)  # list[Path]: a set the reader opened
+    files_added = Signal(list, str)  # list[Path], origin ("received", "retrieved"): listed, never shown unasked
     batch_item = Signal(object)  # BatchItemResult
     batch_progress = Signal(int, int, float)  # done, total, seconds left (-1 unknown)
     batch_finished = Signal(bool)  # True when cancelled
@@ -195,9 +196,10 @@ class Controller(QObject):
                         partial(self._on_outcome, request)),
         ]
 
-    def score_as_displayed(self, displayed: int) -> None:
+    def score_as_displayed(self, displayed: int | None) -> None:
         """Score the film on screen again, turned as the reader shows it (an ORIENTATIONS index): the reader's
-        orientation is trusted over the model's. The decode on screen is reused; what the last scoring noted
+        orientation is trusted over the model's. ``None``: in the model's own orientation again (its automatic
+        reading, as when the film was opened). The decode on screen is reused; what the last scoring noted
         about the orientation goes, so the panel never shows both readings' notes."""
         shown = self._shown
         if shown is None or shown.display is None:
@@ -268,6 +270,22 @@ class Controller(QObject):
         self.batch_progress.emit(0, run.total, -1.0)
         for index in sorted(reused):
             self._on_batch_item(run, dataclasses.replace(known[files[index]], index=index, batch_id=run.id))
+        self._feed(run)
+
+    def add_files(self, files: list[Path], origin: str) -> None:
+        """Films that arrived without the reader opening them (received over DICOM, retrieved from a PACS): they
+        are scored into the study list beside what is there, and nothing on screen changes. A running batch
+        takes them into its queue rather than being cancelled."""
+        files = [Path(p) for p in files]
+        if not files:
+            return
+        self.files_added.emit(files, origin)
+        run = self._batch
+        if run is not None and run.running:
+            run.extend(files)
+        else:
+            run = self._batch = BatchRun(self._next_id(), files, self._trail)
+        self.batch_progress.emit(run.done, run.total, run.eta())
         self._feed(run)
 
     def _feed(self, run: BatchRun) -> None:

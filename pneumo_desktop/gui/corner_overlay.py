@@ -21,6 +21,9 @@ _ALIGN = {
     "bottom_right": Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
 }
 MARGIN = 8
+# Lines that say the pixels cannot be fully trusted: F12 (overlay text off) never hides them.
+ALWAYS_SHOWN = ("LOSSY COMPRESSED",)
+BACKING_PAD = 10  # the backing's horizontal padding, both sides, with a pixel to spare
 
 
 class CornerOverlay(QObject):
@@ -36,8 +39,10 @@ class CornerOverlay(QObject):
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setAlignment(_ALIGN[corner])
-            # Light text with a dark halo stays legible on both lung fields and bone.
-            label.setStyleSheet("color: #f0f0f0; background: transparent;")
+            # Light text with a dark halo on a translucent dark backing stays legible on lung fields and on bright
+            # bone or a white collimator border alike.
+            label.setStyleSheet("color: #f0f0f0; background: rgba(0, 0, 0, 120); border-radius: 3px; "
+                                "padding: 1px 4px;")
             shadow = QGraphicsDropShadowEffect(label)
             shadow.setBlurRadius(4)
             shadow.setOffset(1, 1)
@@ -59,25 +64,32 @@ class CornerOverlay(QObject):
     def shown_text(self, corner: str) -> str:
         return self.labels[corner].text()
 
+    def _shown_lines(self, corner: str) -> list[str]:
+        lines = self._lines[corner]
+        return lines if self._visible else [line for line in lines if line in ALWAYS_SHOWN]
+
     def _layout(self, edge: str) -> None:
         """The two corners of one edge share its width, so they never run into each other."""
         left, right = f"{edge}_left", f"{edge}_right"
         metrics = self.labels[left].fontMetrics()
-        natural = [max((metrics.horizontalAdvance(line) for line in self._lines[c]), default=0) for c in (left, right)]
-        available = max(self._viewport.width() - 3 * MARGIN - 8, 40)
+        natural = [max((metrics.horizontalAdvance(line) for line in self._shown_lines(c)), default=0)
+                   for c in (left, right)]
+        available = max(self._viewport.width() - 3 * MARGIN - 8 - 2 * BACKING_PAD, 40)
         widths = corner_widths(natural[0], natural[1], available)
         for corner, width in zip((left, right), widths, strict=True):
             label = self.labels[corner]
-            fitted = fit_lines(self._lines[corner], width, metrics.horizontalAdvance,
+            fitted = fit_lines(self._shown_lines(corner), width, metrics.horizontalAdvance,
                                lambda text, w: metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, w))
             label.setText("\n".join(fitted))
+            label.setVisible(bool(fitted))  # an empty label would still draw its backing
             label.adjustSize()
             self._place(corner)
 
     def set_visible(self, visible: bool) -> None:
+        """F12: the corner texts on or off, except ALWAYS_SHOWN lines."""
         self._visible = visible
-        for label in self.labels.values():
-            label.setVisible(visible)
+        for edge in ("top", "bottom"):
+            self._layout(edge)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if watched is self._viewport and event.type() == QEvent.Type.Resize:

@@ -24,8 +24,9 @@ from pneumo_desktop.gui.controller import Controller
 from pneumo_desktop.gui.dicom_nodes_dialog import DicomNodesDialog
 from pneumo_desktop.gui.dicom_results import SendReport, send_results, write_results
 from pneumo_desktop.gui.inbox_receiver import InboxReceiver
+from pneumo_desktop.gui.phi import film_identity
 from pneumo_desktop.gui.query_retrieve_window import QueryRetrieveWindow
-from pneumo_desktop.gui.questions import Confirm, Inform, confirm_replace, inform
+from pneumo_desktop.gui.questions import Confirm, Inform, confirm_replace, confirm_send, inform
 from pneumo_desktop.gui.settings import Settings
 
 AskFolder = Callable[[QWidget, str, str], str]
@@ -50,11 +51,12 @@ class DicomCommands(QObject):
     def __init__(self, window: Any, controller: Controller, settings: Settings,
                  default_folder: Callable[[], Path], *, ask_folder: AskFolder = _ask_folder,
                  confirm: Confirm = confirm_replace, inform: Inform = inform,
-                 choose_node: ChooseNode = _choose_node) -> None:
+                 choose_node: ChooseNode = _choose_node, confirm_send: Confirm = confirm_send) -> None:
         super().__init__(window)
         self._window, self._controller, self._settings = window, controller, settings
         self._default_folder = default_folder
         self._ask_folder, self._confirm, self._inform, self._choose_node = ask_folder, confirm, inform, choose_node
+        self._confirm_send = confirm_send
         self.receiver = InboxReceiver(controller, self)
         self.receiver.listening_changed.connect(window.status)
         self.receiver.failed.connect(self._receive_failed)
@@ -130,6 +132,13 @@ class DicomCommands(QObject):
             action.setToolTip(text)
             action.setStatusTip(text)
 
+    def on_screen(self) -> str:
+        """The film the export and send commands act on, named for their questions (PHI rules apply)."""
+        image = self._controller.study.image
+        if image is None:
+            return "no film"
+        return film_identity(image.path, image.metadata, image.file_sha256, self._window.hide_phi())
+
     # ----- Export as DICOM -----------------------------------------------------------------------------------
     def export_dicom(self) -> None:
         reason = self.refusal()
@@ -139,7 +148,8 @@ class DicomCommands(QObject):
         study = self._controller.study
         image, prediction, card = study.image, study.prediction, study.card
         assert image is not None and prediction is not None and card is not None
-        chosen = self._ask_folder(self._window, "Export as DICOM: choose a folder", str(self._default_folder()))
+        chosen = self._ask_folder(self._window, f"Export the results of {self.on_screen()} as DICOM: choose a folder",
+                                  str(self._default_folder()))
         if not chosen:
             return
         folder = Path(chosen)
@@ -185,6 +195,13 @@ class DicomCommands(QObject):
         study = self._controller.study
         image, prediction, card = study.image, study.prediction, study.card
         assert image is not None and prediction is not None and card is not None
+        # Films arrive while the reader reads: the question names the film on screen, which is what is sent.
+        if not self._confirm_send(self._window, f"Send the results of the film on screen, {self.on_screen()}, "
+                                                f"to {node.ae_title}?"):
+            return
+        if self._controller.study.image is not image:  # the film on screen changed while the question was open
+            self._window.status("Not sent: the film on screen changed; send again.")
+            return
         warnings = score_warnings(image, prediction, study.population)
         if self._sending is not None:
             self._sending.drop()
@@ -254,24 +271,30 @@ class DicomCommands(QObject):
         return window
 
     def _open_retrieved(self, folder: Path, films: list[Path]) -> None:
-        self._window.status(f"Retrieved {len(films)} chest film{'' if len(films) == 1 else 's'}; scoring them.")
-        self._controller.open_paths([folder])  # opened as a batch; the inbox becomes an input folder
+        """Retrieved films join the study list (marked "Retrieved"); the film on screen stays until the reader
+        clicks one, so the patient read before neither disappears nor is replaced unasked."""
+        one = len(films) == 1
+        self._window.status(f"Retrieved {len(films)} chest film{'' if one else 's'}: {'it is' if one else 'they are'} "
+                            "scored into the study list (Retrieved); click one to show it.")
+        self._controller.study.input_folders.add(Path(folder).resolve())  # exports refuse to write into it
+        self._controller.add_files(films, "retrieved")
 
     def _films_received(self, count: int) -> None:
         total = len(self.receiver.received)
         self._announce = count
         self.inbox_label.setText(f"{total} received over DICOM")
         self.inbox_label.setToolTip(f"{total} film{'' if total == 1 else 's'} received over DICOM this session, "
-                                    "kept in the app's inbox folder")
+                                    "kept in the app's inbox folder and listed on top of the study list (bold until "
+                                    "shown). The film on screen does not change until you click one.")
         self.inbox_label.show()
-        self._window.status(f"{count} film{'' if count == 1 else 's'} received over DICOM; the study list shows "
-                            f"all {total} received, newest first, as they are scored.")
+        self._window.status(f"{count} film{'' if count == 1 else 's'} received over DICOM: listed on top of the "
+                            "study list (Received); the film on screen is unchanged. Click one to show it.")
 
     def _batch_finished(self, cancelled: bool) -> None:
         count, self._announce = self._announce, 0
         if count and not cancelled:
-            self._window.status(f"{count} film{'' if count == 1 else 's'} received over DICOM and scored; the "
-                                "study list shows the received films newest first.")
+            self._window.status(f"{count} film{'' if count == 1 else 's'} received over DICOM and scored; they are "
+                                "listed on top of the study list. The film on screen is unchanged.")
 
     def _receive_failed(self, message: str) -> None:
         self._window.status(message)

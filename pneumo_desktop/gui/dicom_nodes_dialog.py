@@ -128,6 +128,12 @@ class DicomNodesDialog(QDialog):
         self.verify_result.setWordWrap(True)
         self.verify_result.setAccessibleName("Verify result")
         self.verify_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Room for two lines from the start, so a two-line answer does not push the buttons (issue 24 C15).
+        self.verify_result.setMinimumHeight(2 * self.verify_result.fontMetrics().lineSpacing() + 4)
+        self.verify_result.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # An answer belongs to the node it was about: editing the node clears it.
+        for edited in (self.remote_ae.textChanged, self.remote_host.textChanged, self.remote_port.valueChanged):
+            edited.connect(self._forget_verify_result)
         remote_layout = QVBoxLayout(remote)
         remote_layout.addWidget(self.table, 1)
         remote_layout.addLayout(editor)
@@ -242,6 +248,10 @@ class DicomNodesDialog(QDialog):
         self._verifying = None
         self.verify_button.setEnabled(True)
         self.verify_result.setText(message)
+
+    def _forget_verify_result(self, *_args: object) -> None:
+        if getattr(self, "_verifying", None) is None:  # also while __init__ fills the fields
+            self.verify_result.clear()
 
     def _cancel_verify(self) -> None:
         job, self._verifying = self._verifying, None

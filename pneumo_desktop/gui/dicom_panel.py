@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from pneumo_desktop.core.image import METADATA_KEYS
-from pneumo_desktop.gui.phi import HIDDEN, visible_metadata
+from pneumo_desktop.gui.phi import HIDDEN, dicom_date, person_name, visible_metadata
 
 TITLE = "DICOM tags"
 RASTER_TITLE = "File information"
@@ -24,14 +24,27 @@ NOT_DISPLAYABLE = "DICOM without a displayable image"
 LOADING = "loading"  # the kind while a J2K preview is shown and the header is not read yet
 
 
+# Names as DICOM and readers write them, where "capitalise the key" would not ("Sop class", "Voi").
+_NAMES = {"patient_id": "Patient ID", "sop_class": "SOP class", "voi": "VOI (window source)",
+          "age_years": "Age (years)", "age": "Patient's age", "birth_date": "Birth date"}
+
+
 def _pretty(key: str) -> str:
-    return key.replace("_", " ").capitalize()
+    return _NAMES.get(key) or key.replace("_", " ").capitalize()
+
+
+def _value(key: str, value: Any) -> str:
+    if key == "patient_name":
+        return person_name(value)
+    if key in ("birth_date", "study_date"):
+        return dicom_date(value)
+    return str(value)
 
 
 def _rows(metadata: dict[str, Any]) -> list[tuple[str, str]]:
     # The loader's documented keys first, in its order, then anything extra it added.
     keys = [k for k in METADATA_KEYS if k in metadata] + sorted(k for k in metadata if k not in METADATA_KEYS)
-    return [(_pretty(k), str(metadata[k])) for k in keys if metadata[k] not in (None, "")]
+    return [(_pretty(k), _value(k, metadata[k])) for k in keys if metadata[k] not in (None, "")]
 
 
 class DicomPanel(QWidget):

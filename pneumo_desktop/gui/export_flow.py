@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from pneumo_desktop.core.collect import is_inside
 from pneumo_desktop.core.records import phi_safe_warnings
 from pneumo_desktop.gui.controller import Controller
-from pneumo_desktop.gui.phi import file_label, scrub
+from pneumo_desktop.gui.phi import file_label, film_identity, scrub
 from pneumo_desktop.gui.questions import Confirm, Inform, confirm_replace, inform
 from pneumo_desktop.gui.settings import Settings
 from pneumo_desktop.gui.study_list import StudyList
@@ -55,7 +55,10 @@ class Exporter(QObject):
             self._window.status("Nothing to export yet: open an image and wait for its result.")
             return
         hide = self._window.hide_phi()
-        path = self._choose("Save PDF report", report.suggested_report_name(image, hide), "PDF (*.pdf)")
+        # Films arrive while the reader reads: the dialog names the film on screen, which is what is saved.
+        film = film_identity(image.path, image.metadata, image.file_sha256, hide)
+        path = self._choose(f"Save the PDF report of {film}", report.suggested_report_name(image, hide),
+                            "PDF (*.pdf)")
         if path is not None:
             write = partial(report.write_single_report, path, image, prediction, card,
                             hide_phi=hide, overwrite=True)
@@ -74,7 +77,7 @@ class Exporter(QObject):
             entries = [report.BatchEntry(dict(row.record), row.thumbnail_array) for row in rows]
             write = partial(report.write_batch_report, path, entries, card, hide_phi=self._window.hide_phi(),
                             overwrite=True)
-            self._run(write, path)
+            self._run(write, path, [row.path for row in rows])
 
     def export_csv(self) -> None:
         rows = [row for row in self._studies.ordered_rows() if row.finished]
@@ -94,7 +97,7 @@ class Exporter(QObject):
                 record["error"] = scrub(record.get("error") or "", row.path, True) or None
                 record["warnings"] = phi_safe_warnings(record)
             records.append(record)
-        self._run(partial(_write_csv, path, records), path)
+        self._run(partial(_write_csv, path, records), path, [row.path for row in rows])
 
     # ----- helpers ------------------------------------------------------------------------------------------
     def default_folder(self) -> Path:
@@ -123,12 +126,14 @@ class Exporter(QObject):
         self._settings.export_folder = str(path.parent)
         return path
 
-    def _run(self, write: Callable[[], Any], path: Path) -> None:
+    def _run(self, write: Callable[[], Any], path: Path, listed: list[Path] | None = None) -> None:
+        """``listed``: the study-list rows the file holds (quitting no longer asks about them once it is saved)."""
         self._window.status(f"Saving {path.name}…")
-        self._controller.run_task(write, partial(self._done, path), self._failed)
+        self._controller.run_task(write, partial(self._done, path, listed or []), self._failed)
 
-    def _done(self, path: Path, _value: Any) -> None:
+    def _done(self, path: Path, listed: list[Path], _value: Any) -> None:
         self.last_written = path
+        self._studies.mark_exported(listed)
         self._window.status(f"Saved {path.name} in {path.parent}")
 
     def _failed(self, message: str) -> None:

@@ -52,13 +52,16 @@ class FileCommands(QObject):
         menu = self._recent_menu
         menu.clear()
         recent = self._settings.recent_files
+        # File and folder names are often patients' names: with hide-PHI the menu says only which entry it is.
+        hide = bool(self._window.hide_phi())
         for number, text in enumerate(recent, start=1):
             path = Path(text)
             # Mnemonics 1-9 make the list usable from the keyboard.
             prefix = f"&{number} " if number < 10 else ""
-            action = menu.addAction(f"{prefix}{path.name or text}")
-            action.setToolTip(text)
-            action.setStatusTip(text)
+            action = menu.addAction(f"{prefix}{'Recent file (name hidden)' if hide else path.name or text}")
+            tip = "" if hide else text
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
             # No exists() here: a stat on a disconnected share would freeze the menu. A file that has gone
             # is reported by the open itself.
             action.triggered.connect(lambda _=False, p=path: self._open_paths([p]))

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QCursor,
     QImage,
     QMouseEvent,
     QPainter,
@@ -88,6 +89,7 @@ class ImageView(QGraphicsView):
         self._center, self._width, self._preset_name = 0.5, 1.0, "Default"
         self._inverted = False
         self._drag: tuple[str, QPoint] | None = None
+        self.view_changed.connect(self._refresh_cursor)
 
     # ----- content -------------------------------------------------------------------------------
     def set_image(self, display: DisplayImage | None, placeholder: str = "") -> None:
@@ -188,15 +190,13 @@ class ImageView(QGraphicsView):
         return QTransform(self._orient)
 
     def orientation_text(self) -> str:
+        """The film as shown next to the film as stored, in the one wording the PDF and the "Scored as displayed"
+        note use ("Flipped left-right, then rotated 90° clockwise"); empty as stored."""
+        from pneumo_desktop.core.orientation import describe, orientation_of_view
+
         m = self._orient
-        flipped = m.determinant() < 0
-        # Write a flipped orientation as "flip horizontally, then rotate" to name one angle.
-        base = QTransform.fromScale(-1, 1) * m if flipped else m
-        angle = round(np.degrees(np.arctan2(base.m12(), base.m11()))) % 360
-        parts = [f"Rot {angle}°"] if angle else []
-        if flipped:
-            parts.append("Flipped")
-        return ", ".join(parts)
+        index = orientation_of_view(m.m11(), m.m12(), m.m21(), m.m22())
+        return "" if index == 0 else describe(index)[:1].upper() + describe(index)[1:]
 
     def rotate_by(self, degrees: int) -> None:
         self._reorient(QTransform().rotate(degrees))
@@ -254,6 +254,10 @@ class ImageView(QGraphicsView):
     def _apply_zoom(self, zoom: float) -> None:
         self._zoom = float(min(max(zoom, ZOOM_RANGE[0]), ZOOM_RANGE[1]))
         self.setTransform(QTransform.fromScale(self._zoom, self._zoom))
+
+    def reset_orientation(self) -> None:
+        """The film as stored (no turn, no flip); zoom follows as after a turn."""
+        self._reorient(self._orient.inverted()[0])
 
     def reset(self) -> None:
         self._orient = QTransform()
@@ -340,6 +344,15 @@ class ImageView(QGraphicsView):
             span = max(self.viewport().width(), self.viewport().height())
             center, width = windowing.drag_to_window(self._center, self._width, delta.x(), delta.y(), span)
             self._set_window(center, width, "Custom")
+
+    def _refresh_cursor(self) -> None:
+        """After a zoom, turn or pan from the keyboard the mouse has not moved, yet another pixel lies under it:
+        the value readout follows (issue 24 C9)."""
+        if self.display is None or self._drag is not None:
+            return
+        pos = self.viewport().mapFromGlobal(QCursor.pos())
+        if self.viewport().rect().contains(pos):
+            self._report_cursor(pos)
 
     def _report_cursor(self, pos: QPoint) -> None:
         if self.display is None:

@@ -1,14 +1,16 @@
 """Receive (Settings ▸ DICOM Nodes ▸ listening on): the C-STORE listener's films land in the per-user inbox
-and are scored in the study list like a batch, newest first, with a notice in the status bar.
+and are scored into the study list (on top, newest first, marked "Received"), with a notice in the status bar.
+An arrival never changes what is on screen: the reader may be reading another patient (issue 24).
 
 pynetdicom serves associations on its own threads; the only thing that crosses back is the ``arrived`` signal
 (queued onto the GUI thread). Arrivals are gathered until the sender pauses, so a PACS pushing a 200-film
-study starts one batch, not 200. Off by default: nothing here opens a socket until ``apply`` is given a
+study is listed at once, not row by row; a batch already running takes them into its queue. Off by default: nothing here opens a socket until ``apply`` is given a
 configuration with listening on.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from pathlib import Path
@@ -19,7 +21,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from pneumo_desktop import paths
 from pneumo_desktop.dicom_net.node_config import NodeConfig
 from pneumo_desktop.gui.controller import Controller
-from pneumo_desktop.gui.jobs import BatchItemResult
 
 if TYPE_CHECKING:
     from pneumo_desktop.dicom_net.listener import Listener
@@ -27,14 +28,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SETTLE_MS = 1000  # quiet time after the last film before the batch starts
 MAX_WAIT_S = 10.0  # a sender that never pauses still gets its films scored
-BUSY_RETRY_MS = 2000  # the user's own batch runs: the received films wait for it
 
 
 class InboxReceiver(QObject):
     arrived = Signal(object)  # Path, emitted on a listener thread
     listening_changed = Signal(str)  # a sentence for the status bar: where it listens, or that it stopped
     failed = Signal(str)  # the listener could not start
-    films_received = Signal(int)  # how many films the new batch shows
+    films_received = Signal(int)  # how many new films were just listed
 
     def __init__(self, controller: Controller, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -42,10 +42,6 @@ class InboxReceiver(QObject):
         self._listener: Listener | None = None
         self.received: list[Path] = []  # this session's films, in arrival order
         self._pending: list[Path] = []
-        # What each received film scored: a new arrival lists every film of the session again, newest first,
-        # and the earlier ones are shown from here rather than scored (and audited) a second time.
-        self._results: dict[Path, BatchItemResult] = {}
-        controller.batch_item.connect(self._remember)
         self._first_pending_at = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -72,7 +68,13 @@ class InboxReceiver(QObject):
                                 bind=config.bind)
             listener.start()  # binds here (immediate); associations are served on pynetdicom's threads
         except (DicomNetworkError, OSError) as exc:
-            self.failed.emit(f"Receiving is off: {exc}")
+            message = f"Receiving is off: {exc}"
+            cause = exc.__cause__ if isinstance(exc, DicomNetworkError) else exc
+            if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
+                # The usual cause at a workstation: the app opened twice (issue 24 C14).
+                message += (f". Another pneumo_desktop window is probably receiving on port {config.port}: films "
+                            "go to that window. Close one of them, or give this one another port.")
+            self.failed.emit(message)
             return
         self._listener = listener
         host, port = listener.address
@@ -88,13 +90,8 @@ class InboxReceiver(QObject):
         if not quiet:
             self.listening_changed.emit("Receiving stopped: the DICOM port is closed.")
 
-    def _remember(self, result: BatchItemResult) -> None:
-        if result.error is None and result.path in self.received:
-            self._results[result.path] = result
-
     def _on_arrived(self, path: Path) -> None:
-        # The same instance sent again replaced its file: it is scored again.
-        self._results.pop(Path(path), None)
+        # The same instance sent again replaced its file: it is scored again, in its row.
         if not self._pending:
             self._first_pending_at = time.monotonic()
         self._pending.append(Path(path))
@@ -104,17 +101,11 @@ class InboxReceiver(QObject):
     def _flush(self) -> None:
         if not self._pending:
             return
-        if self._controller.batch_running() and not self._showing_inbox():
-            self._timer.start(BUSY_RETRY_MS)
-            return
-        new = [p for p in self._pending if p not in self.received]
+        arrived = list(dict.fromkeys(self._pending))
+        new = [p for p in arrived if p not in self.received]
         self.received += new
         self._pending.clear()
         # The inbox is an input folder from now on: exports refuse to write into it.
         self._controller.study.input_folders.add(paths.inbox_dir("received").resolve())
-        newest_first = list(reversed(self.received))
-        self._controller.start_batch(newest_first, known=self._results)
+        self._controller.add_files(list(reversed(arrived)), "received")  # newest first
         self.films_received.emit(len(new))
-
-    def _showing_inbox(self) -> bool:
-        return self._controller.batch_files() == list(reversed(self.received))

@@ -56,6 +56,8 @@ class BatchItemResult:
     prediction: Prediction | None = None
     thumbnail: np.ndarray | None = None
     error: str | None = None
+    # The header fields a row names the film by (modality, study date, patient …; gui/phi.row_label).
+    metadata: dict[str, Any] | None = None
 
 
 class ModelLoadWorker(Worker):
@@ -223,7 +225,9 @@ class BatchChunkWorker(Worker):
         return len(self.files)
 
     def _result(self, index: int, item: Scored, record: dict[str, Any]) -> BatchItemResult:
-        return BatchItemResult(index, self.request_id, item.path, record, item.prediction, item.thumbnail, item.error)
+        metadata = dict(item.image.metadata) if item.image is not None else None
+        return BatchItemResult(index, self.request_id, item.path, record, item.prediction, item.thumbnail, item.error,
+                               metadata)
 
 
 class CollectWorker(Worker):

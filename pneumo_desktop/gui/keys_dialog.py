@@ -23,12 +23,15 @@ KEYS_HTML = """
 <tr><td>H / V</td><td>flip horizontally / vertically</td></tr>
 <tr><td>Space</td><td>reset the view</td></tr>
 <tr><td>Ctrl+Shift+D</td><td>score the film as displayed (after you turned or flipped it)</td></tr>
+<tr><td>Ctrl+Shift+M</td><td>score the film in the model's own orientation (as stored)</td></tr>
 <tr><td>F2, F3, …</td><td>window/level presets (default, DICOM presets, full range)</td></tr>
 <tr><td>W</td><td>left drag adjusts window/level instead of panning</td></tr>
 <tr><td>O</td><td>heatmap overlay on/off</td></tr>
 <tr><td>F12 / Shift+F12</td><td>corner text on/off / hide patient data</td></tr>
 <tr><td>Ctrl+E / Ctrl+Shift+E / Ctrl+Shift+S</td><td>PDF report / batch summary PDF / batch CSV</td></tr>
 <tr><td>Ctrl+T / Esc</td><td>sort batch by probability / cancel batch</td></tr>
+<tr><td>Ctrl+Shift+Q</td><td>query/retrieve from a PACS</td></tr>
+<tr><td>F1 / Ctrl+Q</td><td>this reference / quit (asks first while a batch runs or results are unexported)</td></tr>
 <tr><td>Arrow keys (image focused)</td><td>scroll; in the study list: previous/next image</td></tr>
 </table>
 <p>The heatmap marks the regions that most influenced the score; it is not a lesion outline.</p>

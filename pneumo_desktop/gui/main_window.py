@@ -20,6 +20,7 @@ from pneumo_desktop.gui.display_image import DisplayImage
 from pneumo_desktop.gui.jobs import BatchItemResult, PredictionResult
 from pneumo_desktop.gui.phi import file_label, scrub
 from pneumo_desktop.gui.prediction_panel import PredictionPanel
+from pneumo_desktop.gui.questions import Confirm, confirm_quit
 from pneumo_desktop.gui.settings import Settings
 from pneumo_desktop.gui.study_list import StudyList
 from pneumo_desktop.gui.viewer_pane import ViewerPane
@@ -33,6 +34,11 @@ def without_file_name(message: str, path: Path) -> str:
     """Load errors start with "name: "; where the name is shown on its own, the rest is the reason."""
     prefix = f"{Path(path).name}: "
     return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def sentences(parts: list[str]) -> str:
+    """Status-bar parts as sentences ("82.4 % (NORMAL) in 30 ms. The DICOM pixel data …"), never ".;"."""
+    return " ".join(part if part.endswith((".", "!", "?", "…")) else f"{part}." for part in parts if part)
 
 
 def local_paths(mime: QMimeData) -> list[Path]:
@@ -77,6 +83,7 @@ class MainWindow(QMainWindow):
         self.preset_combo.setAccessibleName("Window/level preset")
         self.preset_combo.setToolTip("Window/level preset (F2, F3, …)")
         self.preset_combo.setMinimumContentsLength(20)
+        self.preset_combo.setPlaceholderText("Custom")  # shown when a drag set a window no preset names
         self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.actions.build_toolbar(self.preset_combo)
         # Stays while the image is shown, unlike status messages: hovering lists every warning.
@@ -97,7 +104,11 @@ class MainWindow(QMainWindow):
         self.layout_keeper.capture_default()
         self._current_path: Path | None = None
         self._failure: str | None = None  # why the file on screen could not be shown
+        self._arrived: dict[str, int] = {}
+        self.ask_quit: Confirm = confirm_quit  # tests answer for the reader
+        self._fits = True  # the result on screen matches the view's orientation (_follow_orientation)  # films that joined the running batch unasked, by origin
         self._wire()
+        self.actions.cancel_batch.setEnabled(False)  # until a batch runs
         self._restore()
         self._refresh_identity()
         self.status("Drop chest X-ray files or folders anywhere on this window, or use File ▸ Open.")
@@ -127,6 +138,9 @@ class MainWindow(QMainWindow):
         a.flip_v.triggered.connect(lambda: v.flip(False))
         a.reset.triggered.connect(self._reset_view)
         a.score_displayed.triggered.connect(self._score_as_displayed)
+        a.score_model.triggered.connect(self._score_in_model_orientation)
+        v.view_changed.connect(self._follow_orientation)
+        v.view_changed.connect(self._sync_preset_box)
         a.left_window.toggled.connect(lambda on: setattr(v, "left_button_windows", on))
         a.heatmap.toggled.connect(self._set_heatmap_visible)
         a.overlay_text.toggled.connect(v.overlay.set_visible)
@@ -151,6 +165,10 @@ class MainWindow(QMainWindow):
         c.prediction_ready.connect(self._on_prediction)
         c.prediction_failed.connect(self._on_prediction_failed)
         c.batch_started.connect(self._on_batch_started)
+        c.batch_started.connect(lambda _paths: a.cancel_batch.setEnabled(True))
+        c.files_added.connect(lambda _paths, _origin: a.cancel_batch.setEnabled(True))
+        c.batch_finished.connect(lambda _cancelled: a.cancel_batch.setEnabled(False))
+        c.files_added.connect(self._on_files_added)
         c.batch_item.connect(self._on_batch_item)
         c.batch_progress.connect(self.study_list.set_progress)
         c.batch_finished.connect(self._on_batch_finished)
@@ -238,8 +256,7 @@ class MainWindow(QMainWindow):
         names = [p.name for p in display.presets]
         for i, action in enumerate(self.actions.set_presets(names)):
             action.triggered.connect(lambda _=False, i=i: self.pane.apply_preset(i))
-        self.preset_combo.clear()
-        self.preset_combo.addItems(names)
+        self._sync_preset_box()
         self.dicom_panel.set_metadata(display.image.metadata, display.image.kind)
         unavailable = self.controller.study.model_error is not None
         self.prediction_panel.show_busy(
@@ -250,7 +267,7 @@ class MainWindow(QMainWindow):
         warnings = self._show_warnings()
         self.prediction_panel.set_warnings(warnings)
         if warnings:
-            self.status("; ".join(warnings))
+            self.status(sentences(warnings))
 
     def _on_image_failed(self, path: Path, message: str) -> None:
         self._current_path, self._failure = Path(path), message
@@ -274,6 +291,7 @@ class MainWindow(QMainWindow):
             self.pane.set_header(metadata, self._label(), self.hide_phi())
 
     def _on_prediction(self, result: PredictionResult) -> None:
+        self._fits = True
         warnings = self._show_warnings()
         self.prediction_panel.show_prediction(result.prediction, warnings)
         self.view.set_heatmap(result.heatmap)
@@ -284,7 +302,7 @@ class MainWindow(QMainWindow):
             message = f"{self._label()}: {percent(p.probability)} ({p.label}) in {p.elapsed_ms:.0f} ms"
         # The image's warnings again, with any scoring added (polarity): the result usually arrives right after
         # the image, so the status line the image set is replaced at once.
-        self.status("; ".join([message, *warnings]))
+        self.status(sentences([message, *warnings]))
 
     def _on_prediction_failed(self, message: str) -> None:
         self.prediction_panel.show_error(scrub(message, self._current_path, self.hide_phi()))
@@ -296,15 +314,28 @@ class MainWindow(QMainWindow):
         self.study_list.start(paths)
         self.status(f"Analysing {len(paths)} images…")
         if paths:
-            self.study_list.select_row(0)
+            self.study_list.select_path(paths[0])
+
+    def _on_files_added(self, paths: list[Path], origin: str) -> None:
+        """Arrived films are listed, never shown: what is on screen (film, result, selected row) stays the
+        reader's choice. The announcement is the receiver's or the retrieve's to make."""
+        self._show_studies()
+        self.study_list.add(paths, origin)
+        self._arrived[origin] = self._arrived.get(origin, 0) + len(paths)
 
     def _on_batch_item(self, result: BatchItemResult) -> None:
-        self.study_list.set_result(result.index, result.record, result.thumbnail, result.error)
+        self.study_list.set_result_for(result.path, result.record, result.thumbnail, result.error, result.metadata)
         if result.error:
             self.status(result.error, result.path)
 
     def _on_batch_finished(self, cancelled: bool) -> None:
         self.study_list.finish(cancelled)
+        arrived, self._arrived = self._arrived, {}
+        if arrived and not cancelled:
+            said = " and ".join(f"{n} {origin}" for origin, n in arrived.items())
+            self.status(f"Scored {said} film{'' if sum(arrived.values()) == 1 else 's'}: listed on top of the study "
+                        "list; the film on screen is unchanged. Click one to show it.")
+            return
         self.status("Batch cancelled; results so far are kept." if cancelled else "Batch finished.")
 
     # ----- view helpers -------------------------------------------------------------------------------------
@@ -315,10 +346,70 @@ class MainWindow(QMainWindow):
         m = self.view.orientation()
         self.controller.score_as_displayed(orientation_of_view(m.m11(), m.m12(), m.m21(), m.m22()))
 
+    def _sync_preset_box(self) -> None:
+        """The preset box names the window of the film on screen: its preset, or "Custom" after a drag; never
+        the previous film's choice."""
+        display = self.view.display
+        names = [p.name for p in display.presets] if display is not None else []
+        if [self.preset_combo.itemText(i) for i in range(self.preset_combo.count())] != names:
+            self.preset_combo.clear()
+            self.preset_combo.addItems(names)
+        name = self.view.window()[2]
+        index = names.index(name) if name in names and name != "Custom" else -1
+        if self.preset_combo.currentIndex() != index:
+            self.preset_combo.setCurrentIndex(index)
+
+    def _shown_orientation(self) -> int:
+        from pneumo_desktop.core.orientation import orientation_of_view
+
+        m = self.view.orientation()
+        return orientation_of_view(m.m11(), m.m12(), m.m21(), m.m22())
+
+    def _result_fits_view(self) -> bool:
+        """A result scored as displayed belongs to the orientation it was scored in; the model's own reading
+        belongs to the film as stored, whichever way the reader turns the view."""
+        result = self.controller.current_result
+        displayed = result.prediction.displayed if result is not None else None
+        return displayed is None or self.view.display is None or self._shown_orientation() == displayed
+
+    def _follow_orientation(self) -> None:
+        """After a turn, flip or reset: a reader-oriented result that no longer matches the view is replaced by
+        "for another orientation" (no number, no heatmap) until it matches again or is scored again."""
+        result = self.controller.current_result
+        if result is None or result.prediction.displayed is None:
+            return
+        fits = self._result_fits_view()
+        if fits == self._fits:
+            return
+        self._fits = fits
+        warnings = self._show_warnings()
+        if fits:
+            self.prediction_panel.show_prediction(result.prediction, warnings)
+            self.view.set_heatmap(result.heatmap)
+        else:
+            self.prediction_panel.show_other_orientation(result.prediction, warnings)
+            self.view.set_heatmap(None)
+            self.status("The result was for another orientation: Ctrl+Shift+D scores the film as displayed, "
+                        "Ctrl+Shift+M in the model's own orientation.")
+
+    def _score_in_model_orientation(self) -> None:
+        """Back to the model's own orientation: the film as stored, scored as when it was opened."""
+        if self.view.display is None:
+            return
+        self.view.reset_orientation()
+        self.controller.score_as_displayed(None)
+        self.prediction_panel.show_busy("Scoring in the model's own orientation…")
+
     def _reset_view(self) -> None:
         self.view.reset()
         self.actions.invert.setChecked(False)
         self.preset_combo.setCurrentIndex(0)
+        # Space returns the film as stored: a result scored in the reader's orientation no longer describes
+        # it, so the model's own reading replaces it.
+        result = self.controller.current_result
+        if result is not None and result.prediction.displayed is not None and not self._result_fits_view():
+            self.controller.score_as_displayed(None)
+            self.prediction_panel.show_busy("Scoring in the model's own orientation…")
 
     def _set_heatmap_visible(self, visible: bool) -> None:
         self.pane.set_heatmap_visible(visible)
@@ -345,6 +436,9 @@ class MainWindow(QMainWindow):
             return
         self.settings.hide_phi = hide
         self.statusBar().clearMessage()  # an earlier message may name the file
+        file_commands = getattr(self, "file_commands", None)  # app.build injects it after the window is made
+        if file_commands is not None:
+            file_commands.rebuild_recent()
         self.dicom_panel.set_hide_phi(hide)
         self.study_list.set_hide_phi(hide)
         self._refresh_identity()
@@ -402,7 +496,26 @@ class MainWindow(QMainWindow):
         text = scrub(text, path or self._current_path, self.hide_phi())
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS)
 
+    def quit_question(self) -> str | None:
+        """What quitting now would lose, as a question, or None when nothing would be (issue 24 A4: Ctrl+Q at
+        148/600 used to drop the triage list without a word)."""
+        unsaved = self.study_list.unexported_count()
+        results = f"{unsaved} result{'' if unsaved == 1 else 's'}"
+        lost = (f"the study list's {results} (never exported as CSV or summary PDF) would be lost; the audit log "
+                "keeps one line per film, not the triage list")
+        if self.controller.batch_running():
+            done, total = self.study_list.progress.value(), self.study_list.progress.maximum()
+            return (f"A batch is running: {done} of {total} films scored. Quitting stops it"
+                    + (f", and {lost}." if unsaved else ".") + "\n\nQuit anyway?")
+        if unsaved:
+            return f"If you quit now, {lost}.\n\nQuit anyway?"
+        return None
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        question = self.quit_question()
+        if question is not None and not self.ask_quit(self, question):
+            event.ignore()
+            return
         self.save_settings()
         self.closing.emit()
         self.controller.shutdown()

@@ -120,7 +120,9 @@ class PredictionPanel(QWidget):
             self.population.clear()
             self.population.setVisible(False)
             return
-        self.model_line.setText(f"Model: {card.display_name}")
+        # The short fingerprint, as the PDF and SR carry it in full: which exact model made the number.
+        self.model_line.setText(f"Model: {card.display_name} · fingerprint {card.fingerprint[:12]}…")
+        self.model_line.setToolTip(f"Model fingerprint (weights + card, sha256): {card.fingerprint}")
         lines = [f"{name}: {value}" for name, value in result_text.metric_lines(card)]
         self.metrics.setText("\n".join([result_text.metrics_heading(card), *lines]))
         self.metrics.setVisible(True)
@@ -152,7 +154,7 @@ class PredictionPanel(QWidget):
     def show_prediction(self, prediction: Prediction, warnings: Sequence[str] = ()) -> None:
         if prediction.rejected is not None:
             # The reason replaces the score: no number is shown for an input the model must not read.
-            self._set_result(headline="Not scored", label=f"Reason code: {prediction.rejected.code}",
+            self._set_result(headline="Not scored", label=f"Details: {prediction.rejected.details_line()}",
                              meaning=result_text.meaning(prediction), probability=None,
                              threshold=prediction.threshold)
         else:
@@ -169,6 +171,20 @@ class PredictionPanel(QWidget):
         self.threshold_note.setText(reason or "")
         self.set_warnings(warnings)
         self.elapsed.setText(result_text.timing(prediction.elapsed_ms))
+
+    def show_other_orientation(self, prediction: Prediction, warnings: Sequence[str] = ()) -> None:
+        """The view no longer shows the film as this result scored it (Score as Displayed, then a turn or a
+        flip): no number is shown beside a film it was not computed for."""
+        was = ("not scored" if prediction.probability is None
+               else f"{result_text.percent(prediction.probability)} ({prediction.label})")
+        self._set_result(
+            headline="For another orientation", label=f"The result ({was}) was for the film as you turned it then.",
+            meaning="Press Ctrl+Shift+D to score the film as it is displayed now, or Ctrl+Shift+M (or Space) to "
+                    "score it in the model's own orientation.",
+            probability=None, threshold=prediction.threshold)
+        self.threshold_note.clear()
+        self.set_warnings(warnings)
+        self.elapsed.clear()
 
     def _set_result(self, *, headline: str, label: str, meaning: str, probability: float | None,
                     threshold: float | None = None) -> None:

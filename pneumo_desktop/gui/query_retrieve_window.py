@@ -259,8 +259,9 @@ class QueryRetrieveWindow(QDialog):
         if not films:
             self.message.setText("The PACS sent no film for this study.")
             return
-        text = f"Retrieved {len(films)} chest film{'' if len(films) == 1 else 's'}; they are being scored in the " \
-               "study list."
+        one = len(films) == 1
+        text = (f"Retrieved {len(films)} chest film{'' if one else 's'}; {'it is' if one else 'they are'} "
+                "being scored into the study list (marked retrieved).")
         if retrieved.problem:
             text += f" {retrieved.problem[:1].upper()}{retrieved.problem[1:]}."
         self.message.setText(text)

@@ -153,6 +153,15 @@ class BatchRun:
     def running(self) -> bool:
         return self.done < self.total and not self.cancel_event.is_set()
 
+    def extend(self, files: list[Path]) -> None:
+        """Films that arrived while this batch runs join its queue (a new batch would cancel the rest of this
+        one); their indexes follow the ones already there."""
+        start = len(self.files)
+        self.files += [Path(p) for p in files]
+        self.total += len(files)
+        numbered = [(start + i, Path(path)) for i, path in enumerate(files)]
+        self.pending.extend(numbered[i:i + BATCH_CHUNK] for i in range(0, len(numbered), BATCH_CHUNK))
+
     def arrived(self, index: int) -> bool:
         """Counts file ``index`` once; False for a second result of it."""
         if index in self.seen:

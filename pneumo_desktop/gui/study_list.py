@@ -109,6 +109,7 @@ class StudyList(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.clicked.connect(self._on_clicked)
         self._shown: Path | None = None  # the file the viewer shows (or is loading)
+        self._exported: set[Path] = set()  # rows whose result is in a saved CSV or summary PDF
         self._following = False
 
         self.progress = QProgressBar(self)
@@ -176,10 +177,36 @@ class StudyList(QWidget):
         self.set_running(True)
         self._update_exports()
 
-    def set_result(self, index: int, record: dict, thumbnail: object, error: str | None) -> None:
-        self.model.set_result(index, record, thumbnail, error)  # type: ignore[arg-type]
+    def add(self, paths: list[Path], origin: str) -> None:
+        """Films that arrived (study_model.ARRIVED) join the list on top; the selection stays on the film the
+        viewer shows, so nothing the reader looks at changes."""
+        self._following = True
+        try:
+            self.model.add(paths, origin)
+        finally:
+            self._following = False
+        self.eta.setText(format_eta(-1))
+        self.set_running(True)
+        self._update_exports()
+
+    def set_result(self, index: int, record: dict, thumbnail: object, error: str | None,
+                   metadata: dict | None = None) -> None:
+        self.model.set_result(index, record, thumbnail, error, metadata)  # type: ignore[arg-type]
         self._update_exports()
         self._update_summary()
+
+    def set_result_for(self, path: Path, record: dict, thumbnail: object, error: str | None,
+                       metadata: dict | None = None) -> None:
+        """A batch result, to the row that lists its file (rows are found by file: arrivals move the others)."""
+        row = self.model.row_of(path)
+        if row is not None:
+            self.set_result(row, record, thumbnail, error, metadata)
+
+    def select_path(self, path: Path) -> None:
+        """Select the row of ``path`` (which shows it, as a click would)."""
+        row = self.model.row_of(path)
+        if row is not None:
+            self.table.selectRow(self.proxy.mapFromSource(self.model.index(row, 0)).row())
 
     def set_progress(self, done: int, total: int, eta_seconds: float) -> None:
         self.progress.setRange(0, max(total, 1))
@@ -240,7 +267,9 @@ class StudyList(QWidget):
         """The viewer now shows ``path``: select its row, or no row when it is not in the list (Ctrl+O of
         another file), so the highlight never points at an image that is not on screen."""
         self._shown = Path(path) if path is not None else None
-        row = next((r for r, study in enumerate(self.model.rows) if study.path == self._shown), None)
+        row = self.model.row_of(self._shown) if self._shown is not None else None
+        if self._shown is not None:
+            self.model.mark_seen(self._shown)
         self._following = True
         try:
             if row is None:
@@ -252,6 +281,13 @@ class StudyList(QWidget):
                 self.table.scrollTo(index)
         finally:
             self._following = False
+
+    def mark_exported(self, paths: list[Path]) -> None:
+        self._exported |= {Path(p) for p in paths}
+
+    def unexported_count(self) -> int:
+        """Results in the list that no saved CSV or summary PDF holds: what quitting would lose."""
+        return sum(row.finished and row.path not in self._exported for row in self.model.rows)
 
     def ordered_rows(self) -> list[StudyRow]:
         """Rows in the order shown (after any sort)."""

@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPixmap
 from PySide6.QtWidgets import QApplication, QStyle
 
 from pneumo_desktop.core.records import phi_safe_warnings, triage_key
 from pneumo_desktop.core.result_text import percent
 from pneumo_desktop.gui.name_elide import shared_affixes
-from pneumo_desktop.gui.phi import file_label, scrub
+from pneumo_desktop.gui.phi import file_label, row_label, scrub
 from pneumo_desktop.gui.qimage import gray_qimage
 
 COLUMNS = ("", "Name", "Probability", "Label", "Status")
@@ -25,6 +25,9 @@ TRIAGE_ROLE = Qt.ItemDataRole.UserRole + 2
 _Index = QModelIndex | QPersistentModelIndex
 ICON_SIDE = 48
 ICON_CACHE = 200
+# Films the reader did not open: they are listed (newest first, above the opened ones) and marked by where they
+# came from, and never shown on screen until the reader clicks them.
+ARRIVED = {"received": "Received", "retrieved": "Retrieved"}
 
 
 @dataclass
@@ -34,6 +37,9 @@ class StudyRow:
     record: dict[str, Any] = field(default_factory=dict)
     thumbnail_array: np.ndarray | None = None  # small gray copy: list icon and batch PDF
     detail: str = ""
+    origin: str = "opened"  # "opened" by the reader, or an ARRIVED key
+    metadata: dict[str, Any] | None = None  # header fields the row is named by (gui/phi.row_label)
+    unseen: bool = False  # arrived and not yet shown: drawn bold until the reader clicks it
 
     def warnings(self, hide_phi: bool) -> list[str]:
         """Everything that qualifies this row's score (the record's ``warnings``, from core.score_warnings)."""
@@ -83,11 +89,50 @@ class StudyListModel(QAbstractTableModel):
         return icon
 
     def reset(self, paths: list[Path]) -> None:
+        """A set the reader opened replaces the opened rows; films that arrived over the network stay listed
+        (a new folder must not make a received patient disappear)."""
         self.beginResetModel()
         self._icons.clear()
         self._affixes = None
-        self.rows = [StudyRow(Path(p)) for p in paths]
+        kept = [row for row in self.rows if row.origin != "opened"]
+        known = {row.path for row in kept}
+        self.rows = kept + [StudyRow(Path(p)) for p in dict.fromkeys(Path(p) for p in paths) if Path(p) not in known]
+        for row in kept:
+            if row.path in {Path(p) for p in paths}:
+                row.state, row.record, row.detail = "queued", {}, ""
         self.endResetModel()
+
+    def add(self, paths: list[Path], origin: str) -> None:
+        """Arrived films go on top, in the order given (newest first); one already listed is scored again in
+        its row (the same instance sent again). No existing row moves out from under the selection."""
+        listed = {row.path: number for number, row in enumerate(self.rows)}
+        new = [Path(p) for p in dict.fromkeys(Path(p) for p in paths) if Path(p) not in listed]
+        for path in paths:
+            number = listed.get(Path(path))
+            if number is not None:
+                row = self.rows[number]
+                row.state, row.record, row.detail, row.origin, row.unseen = "queued", {}, "", origin, True
+                self.dataChanged.emit(self.index(number, 0), self.index(number, len(COLUMNS) - 1))
+        if not new:
+            return
+        self.beginInsertRows(QModelIndex(), 0, len(new) - 1)
+        self._icons.clear()  # keyed by row number, which just moved
+        self._affixes = None
+        self.rows[:0] = [StudyRow(path, origin=origin, unseen=True) for path in new]
+        self.endInsertRows()
+
+    def row_of(self, path: Path) -> int | None:
+        path = Path(path)
+        return next((number for number, row in enumerate(self.rows) if row.path == path), None)
+
+    def mark_seen(self, path: Path) -> None:
+        number = self.row_of(path)
+        if number is not None and self.rows[number].unseen:
+            self.rows[number].unseen = False
+            self.dataChanged.emit(self.index(number, 0), self.index(number, len(COLUMNS) - 1))
+
+    def unseen_count(self) -> int:
+        return sum(row.unseen for row in self.rows)
 
     def set_hide_phi(self, hide: bool) -> None:
         self.hide_phi = hide
@@ -96,18 +141,23 @@ class StudyListModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, NAME), self.index(len(self.rows) - 1, STATUS))
 
     def set_result(self, index: int, record: dict[str, Any], thumbnail: np.ndarray | None,
-                   error: str | None) -> None:
+                   error: str | None, metadata: dict[str, Any] | None = None) -> None:
         if not 0 <= index < len(self.rows):
             return
         row = self.rows[index]
         row.record = dict(record)
+        if metadata:
+            row.metadata = metadata
+            self._affixes = None
         if self.hide_phi:
             self._affixes = None  # the hidden name carries the file's hash, known only now
         if thumbnail is not None:
             row.thumbnail_array = thumbnail
         rejected = record.get("rejected")
         if error:
-            row.state, row.detail = "error", error
+            # Load errors start with the file's name; the row says the reason (the name is in its tooltip).
+            prefix = f"{row.path.name}: "
+            row.state, row.detail = "error", error[len(prefix):] if error.startswith(prefix) else error
         elif rejected:
             row.state, row.detail = "rejected", f"Not scored: {rejected['reason']}"
         else:
@@ -163,6 +213,10 @@ class StudyListModel(QAbstractTableModel):
             return _warning_icon()
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(index.row(), row)
+        if role == Qt.ItemDataRole.FontRole and row.unseen:
+            font = QFont()
+            font.setBold(True)
+            return font
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS and row.state == "error":
             return QBrush(QColor(200, 40, 40))
         if role == Qt.ItemDataRole.TextAlignmentRole and column == PROBABILITY:
@@ -179,6 +233,8 @@ class StudyListModel(QAbstractTableModel):
         """The full name (not with hide-PHI: then the label), why there is no score, and every warning."""
         name = self._text(number, row, NAME) if self.hide_phi else str(row.path.name)
         lines = [name, scrub(row.detail, row.path, self.hide_phi)]
+        if row.unseen:
+            lines.append(f"{ARRIVED.get(row.origin, 'Arrived')}, not shown yet: click to show it")
         lines += [f"⚠ {w}" for w in row.warnings(self.hide_phi)]
         return "\n".join(line for line in lines if line)
 
@@ -186,6 +242,9 @@ class StudyListModel(QAbstractTableModel):
         if column == THUMB:
             return ""
         if column == NAME:
+            if row.origin in ARRIVED:  # where it came from is its status ("received"), never elided away
+                return row_label(row.metadata, self.hide_phi) or file_label(
+                    row.path, row.record.get("file_sha256"), self.hide_phi, number)
             return file_label(row.path, row.record.get("file_sha256"), self.hide_phi, number)
         if column == PROBABILITY:
             p = row.probability
@@ -197,16 +256,24 @@ class StudyListModel(QAbstractTableModel):
         if row.state == "cancelled":
             return "cancelled"
         if row.state == "done":
-            return "done"
+            return ARRIVED[row.origin].lower() if row.origin in ARRIVED else "done"
         return scrub(row.detail, row.path, self.hide_phi)
 
 
-_WARNING_ICON: list[QIcon] = []
+_WARNING_ICON: list[QPixmap] = []
+WARNING_SIDE = 16
 
 
-def _warning_icon() -> QIcon:
+def _warning_icon() -> QPixmap:
+    # A pixmap, not an icon: the delegate draws a pixmap at its own size, where an icon would grow to the
+    # thumbnails' 48 px and leave the status word no room ("r…d" for "received").
     if not _WARNING_ICON:
-        _WARNING_ICON.append(QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+        icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        screen = QGuiApplication.primaryScreen()
+        ratio = screen.devicePixelRatio() if screen is not None else 1.0
+        pixmap = icon.pixmap(round(WARNING_SIDE * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        _WARNING_ICON.append(pixmap)
     return _WARNING_ICON[0]
 
 

@@ -126,7 +126,7 @@ def _summary(doc: ReportDocument, records: list[Record], card: ModelCard, hide_p
     warned = sum(1 for r in records if r.get("warnings"))
     doc.paragraph(
         f"{len(records)} images: {labels.count('PNEUMONIA')} labelled PNEUMONIA, {labels.count('NORMAL')} "
-        f"NORMAL, {not_scored} not scored, {failed} failed. Threshold {card.threshold:.3f} "
+        f"NORMAL, {not_scored} not scored, {failed} failed. Threshold {percent(card.threshold)} "
         "(PNEUMONIA when p ≥ threshold). Sorted by probability, highest first; images that were not "
         "scored or failed are listed last."
     )

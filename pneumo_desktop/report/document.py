@@ -95,6 +95,12 @@ class ReportDocument(FPDF):
         self.cell(0, 6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_font(fonts.FAMILY, "", 9)
 
+    def text_height(self, text: str, size: float = 9, bold: bool = False) -> float:
+        """How tall ``paragraph(text, size, bold)`` will be, in mm (a dry run, nothing drawn)."""
+        self.set_font(fonts.FAMILY, "B" if bold else "", size)
+        height = self.multi_cell(0, size * 0.48, text, dry_run=True, output="HEIGHT")
+        return float(height)
+
     def paragraph(self, text: str, size: float = 9, bold: bool = False, gray: bool = False) -> None:
         self.set_font(fonts.FAMILY, "B" if bold else "", size)
         if gray:
@@ -157,7 +163,11 @@ class ReportDocument(FPDF):
         self.set_text_color(0, 0, 0)
 
     def finish(self, intended_use: str, out_path: Path, *, overwrite: bool) -> Path:
-        """Every report ends the same way: the intended use, the disclaimer, then the atomic write."""
+        """Every report ends the same way: the intended use, the disclaimer, then the atomic write. The block is
+        kept on one page: a disclaimer split over two reads as two half-notices (issue 24 C15)."""
+        needed = 9 + self.text_height(intended_use, 9) + 1 + self.text_height(DISCLAIMER, 9, bold=True)
+        if self.get_y() + needed > self.page_break_trigger:
+            self.add_page()
         self.heading("Intended use")
         self.paragraph(intended_use)
         self.ln(1)

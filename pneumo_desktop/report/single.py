@@ -11,9 +11,10 @@ import numpy as np
 from fpdf.enums import XPos, YPos
 
 from pneumo_desktop import __version__
-from pneumo_desktop.core.heatmap_render import blend_image, score_strength
+from pneumo_desktop.core.heatmap_render import blend_image, score_strength, scored_heatmap, scored_view
 from pneumo_desktop.core.image import PHI_KEYS, LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
+from pneumo_desktop.core.orientation import describe
 from pneumo_desktop.core.prediction import Prediction
 from pneumo_desktop.core.result_text import (
     HEATMAP_CAPTION,
@@ -137,9 +138,17 @@ def write_single_report(
     return doc.finish(intended_population_text(card), out_path, overwrite=overwrite)
 
 
+def orientation_line(prediction: Prediction) -> str | None:
+    """Which orientation the result belongs to, when the reader chose it."""
+    if prediction.displayed is None:
+        return None
+    return (f"Orientation set by the reader (Score as Displayed): {describe(prediction.displayed)}. The images "
+            "above show the film as it was scored; the model's own orientation check was not used.")
+
+
 def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> None:
-    plain = gray_image(image.pixels)
-    heatmap = prediction.heatmap((plain.height, plain.width))
+    plain = gray_image(scored_view(image, prediction)[0] if prediction.displayed else image.pixels)
+    heatmap = scored_heatmap(prediction, (plain.height, plain.width))  # at the drawn (maybe reduced) size
     if heatmap is not None:
         heatmap = heatmap * score_strength(prediction.probability, prediction.threshold)
     w, h = box_fit(plain.size, IMAGE_BOX_W, IMAGE_BOX_H)
@@ -162,7 +171,12 @@ def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> 
         doc.multi_cell(IMAGE_BOX_W, 5, "No heatmap: the image was not scored.", align="C")
     doc.set_font(fonts.FAMILY, "", 8)
     doc.set_xy(doc.l_margin, top + h + 1)
-    doc.cell(IMAGE_BOX_W, 4, "Image (default window)", align="C")
+    if prediction.displayed:  # long for a caption: a size smaller, so it stays under its image
+        doc.set_font(fonts.FAMILY, "", 7)
+        doc.cell(IMAGE_BOX_W, 4, f"As the reader scored it: {describe(prediction.displayed)}", align="C")
+        doc.set_font(fonts.FAMILY, "", 8)
+    else:
+        doc.cell(IMAGE_BOX_W, 4, "Image (default window)", align="C")
     doc.set_x(right_x)
     doc.cell(IMAGE_BOX_W, 4, "Image with heatmap", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if heatmap is not None:
@@ -178,10 +192,14 @@ def _images(doc: ReportDocument, image: LoadedImage, prediction: Prediction) -> 
 
 def _result(doc: ReportDocument, prediction: Prediction, card: ModelCard, warnings: list[str]) -> None:
     doc.heading("Result")
+    oriented = orientation_line(prediction)
+    if oriented:
+        doc.paragraph(oriented, size=9, bold=True)
     if prediction.rejected is not None or prediction.probability is None:
         doc.paragraph("Not scored", size=14, bold=True)
         if prediction.rejected is not None:
-            doc.paragraph(f"{sentence(prediction.rejected.reason)} (code {prediction.rejected.code})")
+            doc.paragraph(sentence(prediction.rejected.reason))
+            doc.paragraph(f"Details: {prediction.rejected.details_line()}", size=8, gray=True)
         else:
             doc.paragraph(meaning(prediction))
         doc.warnings(warnings)
@@ -190,7 +208,7 @@ def _result(doc: ReportDocument, prediction: Prediction, card: ModelCard, warnin
     doc.cell(0, 8, f"Probability of pneumonia: {percent(prediction.probability)}",
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     doc.set_font(fonts.FAMILY, "B", 11)
-    doc.cell(0, 6, f"Label: {prediction.label}    (threshold {prediction.threshold:.3f}: "
+    doc.cell(0, 6, f"Label: {prediction.label}    (threshold {percent(prediction.threshold)}: "
                    "PNEUMONIA when p ≥ threshold)", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     doc.warnings(warnings)
     doc.paragraph(meaning(prediction))
@@ -202,6 +220,9 @@ def _result(doc: ReportDocument, prediction: Prediction, card: ModelCard, warnin
 
 
 def _model(doc: ReportDocument, image: LoadedImage, prediction: Prediction, card: ModelCard) -> None:
+    # The metrics table is read as one: start it on the next page rather than split it (issue 24 C15).
+    if doc.get_y() + 8 + 4.5 * (len(metric_lines(card)) + 8) > doc.page_break_trigger:
+        doc.add_page()
     doc.heading("Model and traceability")
     pairs = [("Model", card.display_name), ("Metrics", metrics_heading(card))]
     pairs += [(f"  {name}", text) for name, text in metric_lines(card)]

@@ -111,7 +111,10 @@ def test_unsure_upright_reading_is_refused_as_not_a_frontal_chest_film() -> None
     bias = [2.0, 1.5, 1.5, 0.0, 0.0, 0.0, 0.0, 0.0]  # "upright", but far from sure
     result = rigged(bias).predict(film())
     assert result.rejected is not None and result.rejected.code == "out_of_distribution"
-    assert "orientation confidence" in result.rejected.reason
+    # In a clinician's words; the measurement in the details line, not the headline (issue 24 B8).
+    assert result.rejected.reason.startswith("the image does not look like a frontal chest film the model was")
+    assert "confidence" not in result.rejected.reason and "orientation confidence" in result.rejected.detail
+    assert result.rejected.details_line().startswith("code out_of_distribution; orientation confidence 0.")
 
 
 def test_uncertain_orientation_is_refused_as_not_upright() -> None:
@@ -186,7 +189,9 @@ def test_distance_past_warn_scores_with_unusual_warning_and_past_refuse_refuses(
     assert scored.probability is not None and any(w.startswith("Unusual image") for w in image.warnings)
     refused = _gated(d * 0.25, d * 0.5).predict(film(5))
     assert refused.rejected is not None and refused.rejected.code == "out_of_distribution"
-    assert "frontal chest radiograph" in refused.rejected.reason
+    assert "frontal chest film the model was trained on" in refused.rejected.reason
+    assert "distance" not in refused.rejected.reason and refused.rejected.detail.startswith("distance from the ")
+    assert refused.rejected.to_dict()["detail"] == refused.rejected.detail
 
 
 def test_inversion_retry_needs_a_clear_margin_inside() -> None:

@@ -65,3 +65,14 @@ def test_a_lossy_dicom_and_decoder_notes_are_warnings_too() -> None:
     assert score_warnings(image, None, None) == [
         "The DICOM file holds 3 frames; only the first is shown and analysed",
         "The DICOM pixel data were lossy-compressed: fine detail may have been lost."]
+
+
+def test_no_age_in_a_dicom_gets_the_population_caution_a_raster_does_not() -> None:
+    from pneumo_desktop.core.score_warnings import population_warnings
+
+    population = {"age_years": [1, 5]}
+    (warning,) = population_warnings({"age": None, "birth_date": None, "study_date": "20240102"}, population)
+    assert warning.startswith("Age unknown") and "1-5 years" in warning
+    assert population_warnings({"age": "004Y"}, population) == []
+    assert population_warnings({"rows": 10, "columns": 12}, population) == []  # a PNG/JPEG: no header at all
+    assert population_warnings({"age": None}, {}) == []  # a card without an age range

@@ -183,3 +183,23 @@ def test_unscored_film_gets_the_reason_and_no_heatmap_capture(patient_film: Scor
         not in values
     assert values["Decision threshold"] == [0.5]  # the model and its threshold are still named
     assert FINGERPRINT_PARAMETER + tiny_predictor.card.fingerprint in values["Algorithm Parameters"]
+
+
+def test_a_reader_oriented_result_is_captured_and_reported_as_it_was_scored(patient_film: Scored, tiny_predictor,
+                                                                            tmp_path: Path) -> None:
+    """Issue 24 A3: after Score as Displayed the capture shows the film turned as scored (no longer in the
+    source's patient orientation), says so, and the SR's warnings name the reader's orientation."""
+    from pneumo_desktop.core.orientation import orient
+
+    image = patient_film.image.sharing_pixels()
+    prediction = tiny_predictor.predict(image, heatmap=True, displayed=3)  # turned 90° clockwise
+    results = export_dicom_results(tmp_path, image, prediction, tiny_predictor.card)
+    objects = {str(ds.SOPClassUID): ds for ds in (pydicom.dcmread(p) for p in results.paths)}
+    if prediction.rejected is None:
+        sc = objects[SECONDARY_CAPTURE]
+        banner = banner_rows(sc.Columns)
+        assert (sc.Rows - banner, sc.Columns) == orient(image.pixels, 3).shape != image.shape
+        assert list(sc.PatientOrientation) == [] and "rotated 90° clockwise" in sc.ImageComments
+        assert np.array_equal(sc.pixel_array[banner:], heatmap_pixels(image, prediction))
+    texts = [str(v) for values in dataset_values(objects[COMPREHENSIVE_SR]).values() for v in values]
+    assert any("rotated 90° clockwise" in text for text in texts), texts

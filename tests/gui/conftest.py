@@ -29,6 +29,8 @@ def window(qtbot, model_env: Path) -> Iterator:
 
     win = app.build()
     qtbot.addWidget(win)
+    win.dicom_commands._confirm_send = lambda _parent, _question: True  # the "send the film on screen?" box
+    win.ask_quit = lambda _parent, _question: True  # "quit and lose the unexported list?"
     win.resize(1200, 800)
     win.show()
     with qtbot.waitSignal(win.controller.model_ready, timeout=WAIT_MS):

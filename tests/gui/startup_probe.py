@@ -92,8 +92,11 @@ def on_ready(window) -> None:
 def quit_mid_batch(window) -> None:
     report["batch_running_at_quit"] = window.controller.batch_running()
     read_gate.set()  # the read in progress returns; the cancel must stop everything after it
+    asked: list[str] = []
+    window.ask_quit = lambda _parent, question: asked.append(question) or True  # the reader says Quit
     t = time.perf_counter()
     window.close()
+    report["asked_before_quitting"] = bool(asked)
     report["close_s"] = round(time.perf_counter() - t, 3)
     finish(None)
 

@@ -143,6 +143,10 @@ def test_verify_echoes_on_a_worker_and_reports_both_outcomes(qtbot, window) -> N
         dialog.verify_button.click()
         qtbot.waitUntil(lambda: "Failed" in dialog.verify_result.text(), timeout=60_000)
         assert "connection refused" in dialog.verify_result.text()
+        height = dialog.verify_result.height()
+        assert height >= 2 * dialog.verify_result.fontMetrics().lineSpacing()  # no jump for a 2-line answer
+        dialog.remote_port.setValue(server.server_address[1])  # issue 24 C15: a stale "Failed" goes
+        assert dialog.verify_result.text() == ""
         dialog.reject()
     finally:
         server.shutdown()
@@ -204,6 +208,8 @@ def test_a_port_in_use_is_said_plainly(qtbot, window) -> None:
         commands.apply_config(NodeConfig(port=taken.getsockname()[1], listening=True, allowed_callers=("PACS",)))
     assert commands.receiver.address is None
     assert told and "Receiving is off: cannot listen on 127.0.0.1" in told[0]
+    # Issue 24 C14: a port in use is most often this app opened twice.
+    assert "Another pneumo_desktop window is probably receiving on port" in told[0]
 
 
 def test_no_film_lands_in_the_users_folders(tmp_path: Path) -> None:

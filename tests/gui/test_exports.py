@@ -23,9 +23,11 @@ class Dialogs:
         self.suggested: list[str] = []
         self.questions: list[str] = []
         self.messages: list[str] = []
+        self.captions: list[str] = []
 
-    def ask_path(self, _parent, _caption: str, suggested: str, _filter: str) -> str:
+    def ask_path(self, _parent, caption: str, suggested: str, _filter: str) -> str:
         self.suggested.append(suggested)
+        self.captions.append(caption)
         return str(self.answer) if self.answer else ""
 
     def confirm(self, _parent, question: str) -> bool:
@@ -81,8 +83,12 @@ def test_ctrl_e_writes_the_report_of_the_image_on_screen(qtbot, window, shown_di
               if v in text or v in metadata or v in suggested.name]
     if hide_phi:
         assert leaked == []
+        assert not [v for v in ("Synthetic", "case.dcm") if v in dialogs.captions[0]]
+        assert "sha256" in dialogs.captions[0]
     else:
         assert "Synthetic" in text
+        # The dialog names the film on screen (issue 24 A1): patient, study and file.
+        assert "Test, Synthetic" in dialogs.captions[0] and "case.dcm" in dialogs.captions[0]
 
 
 def test_overwrite_is_asked_and_a_no_keeps_the_file(qtbot, window, shown_dicom, tmp_path) -> None:

@@ -55,10 +55,23 @@ def test_heatmap_stays_registered_under_zoom_rotation_and_flip(view: ImageView, 
 
 
 def test_rotation_and_flip_compose_in_screen_space(view: ImageView) -> None:
-    view.rotate_by(90)
-    assert view.orientation_text() == "Rot 90°"
+    view.rotate_by(90)  # R: clockwise on screen
+    assert view.orientation_text() == "Rotated 90° clockwise"
+    view.flip(True)  # then H: in reading order, the same film is a left-right flip turned the other way
+    assert view.orientation_text() == "Flipped left-right, then rotated 90° counter-clockwise"
     view.flip(True)
-    assert "Flipped" in view.orientation_text()
+    view.rotate_by(-90)
+    view.flip(True)
+    assert view.orientation_text() == "Flipped left-right"
+    view.flip(True)
+    view.flip(False)
+    assert view.orientation_text() == "Flipped top-bottom"
+    view.flip(False)
+    view.rotate_by(-90)
+    assert view.orientation_text() == "Rotated 90° counter-clockwise"
+    view.rotate_by(90)
+    view.rotate_by(90)
+    view.flip(True)
     view.flip(True)
     view.rotate_by(-90)
     assert view.orientation_text() == ""
@@ -118,8 +131,8 @@ def test_keys_drive_the_view_from_the_window(qtbot, window) -> None:
     with qtbot.waitSignal(window.controller.image_ready, timeout=WAIT_MS):
         window.open_paths([sample()])
     window.view.setFocus()
-    for key, check in ((Qt.Key.Key_R, lambda: window.view.orientation_text() == "Rot 90°"),
-                       (Qt.Key.Key_H, lambda: "Flipped" in window.view.orientation_text()),
+    for key, check in ((Qt.Key.Key_R, lambda: window.view.orientation_text() == "Rotated 90° clockwise"),
+                       (Qt.Key.Key_H, lambda: window.view.orientation_text().startswith("Flipped")),
                        (Qt.Key.Key_I, lambda: window.view.inverted()),
                        (Qt.Key.Key_Space, lambda: window.view.orientation_text() == "" and not window.view.inverted())):
         QTest.keyClick(window, key)
@@ -188,3 +201,68 @@ def test_a_dicom_window_reads_in_its_own_units_and_widens_past_the_tag(qtbot, wi
     QTest.mouseRelease(vp, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, start + QPoint(vp.width() // 3, 0))
     line = window.view.overlay.text("bottom_left").splitlines()[-1]
     assert int(line.split()[1]) > 1024, line
+
+
+def test_the_preset_box_follows_the_film_on_screen_and_says_custom_after_a_drag(qtbot, window) -> None:
+    """Issue 24 C10."""
+    from tests.conftest import DICOM_DIR
+    from tests.gui.conftest import WAIT_MS, sample
+
+    box = window.preset_combo
+    with qtbot.waitSignal(window.controller.image_ready, timeout=WAIT_MS):
+        window.open_paths([DICOM_DIR / "cr_mono1_15bit_j2k_lossy.dcm"])
+    dicom_names = [p.name for p in window.view.display.presets]
+    assert len(dicom_names) > 1 and box.currentText() == dicom_names[0]
+    window.pane.apply_preset(1)
+    assert box.currentText() == dicom_names[1]
+
+    with qtbot.waitSignal(window.controller.image_ready, timeout=WAIT_MS):
+        window.open_paths([sample()])
+    names = [p.name for p in window.view.display.presets]
+    assert [box.itemText(i) for i in range(box.count())] == names
+    assert box.currentIndex() == 0 and box.currentText() == names[0]  # not the previous film's preset
+
+    viewport = window.view.viewport()  # a right-drag changes window/level
+    start = viewport.rect().center()
+    QTest.mousePress(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(viewport, start + QPoint(40, 25))
+    QTest.mouseRelease(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier,
+                       start + QPoint(40, 25))
+    assert window.view.window()[2] == "Custom"
+    assert box.currentIndex() == -1 and box.placeholderText() == "Custom"
+    window.actions.reset.trigger()
+    assert box.currentText() == names[0]
+
+
+
+def test_lossy_flag_survives_f12_backing_and_readout_follows_keyboard_zoom(qtbot, window) -> None:
+    """Issue 24 C9."""
+    from PySide6.QtGui import QCursor
+
+    from tests.conftest import DICOM_DIR
+    from tests.gui.conftest import WAIT_MS
+
+    with qtbot.waitSignal(window.controller.image_ready, timeout=WAIT_MS):
+        window.open_paths([DICOM_DIR / "cr_mono1_15bit_j2k_lossy.dcm"])
+    overlay = window.view.overlay
+    assert "LOSSY COMPRESSED" in overlay.shown_text("top_left")
+    assert "rgba(0, 0, 0" in overlay.labels["top_left"].styleSheet()  # a backing, not only a halo
+    window.actions.overlay_text.trigger()  # F12: the corner texts go ...
+    assert not window.actions.overlay_text.isChecked()
+    assert overlay.shown_text("top_left") == "LOSSY COMPRESSED" and overlay.labels["top_left"].isVisible()
+    assert not overlay.labels["top_right"].isVisible() and not overlay.labels["bottom_left"].isVisible()
+    window.actions.overlay_text.trigger()
+    assert "DICOM" in overlay.shown_text("top_left") and overlay.labels["top_right"].isVisible()
+
+    viewport = window.view.viewport()
+    QCursor.setPos(viewport.mapToGlobal(viewport.rect().center() + QPoint(37, 23)))
+    if not viewport.rect().contains(viewport.mapFromGlobal(QCursor.pos())):
+        pytest.skip("this platform plugin cannot place the mouse pointer")
+    seen = []
+    window.view.cursor_value.connect(seen.append)
+    window.actions.zoom_in.trigger()
+    assert seen and seen[-1] is not None  # the readout was recomputed under the resting pointer
+    first = seen[-1]
+    window.actions.zoom_in.trigger()
+    window.actions.zoom_in.trigger()
+    assert seen[-1][:2] != first[:2]  # another pixel lies under it now

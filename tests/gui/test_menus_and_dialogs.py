@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from pneumo_desktop import __version__
+from pneumo_desktop.core.result_text import percent
 from pneumo_desktop.gui.about_dialog import AboutDialog
 from pneumo_desktop.gui.audit_dialog import AuditDialog
 from tests.gui.conftest import WAIT_MS, sample
@@ -53,6 +54,14 @@ def test_recent_files_reopen_through_the_same_path(qtbot, window) -> None:
         entries[0].trigger()
     assert blocker.args == [path]
 
+    window.set_hide_phi(True)  # issue 24 C13: the menu no longer names the files
+    actions = window.actions.recent_menu.actions()
+    said = " ".join(a.text() + a.toolTip() + a.statusTip() for a in actions)
+    assert path.name not in said and path.stem not in said and "name hidden" in said
+    with qtbot.waitSignal(window.controller.image_loading, timeout=WAIT_MS) as blocker:
+        actions[0].trigger()
+    assert blocker.args == [path]
+
 
 def test_about_box_shows_version_model_and_licences(qtbot, window) -> None:
     dialog = AboutDialog(window.controller.session.card)
@@ -64,6 +73,16 @@ def test_about_box_shows_version_model_and_licences(qtbot, window) -> None:
     for shipped in ("onnxruntime", "pynetdicom", "highdicom", "pydicom", "fpdf2"):
         assert shipped in text
     assert "torch" not in text.lower()
+    card = window.controller.session.card
+    assert f"Decision threshold: {percent(card.threshold)}" in text  # one way to write it (issue 24 B6)
+
+
+def test_the_result_panel_names_the_model_fingerprint(qtbot, window) -> None:
+    """Issue 24 B5: short in the panel, in full in its tooltip, as the PDF and SR carry it."""
+    card = window.controller.session.card
+    line = window.prediction_panel.model_line
+    assert f"fingerprint {card.fingerprint[:12]}" in line.text() and card.fingerprint not in line.text()
+    assert card.fingerprint in line.toolTip()
 
 
 def test_audit_log_viewer_lists_the_gui_prediction(qtbot, window) -> None:
@@ -75,7 +94,13 @@ def test_audit_log_viewer_lists_the_gui_prediction(qtbot, window) -> None:
     qtbot.waitUntil(lambda: dialog.table.rowCount() >= 1, timeout=WAIT_MS)
     cells = [dialog.table.item(0, c).text() for c in range(dialog.table.columnCount())]
     assert sha in cells and "gui" in cells
-    assert f"{blocker.args[0].prediction.probability:.4f}" in cells
+    # Written as the panel and the PDFs write it (issue 24 B6), the raw number in the tooltip.
+    probability = blocker.args[0].prediction.probability
+    assert percent(probability) in cells and f"{probability:.4f}" not in cells
+    column = cells.index(percent(probability))
+    assert abs(float(dialog.table.item(0, column).toolTip()) - probability) < 1e-4  # as the log stores it
+    threshold = blocker.args[0].prediction.threshold
+    assert percent(threshold) in cells
     assert sample().name not in " ".join(cells)
     dialog.close()
     assert isinstance(dialog, QDialog)

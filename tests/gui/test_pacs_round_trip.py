@@ -16,6 +16,7 @@ from pneumo_desktop.dicom_net.node_config import NodeConfig
 from pneumo_desktop.dicom_net.nodes import DicomNode
 from pneumo_desktop.dicom_net.received_files import received_file_name
 from pneumo_desktop.dicom_net.send import send_files
+from pneumo_desktop.gui.study_model import PATH_ROLE
 from tests.conftest import DICOM_DIR
 from tests.core import dicom_factory
 from tests.dicom_net.orthanc import ORTHANC, ORTHANC_AE, SKIP_REASON, free_port, start_orthanc
@@ -25,6 +26,7 @@ from tests.gui.conftest import WAIT_MS
 pytestmark = pytest.mark.skipif(ORTHANC is None, reason=SKIP_REASON)
 FILM = DICOM_DIR / "cr_mono1_8bit_jpeg_baseline.dcm"  # PatientID 12345678, a CR image
 PUSHED = DICOM_DIR / "dx_mono2_8bit_implicit_vr_uncompressed.dcm"
+PUSHED_TOO = DICOM_DIR / "cr_mono2_8bit_jpeg_baseline.dcm"  # a third patient
 SR = "1.2.840.10008.5.1.4.1.1.88.33"
 NET_MS = 90_000
 
@@ -39,7 +41,7 @@ def pacs(tmp_path_factory: pytest.TempPathFactory):
         ct = dicom_factory.make_dataset(dicom_factory.gradient(64, 64), modality="CT", PatientID="NOCHEST",
                                         StudyInstanceUID=generate_uid(), SeriesInstanceUID=generate_uid())
         ct_path = dicom_factory.write(ct, folder / "ct.dcm")
-        assert send_files(DicomNode(ORTHANC_AE, "127.0.0.1", server.dicom_port), [FILM, PUSHED, ct_path],
+        assert send_files(DicomNode(ORTHANC_AE, "127.0.0.1", server.dicom_port), [FILM, PUSHED, PUSHED_TOO, ct_path],
                           calling_ae="PNEUMO").ok
         yield server, app_port
     finally:
@@ -114,6 +116,55 @@ def test_orthanc_pushes_to_the_listener_and_the_film_appears_scored(qtbot, windo
     assert row.path.name == received_file_name(pydicom.dcmread(PUSHED, stop_before_pixels=True))
     assert row.record.get("probability") is not None
     assert "received" in window.dicom_commands.inbox_label.text()
+
+
+def test_a_push_while_reading_never_changes_the_film_on_screen_and_send_goes_to_it(qtbot, window, pacs,
+                                                                                   tmp_path) -> None:
+    """Issue 24 A1: the reader reads one patient; Orthanc pushes two films of two others. The film on screen, its
+    result and the selected row stay; the list holds all three; Send Results goes to the film on screen."""
+    server, app_port = pacs
+    _configure(window, server, app_port, listening=True)
+    folder = tmp_path / "reading"
+    folder.mkdir()
+    shutil.copy(FILM, folder / FILM.name)
+    window.open_paths([folder])
+    qtbot.waitUntil(lambda: window.controller.current_result is not None
+                    and window.actions.send_results.isEnabled(), timeout=NET_MS)
+    shown_path, result = window.controller.study.image.path, window.controller.current_result
+    title, panel = window.windowTitle(), window.prediction_panel.headline.text()
+
+    def selected() -> list[str]:
+        return [i.data(PATH_ROLE) for i in window.study_list.table.selectionModel().selectedRows()]
+
+    assert selected() == [str(shown_path)]
+    uids = [str(pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in (PUSHED, PUSHED_TOO)]
+    ids = [server.rest("POST", "/tools/lookup", uid)[0]["ID"] for uid in uids]
+    server.rest("POST", "/modalities/app/store", {"Resources": ids, "Synchronous": True})
+    qtbot.waitUntil(lambda: window.study_list.model.rowCount() == 3
+                    and all(r.finished for r in window.study_list.model.rows), timeout=NET_MS)
+    qtbot.wait(300)  # anything queued after the last result would have reached the window by now
+
+    assert window.controller.study.image.path == shown_path
+    assert window.controller.current_result is result
+    assert window.windowTitle() == title and window.prediction_panel.headline.text() == panel
+    assert selected() == [str(shown_path)]
+    rows = window.study_list.model.rows
+    assert {r.origin for r in rows} == {"opened", "received"}
+    assert sum(r.origin == "received" and r.unseen for r in rows) == 2
+    assert "received over DICOM" in window.dicom_commands.inbox_label.text()
+
+    asked: list[str] = []
+    window.dicom_commands._confirm_send = lambda _parent, question: asked.append(question) or True
+    film = pydicom.dcmread(FILM, stop_before_pixels=True)
+    before = len(server.instances_of_study(str(film.StudyInstanceUID)))
+    window.dicom_commands.last_send = None
+    window.actions.send_results.trigger()
+    qtbot.waitUntil(lambda: window.dicom_commands.last_send is not None, timeout=NET_MS)
+    assert not isinstance(window.dicom_commands.last_send, str), window.dicom_commands.last_send
+    assert asked and "Patient, Anonymous" in asked[0] and FILM.name in asked[0]
+    in_pacs = server.instances_of_study(str(film.StudyInstanceUID))
+    assert len(in_pacs) == before + 3  # PDF, SR, capture: into the study on screen, not a received one
+    window.dicom_commands.apply_config(NodeConfig(listening=False))
 
 
 def test_clear_messages_for_no_node_no_chest_series_and_a_refusing_pacs(qtbot, window, pacs) -> None:

@@ -14,7 +14,9 @@ from pneumo_desktop.gui.prediction_panel import PredictionPanel
 from tests.core import dicom_factory
 from tests.gui.conftest import WAIT_MS
 
-PHI = {"Test^Synthetic", "SYN-001", "20190101", "ACC42", "Test Hospital"}
+# As the window writes them ("Test, Synthetic", "2019-01-01"); the raw forms are checked too under hide-PHI.
+PHI = {"Test, Synthetic", "SYN-001", "2019-01-01", "ACC42", "Test Hospital"}
+RAW_PHI = {"Test^Synthetic", "Synthetic", "20190101"}
 
 
 @pytest.fixture
@@ -38,20 +40,20 @@ def test_hide_phi_hides_patient_fields_and_file_name_everywhere(qtbot, window, p
     with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS):
         window.open_paths([patient_file])
     shown = _screen_texts(window)
-    assert "Test^Synthetic" in window.view.overlay.text("top_right")
+    assert "Test, Synthetic" in window.view.overlay.text("top_right")
     assert patient_file.name in window.windowTitle()
     assert all(value in shown for value in PHI)
 
     window.actions.hide_phi.trigger()  # Shift+F12
     hidden = _screen_texts(window)
-    for value in [*PHI, patient_file.name, "Synthetic_Test"]:
+    for value in [*PHI, *RAW_PHI, patient_file.name, "Synthetic_Test"]:
         assert value not in hidden, value
     assert "sha256" in window.windowTitle()
     assert "PHI hidden" in window.view.overlay.text("top_right")
     assert window.settings.hide_phi is True
 
     window.actions.hide_phi.trigger()
-    assert "Test^Synthetic" in window.view.overlay.text("top_right")
+    assert "Test, Synthetic" in window.view.overlay.text("top_right")
 
 
 def test_hide_phi_applies_to_the_study_list(qtbot, window, patient_file: Path, tmp_path: Path) -> None:
@@ -61,7 +63,7 @@ def test_hide_phi_applies_to_the_study_list(qtbot, window, patient_file: Path, t
     with qtbot.waitSignal(window.controller.batch_finished, timeout=WAIT_MS):
         window.open_paths([patient_file, second])
     text = _screen_texts(window)
-    for value in [*PHI, "Synthetic_Test", "Another_Patient"]:
+    for value in [*PHI, *RAW_PHI, "Synthetic_Test", "Another_Patient"]:
         assert value not in text, value
 
 
@@ -139,9 +141,9 @@ def test_dicom_panel_collapses_and_hides_phi(qtbot) -> None:
     qtbot.addWidget(panel)
     panel.show()
     panel.set_metadata({"patient_name": "Doe^Jane", "modality": "CR", "view_position": "PA"})
-    assert panel.values()["Patient name"] == "Doe^Jane"
+    assert panel.values()["Patient name"] == "Doe, Jane"  # as people write it, not the raw carets
     panel.set_hide_phi(True)
-    assert "Doe^Jane" not in panel.values().values()
+    assert not any("Doe" in value for value in panel.values().values())
     assert panel.values()["Modality"] == "CR"
     panel.toggle.click()
     assert not panel.is_expanded() and panel.table.isHidden()

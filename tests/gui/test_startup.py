@@ -34,6 +34,7 @@ def test_paints_before_torch_quits_cleanly_mid_batch_and_opens_no_socket(
     assert report["torch_at_first_paint"] is False
     assert report["first_paint_s"] < report["model_ready_s"]
     assert report["batch_running_at_quit"] is True
+    assert report["asked_before_quitting"] is True  # issue 24 A4
     assert report["close_s"] < 5.0
     assert report["inet_sockets"] == 0
     print(f"\nfirst paint {report['first_paint_s']:.2f} s, model ready {report['model_ready_s']:.2f} s, "

@@ -88,3 +88,25 @@ def test_the_warning_reaches_the_list_csv_and_both_pdfs(qtbot, window, tmp_path:
     _finish_task(qtbot, window)
     text = _flat(_pdf_text(out / "single.pdf")[0])
     assert AGE_WARNING in text and ("62.0" in text) is not hide_phi
+
+
+def test_a_dicom_without_an_age_gets_the_population_caution_in_panel_and_list(qtbot, window,
+                                                                               tmp_path: Path) -> None:
+    """Issue 24 B7: the caution travels like the age warning (panel, status sign, list row); a raster film,
+    which never carries an age, does not get it."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    ds = dicom_factory.make_dataset(dicom_factory.gradient(128, 112))
+    for keyword in ("PatientAge", "PatientBirthDate"):
+        if keyword in ds:
+            delattr(ds, keyword)
+    film = dicom_factory.write(ds, folder / "no_age.dcm")
+    with qtbot.waitSignal(window.controller.prediction_ready, timeout=WAIT_MS):
+        window.open_paths([film])
+    assert "Age unknown" in window.prediction_panel.warning.text()
+    assert "Age unknown" in window.warning_label.toolTip()
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=WAIT_MS):
+        window.open_paths([film, _adult(folder, "child.dcm", age="004Y")])
+    rows = {row.path.name: row for row in window.study_list.model.rows}
+    assert any(w.startswith("Age unknown") for w in rows["no_age.dcm"].record["warnings"])
+    assert rows["child.dcm"].record["warnings"] == []

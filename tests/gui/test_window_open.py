@@ -83,7 +83,12 @@ def test_bad_files_show_errors_while_good_ones_finish(qtbot, window, tmp_path: P
     rows = {row.path.name: row for row in window.study_list.model.rows}
     for name in BAD_FILES:
         assert rows[name].state == "error"
-        assert name in rows[name].detail  # the message says which file and why
+        # The row's status says why in full (its name column already names the file, issue 24 C12); the tooltip
+        # has both.
+        assert name not in rows[name].detail and rows[name].detail
+        number = window.study_list.model.rows.index(rows[name])
+        tip = window.study_list.model.index(number, 4).data(Qt.ItemDataRole.ToolTipRole)
+        assert name in tip and rows[name].detail in tip
     good = [row for name, row in rows.items() if name not in BAD_FILES]
     assert len(good) == 3 and all(row.state == "done" for row in good)
     assert window.study_list.summary.text() == "3 scored, 3 failed"
@@ -284,3 +289,18 @@ def test_the_heatmap_strength_follows_the_score(qtbot, window, monkeypatch) -> N
     assert 0 < strength < 1
     assert blocker.args[0].heatmap[..., 3].max() / 255.0 == pytest.approx(strength, abs=1 / 255)
     assert "faint when the score is low" in window.pane.heatmap_controls.caption.text()
+
+
+def test_cancel_batch_is_enabled_only_while_a_batch_runs_and_status_parts_read_as_sentences(qtbot, window) -> None:
+    """Issue 24 C15."""
+    from pneumo_desktop.gui.main_window import sentences
+
+    assert not window.actions.cancel_batch.isEnabled()
+    window.open_paths(kermany_files(6))
+    qtbot.waitUntil(lambda: window.controller.batch_running(), timeout=WAIT_MS)
+    assert window.actions.cancel_batch.isEnabled()
+    qtbot.waitUntil(lambda: not window.controller.batch_running(), timeout=WAIT_MS)
+    qtbot.wait(50)
+    assert not window.actions.cancel_batch.isEnabled()
+    assert sentences(["a.dcm: 82.4 % (NORMAL) in 30 ms", "Lossy.", "Age unknown …"]) == \
+        "a.dcm: 82.4 % (NORMAL) in 30 ms. Lossy. Age unknown …"

@@ -50,8 +50,11 @@ def test_overlay_lines() -> None:
 
 def test_phi_helpers() -> None:
     meta = {"patient_name": "Doe^Jane", "patient_id": "7", "sex": "F", "study_date": "20240101", "modality": "CR"}
-    assert patient_lines(meta, False)[0] == "Doe^Jane · ID 7 · F"
-    assert patient_lines(meta, True) == ["F", "Study 20240101 · CR", "PHI hidden"]
+    # Names and dates as people write them (issue 24 C15), not "Doe^Jane" and "20240101".
+    assert patient_lines(meta, False)[0] == "Doe, Jane · ID 7 · F"
+    assert patient_lines(meta, True) == ["F", "Study 2024-01-01 · CR", "PHI hidden"]
+    assert patient_lines({"age": "062Y"}, False) == ["age 62 y"]
+    assert patient_lines({"age": "62", "birth_date": "19400305"}, False) == ["DOB 1940-03-05 · age 62 y"]
     assert file_label("/a/Doe_Jane.dcm", "abcdef0123456789", True, 2) == "Image 3 · sha256 abcdef012345"
     assert scrub("Doe_Jane.dcm: empty file", "/a/Doe_Jane.dcm", True) == "the file: empty file"
     assert scrub("Doe_Jane.dcm: empty file", "/a/Doe_Jane.dcm", False) == "Doe_Jane.dcm: empty file"
