@@ -40,8 +40,6 @@ _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 ZERO_RUN_BYTES = 64 << 10
 _ZERO_ELEMENTS = ZERO_RUN_BYTES // 8
 _PIXEL_DATA_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})  # float, double float, integer
-ZEROS_MESSAGE = (f"the DICOM data set is damaged: it holds only zero bytes where its data elements should be "
-                 f"(none in {ZERO_RUN_BYTES >> 10} KB)")
 
 
 def parse_bounded(stream: BinaryIO, name: str, *, force: bool, stop_before_pixels: bool = False) -> FileDataset:
@@ -59,7 +57,7 @@ def parse_bounded(stream: BinaryIO, name: str, *, force: bool, stop_before_pixel
     head = stream.read(ZERO_RUN_BYTES)
     # pydicom reads any leading group-0000 elements as a command set, with no way to stop it: check here.
     if len(head) == ZERO_RUN_BYTES and not head.strip(b"\0"):
-        raise ImageLoadError(ZEROS_MESSAGE, name)
+        raise _only_zeros(name)
     stream.seek(start)
     zeros = 0
 
@@ -70,8 +68,13 @@ def parse_bounded(stream: BinaryIO, name: str, *, force: bool, stop_before_pixel
 
     ds = read_partial(stream, stop_when, force=force)
     if zeros >= _ZERO_ELEMENTS:
-        raise ImageLoadError(ZEROS_MESSAGE, name)
+        raise _only_zeros(name)
     return ds
+
+
+def _only_zeros(name: str) -> ImageLoadError:
+    return ImageLoadError(f"the DICOM data set is damaged: it holds only zero bytes where its data elements "
+                          f"should be (none in {ZERO_RUN_BYTES >> 10} KB)", name)
 
 
 def inflated_stream(data: bytes, name: str) -> BinaryIO | None:

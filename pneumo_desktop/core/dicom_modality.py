@@ -84,8 +84,8 @@ def modality_values(raw: np.ndarray, ds: Dataset, name: str) -> np.ndarray:
 
 
 def _number(ds: Dataset, keyword: str, default: float) -> tuple[float, str]:
-    """The value and its text as the file writes it ("inf" stays "inf"; a message quotes what the file says).
-    An unreadable or absent value gives the default."""
+    """The value and its text for a message: a finite number as %g, anything else as the file writes it (a
+    slope of "inf" was reported as "slope nan"). An unreadable or absent value gives the default."""
     try:
         value = ds.get(keyword)
         if value in (None, ""):
@@ -93,5 +93,7 @@ def _number(ds: Dataset, keyword: str, default: float) -> tuple[float, str]:
         number = float(value)
     except (TypeError, ValueError):
         return default, f"{default:g}"
+    if np.isfinite(number):
+        return number, f"{number:g}"
     text = str(value).strip()[:16]  # a DS holds at most 16 characters, all of them numeric once float() took it
     return number, text or f"{number:g}"

@@ -5,6 +5,7 @@ followed by nothing but zero bytes. Each builder writes one file; nothing binary
 from __future__ import annotations
 
 import struct
+import warnings
 from pathlib import Path
 
 from pydicom.dataset import Dataset
@@ -54,8 +55,10 @@ def dicomdir_with_films(folder: Path, count: int = 2) -> Path:
 def rescale_slope(path: Path, slope: str) -> None:
     """A good film whose RescaleSlope holds the text ``slope`` ("-1", "inf"...)."""
     ds = _small(RescaleIntercept="0")
-    ds.RescaleSlope = slope
-    path.write_bytes(_dicom_bytes(ds))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warns that "inf" is no valid DS: that is the point
+        ds.RescaleSlope = slope
+        path.write_bytes(_dicom_bytes(ds))
 
 
 def three_samples_monochrome(path: Path) -> None:
@@ -78,3 +81,13 @@ def _meta_only(ds: Dataset) -> Dataset:
     bare = Dataset()
     bare.file_meta = ds.file_meta
     return bare
+
+
+def zeros_after_elements(path: Path, zeros: int = 16 << 20) -> None:
+    """A header with its first elements (no pixel data), then ``zeros`` zero bytes."""
+    ds = _small()
+    del ds.PixelData
+    head = _dicom_bytes(ds)
+    with open(path, "wb") as fh:
+        fh.write(head)
+        fh.truncate(len(head) + zeros)
