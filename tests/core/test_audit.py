@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from PIL import Image
 from pneumo_desktop import __version__
 from pneumo_desktop.core import audit
 from pneumo_desktop.core.loader import load_image
+from pneumo_desktop.core.prediction import Prediction
 from tests.conftest import KERMANY
 from tests.core.dicom_factory import make_dataset, write
 
@@ -78,12 +80,59 @@ def test_the_log_is_append_only_and_read_back_newest_last(patient_file: Path, ti
     assert [e["file_sha256"][0] for e in audit.read_lines(limit=2)] == ["b", "c"]
 
 
-def test_damaged_lines_are_skipped_when_reading(patient_file: Path, tiny_predictor) -> None:
+def test_damaged_lines_are_shown_as_damaged_not_skipped(patient_file: Path, tiny_predictor) -> None:
     image = load_image(patient_file)
     audit.record_prediction(image.file_sha256, tiny_predictor.predict(image, heatmap=False))
     with open(audit.audit_path(), "a", encoding="utf-8") as fh:
         fh.write('{"time": "half a line\n[1, 2]\n')
-    assert [e["file_sha256"] for e in audit.read_lines()] == [image.file_sha256]
+    first, half, listed = audit.read_lines()
+    assert first["file_sha256"] == image.file_sha256
+    assert half == {"event": audit.DAMAGED_EVENT, "line": 2, "text": '{"time": "half a line'}
+    assert listed == {"event": audit.DAMAGED_EVENT, "line": 3, "text": "[1, 2]"}
+
+
+def _prediction_line(patient_file: Path, tiny_predictor) -> tuple[str, Prediction]:
+    image = load_image(patient_file)
+    return image.file_sha256, tiny_predictor.predict(image, heatmap=False)
+
+
+def test_a_short_write_is_taken_back_and_reported(patient_file: Path, tiny_predictor,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """A full disk: os.write writes part of the line and returns the count. Before, the log ended mid-line and
+    the next line, once space was freed, was glued to the broken one."""
+    digest, prediction = _prediction_line(patient_file, tiny_predictor)
+    assert audit.record_prediction(digest, prediction)
+    real_write = os.write
+    with monkeypatch.context() as full:
+        full.setattr(os, "write", lambda fd, data: real_write(fd, data[:37]))
+        with caplog.at_level(logging.WARNING, logger="pneumo_desktop"):
+            assert audit.record_prediction(digest, prediction) is False
+    assert "only 37 of" in caplog.text and "is the disk full?" in caplog.text
+    assert audit.audit_path().read_bytes().count(b"\n") == 1 and audit.audit_path().read_bytes().endswith(b"}\n")
+    assert audit.record_prediction(digest, prediction)
+    assert len(audit.read_lines()) == 2 and all("file_sha256" in e for e in audit.read_lines())
+
+
+def test_a_log_left_mid_line_gets_the_next_line_on_a_line_of_its_own(patient_file: Path, tiny_predictor) -> None:
+    """A half line that could not be taken back (a crash, a truncate refused) stays alone, marked damaged."""
+    digest, prediction = _prediction_line(patient_file, tiny_predictor)
+    assert audit.record_prediction(digest, prediction)
+    with open(audit.audit_path(), "ab") as fh:
+        fh.write(b'{"time": "2026-12-03T2')
+    assert audit.record_prediction(digest, prediction)
+    entries = audit.read_lines()
+    assert [e.get("event") for e in entries] == [None, audit.DAMAGED_EVENT, None]
+    assert entries[1]["text"] == '{"time": "2026-12-03T2' and entries[2]["file_sha256"] == digest
+
+
+def test_a_trail_counts_the_lines_it_could_not_write(patient_file: Path, tiny_predictor) -> None:
+    image = load_image(patient_file)
+    prediction = tiny_predictor.predict(image, heatmap=False)
+    audit.audit_path().mkdir()  # nothing can be appended
+    trail = audit.AuditTrail("cli")
+    assert trail.record(image, prediction) is False
+    assert trail.failures == 1
 
 
 def test_read_lines_without_a_log_is_empty() -> None:
