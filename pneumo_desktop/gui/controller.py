@@ -95,6 +95,7 @@ class Controller(QObject):
         self._last_id = 0
         # One audit line per file of an opened set: its batch row and its scoring on screen are one result.
         self._trail = AuditTrail(AUDIT_SOURCE)
+        self._audit_failures_told = 0
         self._closing = False
 
     # ----- plumbing ---------------------------------------------------------------------------------
@@ -157,6 +158,7 @@ class Controller(QObject):
         self._opening = None
         self.study.input_folders |= input_folders(collected)
         self._trail = AuditTrail(AUDIT_SOURCE)  # a new set: its files are audited again
+        self._audit_failures_told = 0
         files = list(collected.files)
         if collected.folders or files:
             self.opened.emit(collected.folders[0] if collected.folders else files[0].parent)
@@ -242,8 +244,7 @@ class Controller(QObject):
             return
         self.study.scored(outcome.image, outcome.prediction)
         request.result = outcome
-        if not outcome.audited:
-            self.audit_failed.emit()
+        self._tell_audit_failures()
         self.prediction_ready.emit(outcome)
 
     # ----- batch ------------------------------------------------------------------------------------------
@@ -293,10 +294,19 @@ class Controller(QObject):
         if run is not self._batch or not run.arrived(result.index):
             return
         self.batch_item.emit(result)
+        self._tell_audit_failures()
         self.batch_progress.emit(run.done, run.total, run.eta())
         if run.done == run.total:
             release_free_memory()
             self.batch_finished.emit(False)
+
+    def _tell_audit_failures(self) -> None:
+        """audit_failed once more for each scoring whose audit line could not be written since the last call
+        (the trail counts them on the model thread; a batch row has no flag of its own)."""
+        failures = self._trail.failures
+        if failures > self._audit_failures_told:
+            self._audit_failures_told = failures
+            self.audit_failed.emit()
 
     def _on_chunk_failed(self, run: BatchRun, worker: BatchChunkWorker, message: str) -> None:
         # Only an internal fault gets here (bad files are results); list the chunk's unscored files as failed.

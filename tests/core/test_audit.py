@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -147,3 +151,38 @@ def test_an_unwritable_log_is_reported_not_raised(patient_file: Path, tiny_predi
         assert audit.record_prediction(image.file_sha256, tiny_predictor.predict(image, heatmap=False)) is False
     assert "audit log could not be written" in caplog.text
     assert "Doe" not in caplog.text
+
+
+_WRITER = """
+import sys
+from pneumo_desktop.core import audit
+for index in range(int(sys.argv[1])):
+    audit._append({"time": "t", "source": "cli", "file_sha256": f"{sys.argv[2]}-{index:06d}" + "0" * 200})
+"""
+
+
+def _writer(count: int, tag: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(Path(audit.__file__).parents[2])}
+    return subprocess.Popen([sys.executable, "-c", _WRITER, str(count), tag], env=env)
+
+
+def test_four_processes_share_one_log_with_every_line_whole() -> None:
+    writers = [_writer(60, f"w{n}") for n in range(4)]
+    assert [w.wait(60) for w in writers] == [0, 0, 0, 0]
+    entries = audit.read_lines(None)
+    assert len(entries) == 240 and all(e.get("event") != audit.DAMAGED_EVENT for e in entries)
+    assert sorted(e["file_sha256"][:2] for e in entries) == sorted([f"w{n}" for n in range(4)] * 60)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="no SIGKILL")
+def test_a_writer_killed_mid_run_leaves_only_whole_lines() -> None:
+    writer = _writer(10**6, "k")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not audit.audit_path().exists() or
+                                           audit.audit_path().stat().st_size < 200_000):
+        time.sleep(0.02)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(10)
+    entries = audit.read_lines(None)
+    assert len(entries) > 100 and all(e.get("event") != audit.DAMAGED_EVENT for e in entries)
+    assert audit.audit_path().read_bytes().endswith(b"\n")
