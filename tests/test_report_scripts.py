@@ -132,3 +132,17 @@ def test_an_over_long_header_value_is_cut_and_the_result_stays_on_page_1(
     assert "…" in first
     metadata = " ".join(str(v) for v in (reader.metadata or {}).values())
     assert "X" * 100 not in metadata  # ...and whole nowhere else in the PDF
+
+
+def test_every_bundled_font_is_present_with_its_licence_and_recorded_origin() -> None:
+    """resources/ travels whole into the bundle (installer/pneumo_desktop.spec): what is here ships."""
+    import hashlib
+
+    folder = fonts.fonts_dir()
+    notice = (folder / "NOTICE-Noto.txt").read_text(encoding="utf-8")
+    assert (folder / "LICENSE-Noto.txt").read_text(encoding="utf-8").count("SIL Open Font License") >= 1
+    for _, filename in fonts.FALLBACKS:
+        assert (folder / filename).is_file(), filename
+        if filename.startswith("Noto"):
+            digest = hashlib.sha256((folder / filename).read_bytes()).hexdigest()
+            assert f"{digest}  {filename}" in notice, filename

@@ -122,7 +122,7 @@ def _write_whole_line(fd: int, line: bytes) -> None:
         if end == size + written:  # nobody appended after us: take the partial line back
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, size)
-        raise OSError(errno.ENOSPC, f"only {written} of {len(line)} bytes could be written (is the disk full?)")
+        raise OSError(errno.ENOSPC, f"only {written} of {len(line)} bytes could be written: is the disk full?")
 
 
 def _last_byte(fd: int, size: int) -> bytes:
