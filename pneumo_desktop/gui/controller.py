@@ -59,6 +59,21 @@ def _header_of(path: Path) -> dict[str, Any] | None:
     return read_header(path)
 
 
+def walk_notice(collected: Collected) -> str:
+    """One status line about what the folder walk could not reach or did not follow ("" when nothing). No
+    names: the status bar honours hide-PHI, and folders are often named after patients."""
+    parts = []
+    if collected.unreadable:
+        count = len(collected.unreadable)
+        parts.append(f"{count} folder{'s' if count > 1 else ''} or file{'s' if count > 1 else ''} could not be read "
+                     f"({collected.unreadable[0][1]}); films in them are not listed")
+    if collected.not_followed:
+        count = len(collected.not_followed)
+        parts.append(f"{count} link{'s' if count > 1 else ''} leading out of the folder or back into it "
+                     f"{'were' if count > 1 else 'was'} not followed")
+    return "; ".join(parts) + "." if parts else ""
+
+
 class Controller(QObject):
     model_ready = Signal(object)  # ModelCard
     model_failed = Signal(str)
@@ -75,6 +90,7 @@ class Controller(QObject):
     nothing_found = Signal(str)
     opened = Signal(object)  # the folder the opened inputs live in: where the next Open dialog starts
     audit_failed = Signal()
+    walk_notice = Signal(str)  # folders that could not be read, links not followed: said, never silent
 
     def __init__(self, session: ModelSession | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -162,6 +178,9 @@ class Controller(QObject):
         files = list(collected.files)
         if collected.folders or files:
             self.opened.emit(collected.folders[0] if collected.folders else files[0].parent)
+        notice = walk_notice(collected)
+        if notice:
+            self.walk_notice.emit(notice)
         if collected.missing and not files:
             self.nothing_found.emit("What was opened no longer exists (moved, renamed or on a disconnected drive).")
             return

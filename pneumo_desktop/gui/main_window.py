@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         c.batch_progress.connect(self.study_list.set_progress)
         c.batch_finished.connect(self._on_batch_finished)
         c.nothing_found.connect(self.status)
+        c.walk_notice.connect(self.status)
         c.opened.connect(self._remember_folder)
         c.audit_failed.connect(lambda: self.status("Warning: the audit log could not be written (is the disk full?): "
                                                    "results are shown but missing from the audit trail."))

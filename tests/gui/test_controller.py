@@ -255,3 +255,20 @@ def test_a_batch_whose_audit_lines_cannot_be_written_tells_the_window(qtbot, con
     with qtbot.waitSignal(controller.batch_finished, timeout=WAIT_MS):
         controller.open_paths(files)
     assert told, "the window was never told"
+
+
+def test_a_folder_with_a_link_out_says_so_in_one_notice(qtbot, controller, tmp_path: Path) -> None:
+    """Issue 26 items 13-14 in the window: what the walk did not follow or could not read is said, by count."""
+    import os
+    import shutil
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for source in (sample("NORMAL"), sample("PNEUMONIA")):
+        shutil.copy(source, folder / source.name)
+    os.symlink("/", folder / "everything")
+    notices: list[str] = []
+    controller.walk_notice.connect(notices.append)
+    with qtbot.waitSignal(controller.batch_finished, timeout=WAIT_MS):
+        controller.open_paths([folder])
+    assert notices == ["1 link leading out of the folder or back into it was not followed."]

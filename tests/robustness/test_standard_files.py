@@ -148,3 +148,16 @@ def test_a_black_film_is_not_mistaken_for_zeros(tmp_path: Path) -> None:
     path = tmp_path / "black.dcm"
     factory.write(factory.make_dataset(np.zeros((512, 512), np.uint16), bits_stored=12), path)
     assert load_image(path).shape == (512, 512)
+
+
+def test_the_header_reader_of_a_failed_file_is_bounded_too(tmp_path: Path) -> None:
+    """The window reads the tags of a file that failed (core/dicom_header.py): the same zero-byte bound."""
+    from pneumo_desktop.core.dicom_header import read_header
+
+    path = tmp_path / "zeros.dcm"
+    standard_files.zeros_after_header(path, 128 << 20)
+    started = time.perf_counter()
+    assert read_header(path) is None
+    assert time.perf_counter() - started < 1.0
+    dicomdir = standard_files.dicomdir_with_films(tmp_path / "disc", count=1)
+    assert read_header(dicomdir) is not None  # an index still shows what it is
