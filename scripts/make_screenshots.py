@@ -5,7 +5,7 @@ over 127.0.0.1, scored in the study list); offscreen, the real window. --pacs ma
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/make_screenshots.py [--pacs] [OUT_DIR]
 
 Uses the shipped model in models/ (PNEUMO_DESKTOP_MODELS overrides) and the sample X-rays in
-../shared/data/samples. Settings go to a temporary folder, so the window has its default layout.
+samples/. Settings go to a temporary folder, so the window has its default layout.
 """
 
 from __future__ import annotations

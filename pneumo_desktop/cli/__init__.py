@@ -2,8 +2,9 @@
 each command is its own module (cli/predict.py, cli/report.py, listen_cli.py), the scoring is core.scoring's
 and the PDFs are report/'s. Records go to stdout, messages to stderr. Never imports Qt.
 
-Exit codes: 0 every input got a result (a gate rejection is a result), 1 some inputs failed (the others
-are still reported), 2 usage error or no inputs, 3 the model could not be loaded.
+Exit codes: 0 every input got a result (a gate rejection is a result), 1 some inputs failed or could not be
+reached (the others are still reported), 2 usage error or no inputs, 3 the model could not be loaded, 5 the
+audit log could not be written (a full disk: the results are valid, the audit trail misses some).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pneumo_desktop import __version__
 if TYPE_CHECKING:
     from pneumo_desktop.core.predictor import Predictor
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
+# 4 is the window's (the system libraries Qt needs are missing: launcher.py).
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_MODEL, EXIT_AUDIT = 0, 1, 2, 3, 5
 
 
 def load_predictor() -> Predictor | None:
@@ -65,9 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser(
         "predict", help="score image files and folders; one record per file on stdout",
-        description="Score image files and folders (walked recursively). Exit status: 0 every file got a "
-                    "result, 1 some files failed, 2 usage error or no image files, 3 the model could not "
-                    "be loaded.",
+        description="Score image files and folders (walked recursively; links out of a folder are not "
+                    "followed). Exit status: 0 every file got a result, 1 some files failed or could not be "
+                    "reached, 2 usage error or no image files, 3 the model could not be loaded, 5 the audit "
+                    "log could not be written.",
     )
     predict.add_argument("paths", nargs="+", metavar="PATH", help="image or DICOM files, or folders")
     predict.add_argument("--format", choices=("table", "jsonl", "csv"), default="table",

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from pneumo_desktop.cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
+from pneumo_desktop.cli import EXIT_AUDIT, EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from pneumo_desktop.core import records
 from pneumo_desktop.core.atomic import atomic_write_bytes
+from pneumo_desktop.core.audit import AuditTrail
 from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside
 from pneumo_desktop.core.errors import PneumoError
 from pneumo_desktop.core.heatmap_render import blend_image, png_bytes, score_strength
@@ -37,8 +38,14 @@ def heatmap_name(path: Path) -> str:
 def report_inputs(collected: Collected) -> None:
     for path in collected.missing:
         log.error("%s: no such file or folder", path.name or str(path))
+    for path in collected.dicomdirs:
+        log.info("%s: a DICOMDIR is an index, not an image: the films in its folder are read instead", path.name)
     for path, kind in collected.special:
         log.warning("%s: skipped: this is %s, not a regular file", path.name, kind)
+    for path, why in collected.not_followed:
+        log.warning("%s: not followed: %s", path.name, why)
+    for path, why in collected.unreadable:
+        log.error("%s: could not be read (%s): films in it, if any, were not reached", path.name, why)
     if collected.skipped:
         log.info("skipped %d file%s that are not images (hidden files, DICOMDIR, other types)",
                  collected.skipped, "" if collected.skipped == 1 else "s")
@@ -112,7 +119,7 @@ def run_predict(
     report_inputs(collected)
     if not collected.files:
         log.error("no image files found")
-        return EXIT_USAGE
+        return EXIT_SOME_FAILED if collected.unreadable else EXIT_USAGE
     targets = None
     if heatmap_dir is not None:
         targets = _prepare_heatmap_dir(Path(heatmap_dir), collected, force)
@@ -129,11 +136,13 @@ def run_predict(
              "" if len(collected.files) == 1 else "s")
 
     sink = _Sink(fmt, out)
+    trail = AuditTrail("cli")
     failed = rejected = 0
     for path in collected.missing:
         sink.add(records.record_from(str(path), None, None, f"{path.name}: no such file or folder"))
         failed += 1
-    for item in iter_scored(predictor, collected.files, batch_size=batch_size, heatmap=targets is not None):
+    for item in iter_scored(predictor, collected.files, batch_size=batch_size, heatmap=targets is not None,
+                            audit_to=trail):
         heatmap_path = None
         if targets is not None and item.prediction is not None and item.image is not None:
             heatmap_path = _write_heatmap(item.image, item.prediction, targets[item.path])
@@ -146,6 +155,19 @@ def run_predict(
     sink.close()
     total = len(collected.files) + len(collected.missing)
     log.info("%d scored, %d not scored (rejected), %d failed", total - failed - rejected, rejected, failed)
+    if collected.unreadable:
+        log.error("%d folder%s or file%s could not be read; films in them were not scored",
+                  len(collected.unreadable), *("s", "s") if len(collected.unreadable) > 1 else ("", ""))
+    return finish(failed + len(collected.unreadable), trail)
+
+
+def finish(failed: int, trail: AuditTrail) -> int:
+    """The exit code once every record is out: EXIT_AUDIT when an audit line could not be written (the
+    record the hospital keeps is incomplete, whatever else happened), else 1 when something failed."""
+    if trail.failures:
+        log.error("the audit log could not be written for %d result%s (is the disk full?): the results above "
+                  "are valid, but the audit trail misses them", trail.failures, "" if trail.failures == 1 else "s")
+        return EXIT_AUDIT
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pneumo_desktop.cli import EXIT_MODEL, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, dicom_export, load_predictor
-from pneumo_desktop.cli.predict import report_inputs
+from pneumo_desktop.cli.predict import finish, report_inputs
+from pneumo_desktop.core.audit import AuditTrail
 from pneumo_desktop.core.collect import Collected, collect_inputs, input_folders, is_inside, overwrites_input
 from pneumo_desktop.core.errors import PneumoError
 from pneumo_desktop.core.records import record_from
@@ -113,9 +114,11 @@ def _single(source: Path, collected: Collected, out: Path | None, force: bool, h
         return EXIT_MODEL
     from pneumo_desktop.core.scoring import score_shown
 
+    trail = AuditTrail("cli")
+
     try:
         # The page shows the full-resolution image; the model reads the file its own way.
-        scored = score_shown(predictor, source, lambda: image, "cli")
+        scored = score_shown(predictor, source, lambda: image, trail)
     except PneumoError as exc:
         log.error("%s", exc)
         return EXIT_SOME_FAILED
@@ -130,16 +133,17 @@ def _single(source: Path, collected: Collected, out: Path | None, force: bool, h
         log.error("%s", exc)
         return EXIT_USAGE
     log.info("wrote %s", target.absolute())
+    code = EXIT_OK
     if dicom_dir is not None:
-        return dicom_export.write(dicom_dir, target, image, scored.prediction, predictor.card, force)
-    return EXIT_OK
+        code = dicom_export.write(dicom_dir, target, image, scored.prediction, predictor.card, force)
+    return finish(0, trail) if trail.failures else code
 
 
 def _batch(collected: Collected, out: Path | None, force: bool, hide_phi: bool, batch_size: int) -> int:
     report_inputs(collected)
     if not collected.files:
         log.error("no image files found")
-        return EXIT_USAGE
+        return EXIT_SOME_FAILED if collected.unreadable else EXIT_USAGE
     target = _output_path(out, suggested_batch_report_name(), collected)
     if target is None or not _writable(target, force, collected.files):
         return EXIT_USAGE
@@ -149,7 +153,8 @@ def _batch(collected: Collected, out: Path | None, force: bool, hide_phi: bool, 
     from pneumo_desktop.core.scoring import iter_scored
 
     entries, failed = [], 0
-    for item in iter_scored(predictor, collected.files, batch_size=batch_size, thumbnails=True):
+    trail = AuditTrail("cli")
+    for item in iter_scored(predictor, collected.files, batch_size=batch_size, thumbnails=True, audit_to=trail):
         record = record_from(str(item.path), item.prediction, item.image, item.error,
                              file_sha256=item.file_sha256, population=predictor.card.intended_population)
         failed += item.error is not None
@@ -161,4 +166,4 @@ def _batch(collected: Collected, out: Path | None, force: bool, hide_phi: bool, 
         log.error("%s", exc)
         return EXIT_USAGE
     log.info("wrote %s (%d images, %d failed)", target.absolute(), len(entries), failed)
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+    return finish(failed + len(collected.unreadable), trail)

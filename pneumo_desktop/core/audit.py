@@ -8,6 +8,8 @@ hashes, so a report can be matched to its audit line.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -34,6 +36,9 @@ SEND_FIELDS = (
 )
 SEND_EVENT = "dicom_send"
 COMPARE_EVENT = "compare"  # a film read beside its prior: both hashes, no patient data
+# What read_lines gives for a line that is not a whole entry (the line number and its start are kept).
+DAMAGED_EVENT = "damaged"
+_DAMAGED_TEXT = 120
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 
@@ -93,21 +98,46 @@ def record_compare(current_sha256: str, prior_sha256: str, model: str, model_sha
 
 
 def _append(entry: dict[str, Any]) -> bool:
-    line = json.dumps(entry, ensure_ascii=True) + "\n"
+    line = (json.dumps(entry, ensure_ascii=True) + "\n").encode("ascii")
     try:
         target = audit_path()
         # One os.write on an O_APPEND descriptor: lines from the GUI and a CLI run at the same time
         # never interleave, and existing lines are never rewritten.
         with _lock:
-            fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(target, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
             try:
-                os.write(fd, line.encode("ascii"))
+                _write_whole_line(fd, line)
             finally:
                 os.close(fd)
     except OSError as exc:
         log.warning("the audit log could not be written (%s); the result is still valid", exc.strerror or exc)
         return False
     return True
+
+
+def _write_whole_line(fd: int, line: bytes) -> None:
+    """Write ``line`` at the end, whole or not at all; OSError when it could not be.
+
+    A full disk makes os.write write part of a line and return the count (then raise ENOSPC next time):
+    the log ended mid-line, and once space was freed the next line was glued to the broken one. So the
+    count is checked and a short write is cut off again; and a log that already ends mid-line (a crash, a
+    short write that could not be cut off) first gets a newline, so the broken line stays alone and marked
+    damaged by ``read_lines`` rather than spoiling the next one."""
+    size = os.fstat(fd).st_size
+    if size and _last_byte(fd, size) != b"\n":
+        line = b"\n" + line
+    written = os.write(fd, line)
+    if written != len(line):
+        end = os.lseek(fd, 0, os.SEEK_END)
+        if end == size + written:  # nobody appended after us: take the partial line back
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+        raise OSError(errno.ENOSPC, f"only {written} of {len(line)} bytes could be written: is the disk full?")
+
+
+def _last_byte(fd: int, size: int) -> bytes:
+    os.lseek(fd, size - 1, os.SEEK_SET)  # O_APPEND still sends the write to the end
+    return os.read(fd, 1)
 
 
 class AuditTrail:
@@ -117,6 +147,7 @@ class AuditTrail:
     def __init__(self, source: str | None) -> None:
         self.source = source
         self._written: set[tuple[str, str, str]] = set()
+        self.failures = 0  # lines that could not be written: the caller tells the user (exit code, window)
 
     def record(self, image: LoadedImage, prediction: Prediction) -> bool:
         """False when the line could not be written (the audit module logs why)."""
@@ -124,25 +155,31 @@ class AuditTrail:
         if self.source is None or key in self._written:
             return True
         self._written.add(key)
-        return record_prediction(image.file_sha256, prediction, source=self.source)
+        written = record_prediction(image.file_sha256, prediction, source=self.source)
+        self.failures += not written
+        return written
 
 
 def read_lines(limit: int | None = 1000) -> list[dict[str, Any]]:
-    """The newest ``limit`` entries, oldest first (the GUI's viewer). Damaged lines are skipped."""
+    """The newest ``limit`` entries, oldest first (the GUI's viewer). A line that is not one whole JSON object
+    (cut short by a full disk or a crash) is kept as a "damaged" entry with its line number and its first
+    characters, so the viewer shows that the trail has a hole instead of hiding it."""
     target = audit_path()
     if not target.exists():
         return []
-    kept: deque[str] = deque(maxlen=limit)
+    kept: deque[tuple[int, str]] = deque(maxlen=limit)
     with open(target, encoding="ascii", errors="replace") as fh:
-        for raw in fh:
+        for number, raw in enumerate(fh, start=1):
             if raw.strip():
-                kept.append(raw)
+                kept.append((number, raw))
     entries = []
-    for raw in kept:
+    for number, raw in kept:
         try:
             value = json.loads(raw)
         except ValueError:
-            continue
-        if isinstance(value, dict):
+            value = None
+        if isinstance(value, dict) and "time" in value:
             entries.append(value)
+        else:
+            entries.append({"event": DAMAGED_EVENT, "line": number, "text": raw.strip()[:_DAMAGED_TEXT]})
     return entries

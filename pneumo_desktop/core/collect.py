@@ -5,17 +5,22 @@ Shared by the CLI and the GUI's folder/batch mode so that both take exactly the 
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pneumo_desktop.core.regular_file import read_head, special_kind
+from pneumo_desktop.core.regular_file import NotRegularFileError, read_head, special_kind
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm"})
 DICOM_MAGIC = b"DICM"
 DICOM_MAGIC_OFFSET = 128
+# The first bytes of an extensionless file: the DICM magic, and the file meta's SOP class, which names a
+# DICOMDIR (Media Storage Directory Storage) in its first few hundred bytes.
+_HEAD_BYTES = 1024
+_MEDIA_DIRECTORY = b"\x02\x00\x02\x00UI\x14\x001.2.840.10008.1.3.10"  # (0002,0002) UI, 20 bytes
 
 
 @dataclass
@@ -26,13 +31,17 @@ class Collected:
     folders: list[Path] = field(default_factory=list)  # given paths that are folders
     # Entries in walked folders that are FIFOs, devices or sockets, with what each is: skipped, but named.
     special: list[tuple[Path, str]] = field(default_factory=list)
+    # Folders (or entries) in walked folders that could not be read, with why: films in them were not reached.
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)
+    # Links in walked folders that were not followed, with why: out of the opened folder, or to a folder
+    # already walked (a loop or a second way to the same folder).
+    not_followed: list[tuple[Path, str]] = field(default_factory=list)
+    # DICOMDIR files named explicitly: their folder was walked instead (a DICOMDIR holds no image).
+    dicomdirs: list[Path] = field(default_factory=list)
 
 
-def has_dicom_magic(path: Path) -> bool:
-    try:
-        return read_head(path, DICOM_MAGIC_OFFSET + len(DICOM_MAGIC))[DICOM_MAGIC_OFFSET:] == DICOM_MAGIC
-    except OSError:
-        return False
+LINK_OUT = "a link that leads out of the opened folder"
+LINK_SEEN = "a link to a folder already walked (a loop, or a second way to the same folder)"
 
 
 def _looks_extensionless(name: str) -> bool:
@@ -44,51 +53,130 @@ def _looks_extensionless(name: str) -> bool:
 
 def is_image_file(path: Path) -> bool:
     """Whether a file found while walking a folder is one to read (not used for files named explicitly)."""
-    name = path.name
-    if name.startswith(".") or name.upper() == "DICOMDIR":
+    if path.name.startswith("."):
         return False
-    if path.suffix.lower() in IMAGE_EXTENSIONS:
-        return True
-    return _looks_extensionless(name) and has_dicom_magic(path)
+    found = Collected()
+    _take_file(path, found)
+    return bool(found.files)
 
 
 def _walk(folder: Path, out: Collected, seen: set[tuple[int, int]], should_stop: Callable[[], bool]) -> None:
+    """Walk ``folder`` in sorted order, depth first, with a stack of its own (a tree 1,100 folders deep ended
+    in a RecursionError). Links are followed only while they stay inside ``folder`` as resolved (a link to
+    ``/`` scored thousands of files from elsewhere on the machine), and a folder is walked once (loops)."""
     try:
-        info = folder.stat()
-    except OSError:
-        out.skipped += 1
+        root = Path(os.path.realpath(folder))
+        info = os.stat(folder)
+    except (OSError, RuntimeError, ValueError) as exc:
+        out.unreadable.append((folder, _why(exc)))
         return
-    key = (info.st_dev, info.st_ino)
-    if key in seen:
-        # A symlink back to a folder already walked: following it would loop forever or read twice.
+    if not _first_visit(info, seen):
         return
-    seen.add(key)
-    try:
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError:
-        out.skipped += 1
+    top = _listing(folder, out)
+    if top is None:
         return
-    for entry in entries:
+    stack: list[tuple[Path, Iterator[os.DirEntry[str]]]] = [(folder, top)]
+    while stack:
         if should_stop():
             return
-        path = folder / entry.name
+        parent, entries = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+            continue
+        path = parent / entry.name
         if entry.name.startswith("."):
             out.skipped += 1
             continue
         try:
+            is_link = entry.is_symlink()
             is_dir = entry.is_dir()
             is_file = not is_dir and entry.is_file()
-        except OSError:
-            is_dir = is_file = False
+        except OSError as exc:
+            out.unreadable.append((path, _why(exc)))
+            continue
+        if is_link and (is_dir or is_file) and not _inside(path, root):
+            out.not_followed.append((path, LINK_OUT))
+            continue
         if is_dir:
-            _walk(path, out, seen, should_stop)
-        elif is_file and is_image_file(path):
-            out.files.append(path)
-        elif not is_file and (kind := _special_kind(entry)) is not None:
+            try:
+                info = entry.stat()
+            except OSError as exc:
+                out.unreadable.append((path, _why(exc)))
+                continue
+            if not _first_visit(info, seen):
+                if is_link:
+                    out.not_followed.append((path, LINK_SEEN))
+                continue
+            listing = _listing(path, out)
+            if listing is not None:
+                stack.append((path, listing))
+        elif is_file:
+            _take_file(path, out)
+        elif (kind := _special_kind(entry)) is not None:
             out.special.append((path, kind))
         else:
-            out.skipped += 1
+            out.skipped += 1  # a dangling link
+
+
+def _take_file(path: Path, out: Collected) -> None:
+    name = path.name
+    if name.upper() == "DICOMDIR" or (path.suffix.lower() not in IMAGE_EXTENSIONS and not _looks_extensionless(name)):
+        out.skipped += 1
+        return
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        out.files.append(path)
+        return
+    try:
+        head = read_head(path, _HEAD_BYTES)
+    except OSError as exc:
+        if isinstance(exc, NotRegularFileError):
+            out.special.append((path, exc.kind))
+        else:
+            out.unreadable.append((path, _why(exc)))
+        return
+    if head[DICOM_MAGIC_OFFSET:DICOM_MAGIC_OFFSET + len(DICOM_MAGIC)] != DICOM_MAGIC or _MEDIA_DIRECTORY in head:
+        out.skipped += 1  # not DICOM, or a DICOMDIR under another name: an index, not a film
+        return
+    out.files.append(path)
+
+
+def _listing(folder: Path, out: Collected) -> Iterator[os.DirEntry[str]] | None:
+    try:
+        with os.scandir(folder) as it:
+            return iter(sorted(it, key=lambda e: e.name))
+    except OSError as exc:
+        out.unreadable.append((folder, _why(exc)))
+        return None
+
+
+def _first_visit(info: os.stat_result, seen: set[tuple[int, int]]) -> bool:
+    key = (info.st_dev, info.st_ino)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        target = Path(os.path.realpath(path))
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return target == root or root in target.parents
+
+
+def _why(exc: BaseException) -> str:
+    """The reason in words, never the path (it may be thousands of bytes, and names patients)."""
+    if isinstance(exc, OSError):
+        if exc.errno == errno.ENAMETOOLONG:
+            return "its path is too long"
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return "permission denied"
+        if exc.errno == errno.ELOOP:
+            return "too many levels of symbolic links"
+        return exc.strerror or "input/output error"
+    return type(exc).__name__
 
 
 def _special_kind(entry: os.DirEntry[str]) -> str | None:
@@ -100,8 +188,9 @@ def _special_kind(entry: os.DirEntry[str]) -> str | None:
 
 def collect_inputs(paths: Iterable[str | os.PathLike[str]], *,
                    should_stop: Callable[[], bool] = lambda: False) -> Collected:
-    """Files named explicitly are always taken (the loader explains what is wrong with them); folders
-    are walked recursively in sorted order and only image files are taken from them."""
+    """Files named explicitly are always taken (the loader explains what is wrong with them), except a
+    DICOMDIR, whose folder is walked instead; folders are walked in sorted order, depth first, and only image
+    files are taken from them (see _walk for links)."""
     out = Collected()
     seen: set[tuple[int, int]] = set()
     taken: set[Path] = set()
@@ -116,6 +205,10 @@ def collect_inputs(paths: Iterable[str | os.PathLike[str]], *,
             # A name too long, a symlink loop, a folder we may not enter: taken as a file so that the loader
             # gives it a record with the reason, instead of the walk failing.
             is_dir, exists = False, True
+        if not is_dir and exists and path.name.upper() == "DICOMDIR":
+            # A DICOMDIR lists the films of its File-set, which live under its folder: read them as the folder.
+            out.dicomdirs.append(path)
+            path, is_dir = path.parent, True
         if is_dir:
             out.folders.append(path)
             before = len(out.files)

@@ -1,9 +1,12 @@
-"""Memory bounds for DICOM before anything big is allocated: deflated data sets are inflated with a byte cap,
-and a compressed frame's own size (JPEG 2000 SIZ, JPEG and JPEG-LS SOF) is read from its first bytes.
+"""Memory and time bounds for DICOM before anything big is allocated or parsed: deflated data sets are inflated
+with a byte cap, a compressed frame's own size (JPEG 2000 SIZ, JPEG and JPEG-LS SOF) is read from its first
+bytes, and a data set that is nothing but zero bytes is refused before pydicom parses it.
 
 The DICOM header's Rows/Columns are checked elsewhere, but neither pydicom's inflate nor a codec looks at
 them: a 1 MB deflated file inflated to 3.7 GB, and an 840-byte JPEG 2000 frame whose codestream claimed
-40000x40000 made the codec allocate 3.8 GB, both before any check of ours could run.
+40000x40000 made the codec allocate 3.8 GB, both before any check of ours could run. And pydicom reads zero
+bytes as empty elements, 8 bytes at a time: a DICM header followed by 128 MB of zeros took 29 s to parse
+(a 1 GiB file, the size limit, about 4 minutes) before "no pixel data".
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import struct
 import zlib
 from typing import BinaryIO, cast
 
+from pydicom.dataset import FileDataset
 from pydicom.filebase import DicomBytesIO
-from pydicom.filereader import _read_file_meta_info, read_preamble
+from pydicom.filereader import _read_file_meta_info, read_partial, read_preamble
 from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
 
@@ -31,6 +35,46 @@ _J2K_SOC_SIZ = b"\xff\x4f\xff\x51"
 # JPEG start-of-frame markers: SOF0-3, 5-7, 9-11, 13-15, and JPEG-LS SOF55 (0xF7).
 _SOF_MARKERS = frozenset({*range(0xC0, 0xD0)} - {0xC4, 0xC8, 0xCC} | {0xF7})
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+# Zero bytes where data elements should be: each 8 of them parse as one empty element (0000,0000), which no
+# file holds. This many in a row (64 KB) end the parse; a real header has its first element at once.
+ZERO_RUN_BYTES = 64 << 10
+_ZERO_ELEMENTS = ZERO_RUN_BYTES // 8
+_PIXEL_DATA_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})  # float, double float, integer
+
+
+def parse_bounded(stream: BinaryIO, name: str, *, force: bool, stop_before_pixels: bool = False) -> FileDataset:
+    """pydicom's dcmread on ``stream`` (a file read into memory), refusing with ImageLoadError a data set that
+    is only zero bytes, at its start or after some elements, within ZERO_RUN_BYTES of them. Other parse
+    errors are pydicom's own exceptions, as from dcmread."""
+    start = stream.tell()
+    try:
+        read_preamble(stream, force)
+        _read_file_meta_info(stream)
+        at = stream.tell()
+    except Exception:  # library boundary: the full parse below reports a damaged preamble or meta group
+        at = start
+    stream.seek(at)
+    head = stream.read(ZERO_RUN_BYTES)
+    # pydicom reads any leading group-0000 elements as a command set, with no way to stop it: check here.
+    if len(head) == ZERO_RUN_BYTES and not head.strip(b"\0"):
+        raise _only_zeros(name)
+    stream.seek(start)
+    zeros = 0
+
+    def stop_when(tag: int, vr: str | None, length: int) -> bool:
+        nonlocal zeros
+        zeros = zeros + 1 if tag == 0 and length == 0 else 0
+        return zeros >= _ZERO_ELEMENTS or (stop_before_pixels and tag in _PIXEL_DATA_TAGS)
+
+    ds = read_partial(stream, stop_when, force=force)
+    if zeros >= _ZERO_ELEMENTS:
+        raise _only_zeros(name)
+    return ds
+
+
+def _only_zeros(name: str) -> ImageLoadError:
+    return ImageLoadError(f"the DICOM data set is damaged: it holds only zero bytes where its data elements "
+                          f"should be (none in {ZERO_RUN_BYTES >> 10} KB)", name)
 
 
 def inflated_stream(data: bytes, name: str) -> BinaryIO | None:

@@ -10,8 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import pydicom
-
+from pneumo_desktop.core.dicom_bounds import parse_bounded
 from pneumo_desktop.core.dicom_reader import dicom_metadata
 from pneumo_desktop.core.library_warnings import library_warnings_logged
 from pneumo_desktop.core.loader import MAX_FILE_BYTES, sniff
@@ -36,7 +35,8 @@ def read_header(path: str | Path) -> dict[str, Any] | None:
         return None
     try:
         with library_warnings_logged(path.name):
-            ds = pydicom.dcmread(io.BytesIO(head), stop_before_pixels=True, force=fmt.detail != "DICM")
+            # The same bounds as an image's header: zero bytes end it at once, not after 1 MB of empty elements.
+            ds = parse_bounded(io.BytesIO(head), path.name, force=fmt.detail != "DICM", stop_before_pixels=True)
             return {key: value for key, value in dicom_metadata(ds).items() if value not in (None, "")}
     except Exception as exc:  # library boundary: a damaged header raises many types
         log.info("%s: DICOM header unreadable: %s", path.name, type(exc).__name__)

@@ -57,7 +57,19 @@ def modality_values(raw: np.ndarray, ds: Dataset, name: str) -> np.ndarray:
                 problem = f"it could not be applied ({type(exc).__name__})"
         raise ImageLoadError(
             f"the DICOM Modality LUT is damaged ({problem}), so the pixel values cannot be interpreted", name)
-    slope, intercept = _number(ds, "RescaleSlope", 1.0), _number(ds, "RescaleIntercept", 0.0)
+    (slope, slope_text), (intercept, intercept_text) = (_number(ds, "RescaleSlope", 1.0),
+                                                        _number(ds, "RescaleIntercept", 0.0))
+    out_of_range = ImageLoadError(
+        f"the DICOM rescale (slope {slope_text}, intercept {intercept_text}) takes the pixel values out of "
+        "range", name)
+    if not (np.isfinite(slope) and np.isfinite(intercept)):
+        raise out_of_range
+    if slope < 0:
+        # Higher stored values would mean less X-ray attenuation: the film would be read as its own negative,
+        # and the model would score the negative without a word.
+        raise ImageLoadError(
+            f"the DICOM rescale slope is negative ({slope_text}): it would show the film as its own negative, "
+            "so the file was not read", name)
     values = raw.astype(np.float32)
     # Overflow is expected from hostile headers and reported below in words, not as a numpy warning.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -67,16 +79,21 @@ def modality_values(raw: np.ndarray, ds: Dataset, name: str) -> np.ndarray:
             values += np.float32(intercept)
         finite = bool(np.isfinite(values).all())
     if not finite:
-        raise ImageLoadError(
-            f"the DICOM rescale (slope {slope:g}, intercept {intercept:g}) takes the pixel values out of "
-            "range", name)
+        raise out_of_range
     return values
 
 
-def _number(ds: Dataset, keyword: str, default: float) -> float:
+def _number(ds: Dataset, keyword: str, default: float) -> tuple[float, str]:
+    """The value and its text for a message: a finite number as %g, anything else as the file writes it (a
+    slope of "inf" was reported as "slope nan"). An unreadable or absent value gives the default."""
     try:
         value = ds.get(keyword)
-        number = float(value) if value not in (None, "") else default
+        if value in (None, ""):
+            return default, f"{default:g}"
+        number = float(value)
     except (TypeError, ValueError):
-        return default
-    return number if np.isfinite(number) else float("nan")
+        return default, f"{default:g}"
+    if np.isfinite(number):
+        return number, f"{number:g}"
+    text = str(value).strip()[:16]  # a DS holds at most 16 characters, all of them numeric once float() took it
+    return number, text or f"{number:g}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import get_frame
 from pydicom.pixels import get_decoder
+from pydicom.tag import BaseTag
 from pydicom.uid import (
     UID,
     DeflatedExplicitVRLittleEndian,
@@ -32,7 +34,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from pneumo_desktop.core.dicom_bounds import codestream_size, inflated_stream
+from pneumo_desktop.core.dicom_bounds import codestream_size, inflated_stream, parse_bounded
 from pneumo_desktop.core.dicom_modality import modality_values
 from pneumo_desktop.core.dicom_window import apply_voi_stage, inverted_presets
 from pneumo_desktop.core.errors import ImageLoadError
@@ -59,6 +61,9 @@ _PLUGIN_ORDER = {
 _LAST_RESORT_PLUGIN = "gdcm"
 _JPEG_LS = {JPEGLSLossless, JPEGLSNearLossless}
 _JPEG_EOI = b"\xff\xd9"
+# Real headers nest a few levels (a structured report's content tree perhaps ten); this is far beyond.
+MAX_SEQUENCE_DEPTH = 32
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _AGE = re.compile(r"^\s*(\d{1,3})\s*([DWMY]?)\s*$", re.IGNORECASE)
 _AGE_UNIT_YEARS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0, "": 1.0}
 
@@ -136,7 +141,9 @@ def _parse(data: bytes, name: str, has_magic: bool) -> Dataset:
     # pydicom would inflate a deflated data set whole, however big: inflate it ourselves, with a cap.
     inflated = inflated_stream(data, name) if has_magic else None
     try:
-        ds = pydicom.dcmread(inflated or io.BytesIO(data), force=not has_magic)
+        ds = parse_bounded(inflated or io.BytesIO(data), name, force=not has_magic)
+    except ImageLoadError:
+        raise
     except Exception as exc:  # library boundary: pydicom raises many types on damaged headers
         log.info("%s: DICOM header unreadable: %s", name, exc)
         raise ImageLoadError("the DICOM header is damaged and could not be read", name) from exc
@@ -164,20 +171,31 @@ def _drop_unreadable(ds: Dataset, name: str) -> list[str]:
 
     pydicom converts raw values lazily, on first access, and raises there (wrong length for the VR...), so
     without this any later ``ds.get`` could raise. A dropped element then reads as absent, and the checks
-    below explain what is missing.
+    below explain what is missing. The walk is iterative and refuses sequences nested deeper than
+    MAX_SEQUENCE_DEPTH: a file nesting 10,000 levels (each of defined length, so pydicom parses it lazily and
+    happily) made a recursive walk end in a RecursionError that depended on how deep the caller's stack was.
     """
-    dropped = []
-    for tag in list(ds.keys()):
+    dropped: list[str] = []
+    stack: list[tuple[Dataset, Iterator[BaseTag], int]] = [(ds, iter(list(ds.keys())), 0)]
+    while stack:
+        current, tags, depth = stack[-1]
+        tag = next(tags, None)
+        if tag is None:
+            stack.pop()
+            continue
         try:
-            elem = ds[tag]
+            elem = current[tag]
             items = list(elem.value) if elem.VR == "SQ" else []
         except Exception as exc:  # library boundary: pydicom raises many types on damaged values
             log.info("%s: DICOM element %s unreadable, ignored: %s", name, tag, exc)
             dropped.append(keyword_for_tag(tag) or str(tag))
-            del ds[tag]
+            del current[tag]
             continue
-        for item in items:
-            dropped.extend(_drop_unreadable(item, name))
+        if items and depth >= MAX_SEQUENCE_DEPTH:
+            raise ImageLoadError(f"the DICOM header nests sequences more than {MAX_SEQUENCE_DEPTH} levels deep, "
+                                 "which no image needs: the file is damaged", name)
+        # Pushed last to first, so the first item is walked first and the keywords keep the file's order.
+        stack.extend((item, iter(list(item.keys())), depth + 1) for item in reversed(items))
     return dropped
 
 
@@ -185,6 +203,9 @@ def _check_supported(ds: Dataset, name: str, notes: list[str]) -> str:
     if "PixelData" not in ds:
         if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
             raise ImageLoadError("floating-point DICOM pixel data is not supported", name)
+        if is_dicomdir(ds):
+            raise ImageLoadError("this is a DICOMDIR (the index of a DICOM disc or folder), not an image: open "
+                                 "its folder to read the films it lists", name)
         raise ImageLoadError("DICOM has no pixel data", name)
     rows, columns = _int(ds, "Rows"), _int(ds, "Columns")
     if rows is None or columns is None:
@@ -198,7 +219,11 @@ def _check_supported(ds: Dataset, name: str, notes: list[str]) -> str:
         photometric = "MONOCHROME2"
         ds.PhotometricInterpretation = photometric
     samples = _int(ds, "SamplesPerPixel") or 1
-    if photometric not in GRAYSCALE or samples != 1:
+    if photometric in GRAYSCALE and samples != 1:
+        raise ImageLoadError(
+            f"the DICOM header is inconsistent: it says {photometric} (grayscale, one sample per pixel) but "
+            f"{samples} samples per pixel, so the pixel data cannot be read", name)
+    if photometric not in GRAYSCALE:
         raise ImageLoadError(
             f"colour DICOM images ({photometric}) are not supported: a chest radiograph must be grayscale "
             "(MONOCHROME1 or MONOCHROME2)",
@@ -211,6 +236,13 @@ def _check_supported(ds: Dataset, name: str, notes: list[str]) -> str:
     if frames > 1:
         notes.append(f"the DICOM file holds {frames} frames; only the first is shown and analysed")
     return photometric
+
+
+def is_dicomdir(ds: Dataset) -> bool:
+    """Whether ``ds`` is a DICOMDIR (Media Storage Directory): a list of the files in a File-set, no image."""
+    meta = getattr(ds, "file_meta", None)
+    sop_class = meta.get("MediaStorageSOPClassUID") if meta is not None else None
+    return sop_class == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in ds
 
 
 def _decode_first_frame(ds: Dataset, name: str, notes: list[str]) -> np.ndarray:

@@ -59,6 +59,21 @@ def _header_of(path: Path) -> dict[str, Any] | None:
     return read_header(path)
 
 
+def walk_notice(collected: Collected) -> str:
+    """One status line about what the folder walk could not reach or did not follow ("" when nothing). No
+    names: the status bar honours hide-PHI, and folders are often named after patients."""
+    parts = []
+    if collected.unreadable:
+        count = len(collected.unreadable)
+        parts.append(f"{count} folder{'s' if count > 1 else ''} or file{'s' if count > 1 else ''} could not be read "
+                     f"({collected.unreadable[0][1]}); films in them are not listed")
+    if collected.not_followed:
+        count = len(collected.not_followed)
+        parts.append(f"{count} link{'s' if count > 1 else ''} leading out of the folder or back into it "
+                     f"{'were' if count > 1 else 'was'} not followed")
+    return "; ".join(parts) + "." if parts else ""
+
+
 class Controller(QObject):
     model_ready = Signal(object)  # ModelCard
     model_failed = Signal(str)
@@ -78,6 +93,7 @@ class Controller(QObject):
     paths_missing = Signal(list)  # list[Path]: given paths that do not exist (named to the user, never guessed at)
     opened = Signal(object)  # the folder the opened inputs live in: where the next Open dialog starts
     audit_failed = Signal()
+    walk_notice = Signal(str)  # folders that could not be read, links not followed: said, never silent
 
     def __init__(self, session: ModelSession | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -98,6 +114,7 @@ class Controller(QObject):
         self._last_id = 0
         # One audit line per file of an opened set: its batch row and its scoring on screen are one result.
         self._trail = AuditTrail(AUDIT_SOURCE)
+        self._audit_failures_told = 0
         self._closing = False
 
     # ----- plumbing ---------------------------------------------------------------------------------
@@ -160,9 +177,13 @@ class Controller(QObject):
         self._opening = None
         self.study.input_folders |= input_folders(collected)
         self._trail = AuditTrail(AUDIT_SOURCE)  # a new set: its files are audited again
+        self._audit_failures_told = 0
         files = list(collected.files)
         if collected.folders or files:
             self.opened.emit(collected.folders[0] if collected.folders else files[0].parent)
+        notice = walk_notice(collected)
+        if notice:
+            self.walk_notice.emit(notice)
         if collected.missing:
             # "Not found", not "no longer exists": a path typed on the command line may never have existed.
             self.paths_missing.emit(list(collected.missing))
@@ -253,8 +274,7 @@ class Controller(QObject):
             return
         self.study.scored(outcome.image, outcome.prediction)
         request.result = outcome
-        if not outcome.audited:
-            self.audit_failed.emit()
+        self._tell_audit_failures()
         self.prediction_ready.emit(outcome)
 
     # ----- batch ------------------------------------------------------------------------------------------
@@ -320,10 +340,19 @@ class Controller(QObject):
         if run is not self._batch or not run.arrived(result.index):
             return
         self.batch_item.emit(result)
+        self._tell_audit_failures()
         self.batch_progress.emit(run.done, run.total, run.eta())
         if run.done == run.total:
             release_free_memory()
             self.batch_finished.emit(False)
+
+    def _tell_audit_failures(self) -> None:
+        """audit_failed once more for each scoring whose audit line could not be written since the last call
+        (the trail counts them on the model thread; a batch row has no flag of its own)."""
+        failures = self._trail.failures
+        if failures > self._audit_failures_told:
+            self._audit_failures_told = failures
+            self.audit_failed.emit()
 
     def _on_chunk_failed(self, run: BatchRun, worker: BatchChunkWorker, message: str) -> None:
         # Only an internal fault gets here (bad files are results); list the chunk's unscored files as failed.

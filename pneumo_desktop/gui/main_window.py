@@ -174,8 +174,10 @@ class MainWindow(QMainWindow):
         c.batch_finished.connect(self._on_batch_finished)
         c.nothing_found.connect(self._on_nothing_found)
         c.paths_missing.connect(self._on_paths_missing)
+        c.walk_notice.connect(self.status)
         c.opened.connect(self._remember_folder)
-        c.audit_failed.connect(lambda: self.status("Warning: the audit log could not be written (see the log)."))
+        c.audit_failed.connect(lambda: self.status("Warning: the audit log could not be written (is the disk full?): "
+                                                   "results are shown but missing from the audit trail."))
 
     def _restore(self) -> None:
         s = self.settings

@@ -44,8 +44,10 @@ class ReportDocument(FPDF):
 
     def __init__(self, *, title: str, subject: str, keywords: Sequence[str] = (), texts: Iterable[str] = ()) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
+        fonts.quiet_library_logs()
+        self.escaped = False  # whether some text was printed with code points for characters no font draws
         try:
-            fonts.register(self, texts)
+            fonts.register(self, [fonts.printable(text) for text in texts])
         except (OSError, RuntimeError) as exc:
             raise ReportError(f"the report fonts could not be loaded: {exc}") from exc
         self.set_margins(MARGIN, MARGIN, MARGIN)
@@ -60,6 +62,14 @@ class ReportDocument(FPDF):
         self.set_keywords(", ".join(keywords))
         self.set_lang("en")
         self.set_font(fonts.FAMILY, "", 10)
+
+    def normalize_text(self, text: str) -> str:
+        """Every string fpdf2 prints passes here: characters no bundled font draws become code points (see
+        fonts.printable), never nothing."""
+        shown = fonts.printable(text)
+        if shown != text and "<U+" in shown:
+            self.escaped = True
+        return super().normalize_text(shown)
 
     def footer(self) -> None:
         self.set_y(-13)
@@ -162,16 +172,22 @@ class ReportDocument(FPDF):
         self.cell(width / 2, 3.5, "more influence", align="R")
         self.set_text_color(0, 0, 0)
 
-    def finish(self, intended_use: str, out_path: Path, *, overwrite: bool) -> Path:
-        """Every report ends the same way: the intended use, the disclaimer, then the atomic write. The block is
-        kept on one page: a disclaimer split over two reads as two half-notices (issue 24 C15)."""
-        needed = 9 + self.text_height(intended_use, 9) + 1 + self.text_height(DISCLAIMER, 9, bold=True)
+    def finish(self, intended_use: str, out_path: Path, *, overwrite: bool, disclaimer: bool = True) -> Path:
+        """Every report ends the same way: a note when some characters were printed as code points, the
+        intended use, the disclaimer (unless the report printed it already, ``disclaimer=False``), then the
+        atomic write. The block is kept on one page: a disclaimer split over two reads as two half-notices."""
+        if self.escaped:
+            self.paragraph(fonts.ESCAPE_NOTE, size=7.5, gray=True)
+        needed = 9 + self.text_height(intended_use, 9)
+        if disclaimer:
+            needed += 1 + self.text_height(DISCLAIMER, 9, bold=True)
         if self.get_y() + needed > self.page_break_trigger:
             self.add_page()
         self.heading("Intended use")
         self.paragraph(intended_use)
-        self.ln(1)
-        self.paragraph(DISCLAIMER, bold=True)
+        if disclaimer:
+            self.ln(1)
+            self.paragraph(DISCLAIMER, bold=True)
         self.save(out_path, overwrite=overwrite)
         return out_path
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from fpdf.enums import XPos, YPos
 
-from pneumo_desktop import __version__
+from pneumo_desktop import DISCLAIMER, __version__
 from pneumo_desktop.core.heatmap_render import blend_image, score_strength, scored_heatmap, scored_view
 from pneumo_desktop.core.image import PHI_KEYS, LoadedImage
 from pneumo_desktop.core.model_card import ModelCard
@@ -41,6 +41,9 @@ STUDY_FIELDS = (
 )
 FIELD_LABELS = PATIENT_FIELDS + STUDY_FIELDS
 IMAGE_BOX_W, IMAGE_BOX_H, IMAGE_GAP = 88.0, 92.0, 4.0
+# A header value is cut to this many characters on the page (DICOM's LO and a PN group hold 64): a
+# 10,000-character institution pushed the result to page 7 of 8. The whole value stays in the DICOM file only.
+FIELD_MAX_CHARS = 64
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")
 
 
@@ -78,8 +81,13 @@ def shown_fields(image: LoadedImage, hide_phi: bool,
             text = _date(value)
         else:
             text = str(value)
-        lines.append((label, text))
+        lines.append((label, cut(text)))
     return lines
+
+
+def cut(text: str, limit: int = FIELD_MAX_CHARS) -> str:
+    """``text`` on one field of the page: at most ``limit`` characters, the last one "…" when it was cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _safe_name(text: str, limit: int = 80) -> str:
@@ -111,9 +119,9 @@ def write_single_report(
     """Write the report atomically; raises ReportError (exists, unwritable, fonts missing)."""
     out_path = Path(out_path)
     fields = shown_fields(image, hide_phi)
-    name = person_name(image.metadata["patient_name"]) if image.metadata.get("patient_name") else ""
+    name = cut(person_name(image.metadata["patient_name"])) if image.metadata.get("patient_name") else ""
     title = TITLE if hide_phi or not name else f"{TITLE} - {name}"
-    file_name = "(hidden)" if hide_phi else image.path.name
+    file_name = "(hidden)" if hide_phi else cut(image.path.name)
     doc = ReportDocument(
         title=title,
         subject=f"Assistive pneumonia probability from {card.display_name}",
@@ -133,9 +141,12 @@ def write_single_report(
 
     _images(doc, image, prediction)
     _result(doc, prediction, card, score_warnings(image, prediction, card.intended_population, hide_phi=hide_phi))
+    # On page 1 with the result and the heatmap it qualifies, not after the model's metrics on page 2.
+    doc.ln(1)
+    doc.paragraph(DISCLAIMER, bold=True)
     _model(doc, image, prediction, card)
 
-    return doc.finish(intended_population_text(card), out_path, overwrite=overwrite)
+    return doc.finish(intended_population_text(card), out_path, overwrite=overwrite, disclaimer=False)
 
 
 def orientation_line(prediction: Prediction) -> str | None:

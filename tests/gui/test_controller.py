@@ -242,3 +242,33 @@ def test_shutdown_stops_a_running_batch(qtbot, controller, fake: FakePredictor) 
     qtbot.wait(100)
     assert (False,) not in seen.of("batch_finished")
     assert sum(fake.batches) < 40 and controller.model_pool.activeThreadCount() == 0
+
+
+def test_a_batch_whose_audit_lines_cannot_be_written_tells_the_window(qtbot, controller) -> None:
+    """Issue 26 item 12: a full disk under the audit log. Before, only the film on screen said so; batch rows
+    were scored and listed without a word."""
+    audit.audit_path().parent.mkdir(parents=True, exist_ok=True)
+    audit.audit_path().mkdir()  # nothing can be appended to it
+    told: list[int] = []
+    controller.audit_failed.connect(lambda: told.append(1))
+    files = [sample("NORMAL"), sample("PNEUMONIA")]
+    with qtbot.waitSignal(controller.batch_finished, timeout=WAIT_MS):
+        controller.open_paths(files)
+    assert told, "the window was never told"
+
+
+def test_a_folder_with_a_link_out_says_so_in_one_notice(qtbot, controller, tmp_path: Path) -> None:
+    """Issue 26 items 13-14 in the window: what the walk did not follow or could not read is said, by count."""
+    import os
+    import shutil
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for source in (sample("NORMAL"), sample("PNEUMONIA")):
+        shutil.copy(source, folder / source.name)
+    os.symlink("/", folder / "everything")
+    notices: list[str] = []
+    controller.walk_notice.connect(notices.append)
+    with qtbot.waitSignal(controller.batch_finished, timeout=WAIT_MS):
+        controller.open_paths([folder])
+    assert notices == ["1 link leading out of the folder or back into it was not followed."]

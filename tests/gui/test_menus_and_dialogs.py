@@ -131,3 +131,19 @@ def test_focus_returns_to_the_window_after_the_open_folder_dialog(qtbot, window,
     window.actions.open_folder.trigger()
     assert opened
     qtbot.waitUntil(lambda: window.view.hasFocus(), timeout=2000)
+
+
+def test_audit_log_viewer_shows_a_damaged_line_as_damaged(qtbot) -> None:
+    """Issue 26 item 12: a line cut short by a full disk is a gap in the trail; it is listed, never skipped."""
+    from pneumo_desktop.core import audit
+
+    dialog = AuditDialog("audit.jsonl")
+    qtbot.addWidget(dialog)
+    dialog.set_entries([{"time": "t1", "source": "cli", "file_sha256": "a" * 64},
+                        {"event": audit.DAMAGED_EVENT, "line": 2, "text": '{"time": "2026-12'},
+                        {"time": "t3", "source": "gui", "file_sha256": "b" * 64}])
+    assert dialog.table.rowCount() == 3
+    event = [dialog.table.item(r, 1).text() for r in range(3)]
+    assert event == ["prediction", "damaged (line 2)", "prediction"]  # newest first
+    assert '{"time": "2026-12' in dialog.table.item(1, 0).toolTip()
+    assert "1 damaged line is shown" in dialog.info.text()

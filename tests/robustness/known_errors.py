@@ -49,6 +49,12 @@ KNOWN_MESSAGES: dict[str, str] = {
     "dicom_syntax": r"the DICOM file declares an unknown transfer syntax, so its pixel data cannot be read",
     "dicom_float": r"floating-point DICOM pixel data is not supported",
     "dicom_no_pixels": r"DICOM has no pixel data",
+    "dicom_dicomdir": r"this is a DICOMDIR \(the index of a DICOM disc or folder\), not an image: open its folder "
+                      r"to read the films it lists",
+    "dicom_deep_sequences": r"the DICOM header nests sequences more than \d+ levels deep, which no image needs: "
+                            r"the file is damaged",
+    "dicom_inconsistent_samples": r"the DICOM header is inconsistent: it says [^\n]+ \(grayscale, one sample "
+                                  r"per pixel\) but [^\n]+ samples per pixel, so the pixel data cannot be read",
     "dicom_no_size": r"the DICOM header does not state the image size \(Rows/Columns\)",
     "dicom_colour": r"colour DICOM images \(.*\) are not supported: a chest radiograph must be grayscale "
                     r"\(MONOCHROME1 or MONOCHROME2\)",
@@ -66,6 +72,10 @@ KNOWN_MESSAGES: dict[str, str] = {
                              r"(?:None|\d+)×(?:None|\d+): the file is damaged",
     "dicom_modality_lut": r"the DICOM Modality LUT is damaged \([^\n]+\), so the pixel values cannot be interpreted",
     "dicom_rescale": r"the DICOM rescale \(slope [^,\n]+, intercept [^)\n]+\) takes the pixel values out of range",
+    "dicom_negative_slope": r"the DICOM rescale slope is negative \([^)\n]+\): it would show the film as its own "
+                            r"negative, so the file was not read",
+    "dicom_zero_bytes": r"the DICOM data set is damaged: it holds only zero bytes where its data elements should "
+                        r"be \(none in \d+ KB\)",
 }
 _COMPILED = {key: re.compile(pattern, re.DOTALL) for key, pattern in KNOWN_MESSAGES.items()}
 
