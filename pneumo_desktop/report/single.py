@@ -143,6 +143,8 @@ def write_single_report(
     _result(doc, prediction, card, score_warnings(image, prediction, card.intended_population, hide_phi=hide_phi))
     # On page 1 with the result and the heatmap it qualifies, not after the model's metrics on page 2.
     doc.ln(1)
+    if doc.get_y() + doc.text_height(DISCLAIMER, 9, bold=True) > doc.page_break_trigger:
+        doc.add_page()  # whole, never split over two pages (two half-notices read as neither)
     doc.paragraph(DISCLAIMER, bold=True)
     _model(doc, image, prediction, card)
 
