@@ -174,3 +174,82 @@ def test_garbage_pdus_and_a_200_association_flood_leave_it_alive(listener, tmp_p
         assert time.monotonic() < deadline, "the listener did not recover from the association flood"
         time.sleep(0.5)
     assert threading.active_count() < 100  # every flood association ended
+
+
+@pytest.mark.timeout(180)
+def test_listen_keeps_library_noise_and_phi_off_stderr_and_the_newest_report_wins(tiny_model_dir: Path,
+                                                                                   tmp_path: Path) -> None:
+    """The real command: a film with a hostile SOP Instance UID (and the patient's name) is refused without a
+    word from pydicom on stderr; a film whose invalid values quote the patient's name is scored, twice, and its
+    second report replaces the first (the documented choice), saying so."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    from tests.dicom_net.orthanc import free_port
+    from pydicom.uid import generate_uid
+
+    films = tmp_path / "films"
+    hostile_uid = _film(films, "uid.dcm", SOPInstanceUID="../../etc/x", PatientName=PHI_NAME)
+    noisy = films / "noisy.dcm"
+    _film(films, "noisy.dcm", InstanceNumber="1234567890", StudyInstanceUID=generate_uid(),
+          SeriesInstanceUID=generate_uid())
+    # The patient's name where an integer belongs (IS): pydicom warns, quoting the value.
+    noisy.write_bytes(noisy.read_bytes().replace(b"1234567890", (PHI_NAME + " ").encode()))
+    out, inbox, port = tmp_path / "out", tmp_path / "inbox", free_port()
+    out.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(REPO), PNEUMO_DESKTOP_MODELS=str(tiny_model_dir),
+               PNEUMO_DESKTOP_HOME=str(tmp_path / "home"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pneumo_desktop", "listen", "--port", str(port), "--ae-title", "PNEUMO",
+         "--allow", "SENDER", "--out", str(out), "--inbox", str(inbox)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    stderr_lines: list[str] = []
+    reader = threading.Thread(target=lambda: stderr_lines.extend(iter(process.stderr.readline, "")), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while store_file(("127.0.0.1", port), noisy, timeout_s=5) is None:  # not listening yet
+            assert process.poll() is None and time.monotonic() < deadline, "listen did not start"
+            time.sleep(0.5)
+        assert store_file(("127.0.0.1", port), hostile_uid) not in (0, None)
+        first_report = _wait_for(lambda: list(out.glob("*.pdf")), 60)
+        first = first_report[0].stat().st_mtime_ns
+        _wait_for(lambda: "scored; report and" in "".join(stderr_lines), 60)
+        first_names = sorted(p.name for p in out.iterdir())
+        time.sleep(0.05)
+        assert store_file(("127.0.0.1", port), noisy) == 0
+        _wait_for(lambda: first_report[0].stat().st_mtime_ns != first, 60)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        stdout = process.stdout.read()
+        reader.join(10)
+    stderr = "".join(stderr_lines)
+    assert process.returncode == 0, stderr[-3000:]
+    assert len(stdout.splitlines()) == 2  # one record per scoring
+    assert sorted(p.name for p in out.iterdir()) == first_names  # the newest won: nothing numbered beside it
+    assert len(first_names) >= 2 and not list(out.glob(".*"))
+    assert "was received again: its earlier report and DICOM results" in stderr
+    assert "refused and not kept: its SOP Instance UID is not a valid UID" in stderr
+    for leak in (PHI_NAME, "Doe", "etc/x", "Warning", "Traceback", "pydicom"):
+        assert leak not in stderr, stderr
+    assert [p.name for p in inbox.iterdir()] == [received_name(noisy)]
+
+
+def received_name(path: Path) -> str | None:
+    import pydicom
+
+    from pneumo_desktop.dicom_net.received_files import received_file_name
+
+    with pytest.warns(UserWarning):  # the test's own read of the noisy film
+        return received_file_name(pydicom.dcmread(path, stop_before_pixels=True))
+
+
+def _wait_for(condition, timeout_s: float):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+    return value
