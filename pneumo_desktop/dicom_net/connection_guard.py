@@ -22,6 +22,7 @@ Only connections that sent a complete request count towards pynetdicom's associa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import select
 import socket
@@ -59,7 +60,8 @@ class GuardedAssociationServer(ThreadedAssociationServer):
         self.closed: dict[str, int] = {}
         self._waiting: OrderedDict[socket.socket, float] = OrderedDict()
         self._lock = threading.Lock()
-        super().__init__(*args, request_handler=_GuardedRequestHandler, **kwargs)
+        kwargs["request_handler"] = _GuardedRequestHandler
+        super().__init__(*args, **kwargs)
 
     @property
     def waiting(self) -> int:
@@ -114,7 +116,9 @@ class _GuardedRequestHandler(RequestHandler):
         # pynetdicom builds its socket inside _create_association; the subclass only adds the request already
         # read and the per-PDU deadline, so the state machine sees the connection exactly as it arrived.
         transport = assoc.dul.socket
+        assert transport is not None
         transport.__class__ = _PrefixedSocket
+        assert isinstance(transport, _PrefixedSocket)
         transport.prefix = bytearray(self._request_pdu)
         transport.pdu_deadline_s = self.server.pdu_deadline_s
         return assoc
@@ -181,7 +185,5 @@ def _read_request(sock: socket.socket, deadline: float) -> tuple[bytes | None, s
 
 
 def _wake(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):  # already closed by its peer
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass

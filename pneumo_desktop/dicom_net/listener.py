@@ -46,7 +46,7 @@ STOP_POLL_S = 0.05
 MAX_ASSOCIATIONS = 10
 _RECEIVED = "received film"  # what log lines call a film that has no name yet (never its UIDs or tags)
 # (result source, diagnostic) of an A-ASSOCIATE-RJ, as the log says it.
-_REJECT_REASONS = {
+_REJECT_REASONS: dict[tuple[object, object], str] = {
     (0x01, 0x03): "its calling AE title is not among the allowed callers",
     (0x01, 0x07): "it was addressed to another AE title",
     (0x03, 0x02): "too many associations at once",
@@ -105,7 +105,7 @@ class Listener:
         # warnings there (quoting a hostile UID, or a patient name) must reach the log scrubbed, not stderr.
         route_library_warnings_to_log()
         try:
-            server = self._ae.make_server(
+            server: GuardedAssociationServer = self._ae.make_server(  # type: ignore[assignment]
                 self._address, evt_handlers=[(evt.EVT_C_STORE, self._store), (evt.EVT_REJECTED, self._rejected)],
                 server_class=GuardedAssociationServer, artim_s=self._artim_s, pdu_deadline_s=self._timeout_s)
         except OSError as exc:

@@ -186,9 +186,10 @@ def test_listen_keeps_library_noise_and_phi_off_stderr_and_the_newest_report_win
     import subprocess
     import sys
 
+    from pydicom.uid import generate_uid
+
     from tests.conftest import REPO
     from tests.dicom_net.orthanc import free_port
-    from pydicom.uid import generate_uid
 
     films = tmp_path / "films"
     hostile_uid = _film(films, "uid.dcm", SOPInstanceUID="../../etc/x", PatientName=PHI_NAME)
