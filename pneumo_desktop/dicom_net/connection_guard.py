@@ -51,6 +51,9 @@ class GuardedAssociationServer(ThreadedAssociationServer):
 
     daemon_threads = True  # a connection still waiting for its request never delays stop()
     block_on_close = False
+    # The listen backlog (socketserver's default is 5): under a burst of connections a sender's SYN is queued,
+    # not dropped and retried a second later.
+    request_queue_size = 128
 
     def __init__(self, *args: Any, artim_s: float = ARTIM_S, max_waiting: int = MAX_WAITING,
                  pdu_deadline_s: float = 30.0, **kwargs: Any) -> None:
