@@ -145,17 +145,13 @@ class Listener:
 
     def _store(self, event: Any) -> int:
         try:
-            data = event.encoded_dataset(include_meta=True)  # as sent: nothing inflated or decoded yet
-        except Exception:  # library boundary: a malformed command or meta raises many types
-            log.warning("a received instance could not be decoded; refused")
-            return _CANNOT_UNDERSTAND
-        try:
             with library_warnings_logged(_RECEIVED):
+                data = event.encoded_dataset(include_meta=True)  # as sent: nothing inflated or decoded yet
                 name = received_file_name(_received_header(data))
         except ImageLoadError as exc:
             log.warning("a received film was refused and not kept: %s", exc.reason)
             return _OUT_OF_RESOURCES
-        except Exception:  # library boundary: a malformed data set raises many types
+        except Exception:  # library boundary: a malformed command, meta or data set raises many types
             log.warning("a received instance could not be decoded; refused")
             return _CANNOT_UNDERSTAND
         if name is None:
