@@ -3,7 +3,8 @@ service. Opt-in by nature: the socket exists only while this command runs, bound
 (127.0.0.1 unless --bind says otherwise), and only the calling AE titles given with --allow may send.
 
 Each film received: one JSON record on stdout, the PDF report and the DICOM results in --out, and with
---send-results-to the results C-STOREd to that node. The model scores one film at a time on the main thread;
+--send-results-to the results C-STOREd to that node. A film received twice (the same SOP instance) replaces its
+earlier report and results: the newest wins, and the audit log has a line for each. The model scores one film at a time on the main thread;
 the listener's threads only save and queue.
 """
 
@@ -110,8 +111,14 @@ def _score_one(path: Path, predictor: object, out_dir: Path, stdout: IO[str], no
         return
     audit.record_prediction(image.file_sha256, prediction, source="listen")
     _emit(stdout, record_from(str(path), prediction, image, population=predictor.card.intended_population))
+    report_path = out_dir / f"{path.stem}_pneumonia_report.pdf"
+    if report_path.exists():
+        # The same instance sent again has the same inbox name, so the same report name: the newest wins (the
+        # audit log keeps a line for each scoring). Said here so an operator is not surprised.
+        log.info("%s was received again: its earlier report and DICOM results in %s are replaced", path.name,
+                 out_dir)
     try:
-        pdf = write_single_report(out_dir / f"{path.stem}_pneumonia_report.pdf", image, prediction,
+        pdf = write_single_report(report_path, image, prediction,
                                   predictor.card, hide_phi=False, overwrite=True)
         results = export_dicom_results(out_dir, image, prediction, predictor.card, pdf=pdf.read_bytes(),
                                        overwrite=True)

@@ -110,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--port", type=_port, required=True, help="TCP port to listen on")
     listen.add_argument("--allow", action="append", required=True, metavar="AE_TITLE",
                         help="a calling AE title allowed to send (repeat for several)")
-    listen.add_argument("--out", type=Path, required=True, metavar="DIR", help="where reports and results go")
+    listen.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="where reports and results go; a film received again (the same SOP instance) "
+                             "replaces its earlier report and results: the newest wins")
     listen.add_argument("--ae-title", default="PNEUMO_DESKTOP", help="this node's AE title")
     listen.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS",
                         help="interface to listen on (default 127.0.0.1: this machine only)")

@@ -49,3 +49,24 @@ def scrubbed(message: str) -> str:
     """A library message without the header values it quotes: pydicom's "Invalid value for VR IS:
     'Doe^Janet'" carries whatever the field held, the patient's name included."""
     return _QUOTED.sub("'…'", message.split(" Please see <", 1)[0])
+
+
+def route_library_warnings_to_log() -> None:
+    """Process-wide, for threads that no capture covers (pynetdicom decodes a peer's command set and data set
+    on its own threads): a library warning that passes the filters goes to the log as above, scrubbed, instead
+    of stderr; ours are shown as before. Installed under the capture lock, so no capture is active meanwhile
+    to save the old hook and put it back on exit. Idempotent."""
+    with _LOCK:
+        if getattr(warnings.showwarning, "_pneumo_routed", False):
+            return
+        shown = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: object = None, line: str | None = None) -> None:
+            if "pneumo_desktop" in str(filename):
+                shown(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
+            else:
+                log.debug("%s: %s", category.__name__, scrubbed(str(message)))
+
+        show._pneumo_routed = True  # type: ignore[attr-defined]
+        warnings.showwarning = show

@@ -13,13 +13,14 @@ import re
 
 from pydicom import Dataset
 
-SOP_INSTANCE_UID = re.compile(r"^[0-9.]{1,64}$")
+# Digits separated by single dots (leading zeros in a component are tolerated: some modalities write them).
+SOP_INSTANCE_UID = re.compile(r"^(?=.{1,64}$)[0-9]+(\.[0-9]+)*$")
 
 
 def received_file_name(ds: Dataset) -> str | None:
     """The inbox name for ``ds``; None when its SOP Instance UID is not a valid UID (the film is refused)."""
     uid = str(_tag(ds, "SOPInstanceUID") or "")
-    if not SOP_INSTANCE_UID.match(uid):
+    if not SOP_INSTANCE_UID.fullmatch(uid):
         return None
     modality = re.sub(r"[^A-Z0-9]", "", str(_tag(ds, "Modality") or "").upper())[:8] or "DICOM"
     parts = [modality]

@@ -61,6 +61,7 @@ class DicomCommands(QObject):
         self.receiver.listening_changed.connect(window.status)
         self.receiver.failed.connect(self._receive_failed)
         self.receiver.films_received.connect(self._films_received)
+        self.receiver.association_rejected.connect(self._association_rejected)
         # Lasts while the window is open, unlike a status message: how many films came in over the network.
         self.inbox_label = QLabel(window)
         self.inbox_label.setAccessibleName("Films received over DICOM")
@@ -280,15 +281,31 @@ class DicomCommands(QObject):
         self._controller.add_files(films, "retrieved")
 
     def _films_received(self, count: int) -> None:
-        total = len(self.receiver.received)
         self._announce = count
-        self.inbox_label.setText(f"{total} received over DICOM")
-        self.inbox_label.setToolTip(f"{total} film{'' if total == 1 else 's'} received over DICOM this session, "
-                                    "kept in the app's inbox folder and listed on top of the study list (bold until "
-                                    "shown). The film on screen does not change until you click one.")
-        self.inbox_label.show()
+        self._show_receiving_counts()
         self._window.status(f"{count} film{'' if count == 1 else 's'} received over DICOM: listed on top of the "
                             "study list (Received); the film on screen is unchanged. Click one to show it.")
+
+    def _association_rejected(self, message: str) -> None:
+        # Connected after the receiver's own counter, so the count already includes this one.
+        self._show_receiving_counts()
+        count = self.receiver.rejected
+        self._window.status(f"Receiving: {message[0].upper()}{message[1:]} ({count} rejected this session; "
+                            "see the log).")
+
+    def _show_receiving_counts(self) -> None:
+        total, rejected = len(self.receiver.received), self.receiver.rejected
+        text = f"{total} received over DICOM"
+        tip = (f"{total} film{'' if total == 1 else 's'} received over DICOM this session, kept in the app's inbox "
+               "folder and listed on top of the study list (bold until shown). The film on screen does not change "
+               "until you click one")
+        if rejected:
+            text += f", {rejected} rejected"
+            tip += (f"; {rejected} association{'' if rejected == 1 else 's'} rejected (a caller not allowed, or "
+                    "addressed to another AE title: the log names each caller and the reason)")
+        self.inbox_label.setText(text)
+        self.inbox_label.setToolTip(tip)
+        self.inbox_label.show()
 
     def _batch_finished(self, cancelled: bool) -> None:
         count, self._announce = self._announce, 0

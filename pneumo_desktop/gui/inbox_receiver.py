@@ -35,6 +35,9 @@ class InboxReceiver(QObject):
     listening_changed = Signal(str)  # a sentence for the status bar: where it listens, or that it stopped
     failed = Signal(str)  # the listener could not start
     films_received = Signal(int)  # how many new films were just listed
+    # A sentence naming the caller's AE title and the reason, emitted on a listener thread; ``rejected`` counts
+    # them this session (a misconfigured modality, or someone probing the port, shows in the status bar).
+    association_rejected = Signal(str)
 
     def __init__(self, controller: Controller, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -43,10 +46,12 @@ class InboxReceiver(QObject):
         self.received: list[Path] = []  # this session's films, in arrival order
         self._pending: list[Path] = []
         self._first_pending_at = 0.0
+        self.rejected = 0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._flush)
         self.arrived.connect(self._on_arrived)
+        self.association_rejected.connect(self._count_rejected)  # queued: counted on the GUI thread
 
     @property
     def address(self) -> tuple[str, int] | None:
@@ -65,7 +70,7 @@ class InboxReceiver(QObject):
             inbox = paths.inbox_dir("received")
             listener = Listener(ae_title=config.ae_title, port=config.port, inbox=inbox,
                                 allowed_callers=config.allowed_callers, on_received=self.arrived.emit,
-                                bind=config.bind)
+                                bind=config.bind, on_rejected=self.association_rejected.emit)
             listener.start()  # binds here (immediate); associations are served on pynetdicom's threads
         except (DicomNetworkError, OSError) as exc:
             message = f"Receiving is off: {exc}"
@@ -89,6 +94,9 @@ class InboxReceiver(QObject):
         listener.stop()
         if not quiet:
             self.listening_changed.emit("Receiving stopped: the DICOM port is closed.")
+
+    def _count_rejected(self, _message: str) -> None:
+        self.rejected += 1
 
     def _on_arrived(self, path: Path) -> None:
         # The same instance sent again replaced its file: it is scored again, in its row.

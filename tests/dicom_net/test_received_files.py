@@ -49,3 +49,5 @@ def test_odd_tags_never_reach_the_path() -> None:
     assert received_file_name(_ds(SOPInstanceUID="1.2.3")).startswith("DICOM-")
     assert received_file_name(_ds(SOPInstanceUID="../../etc/passwd")) is None
     assert received_file_name(_ds()) is None
+    for not_a_uid in ("..", "1..2", ".1.2", "1.2.", "1" * 65):
+        assert received_file_name(_ds(SOPInstanceUID=not_a_uid)) is None

@@ -259,3 +259,29 @@ def test_stored_listening_starts_after_the_first_paint_without_blocking(qtbot, w
     assert _listening_on(port) == ["127.0.0.1"]
     commands.shutdown()
     assert _listening_on(port) == []
+
+
+def test_a_rejected_association_is_counted_in_the_receiving_status_and_logged(qtbot, window, caplog) -> None:
+    """Issue 25 item 7: a caller not allowed, or an association addressed to another AE title, is rejected, the
+    app log names the caller and the reason, and the status bar counts the rejections."""
+    import logging
+
+    from pneumo_desktop.dicom_net.send import send_files
+
+    port = free_port()
+    commands = window.dicom_commands
+    commands.apply_config(NodeConfig(ae_title="PNEUMO", port=port, listening=True, allowed_callers=("MODALITY",)))
+    caplog.set_level(logging.WARNING, logger="pneumo_desktop")
+    with pytest.raises(DicomNetworkError):
+        send_files(DicomNode("PNEUMO", "127.0.0.1", port), [FILMS[0]], calling_ae="STRANGER", timeout_s=10)
+    with pytest.raises(DicomNetworkError):
+        send_files(DicomNode("ELSEWHERE", "127.0.0.1", port), [FILMS[0]], calling_ae="MODALITY", timeout_s=10)
+    qtbot.waitUntil(lambda: commands.receiver.rejected == 2, timeout=WAIT_MS)
+    label = commands.inbox_label
+    assert label.isVisible() and label.text() == "0 received over DICOM, 2 rejected"
+    assert window.statusBar().currentMessage() == (
+        "Receiving: Rejected an association from 'MODALITY' to 'ELSEWHERE': it was addressed to another AE "
+        "title (2 rejected this session; see the log).")
+    assert "rejected an association from 'STRANGER' to 'PNEUMO': its calling AE title is not among" in caplog.text
+    assert commands.receiver.received == []
+    commands.apply_config(NodeConfig(ae_title="PNEUMO", port=port, listening=False, allowed_callers=("MODALITY",)))
