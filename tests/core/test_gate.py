@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from pneumo_desktop.core.gate import Gate
 from pneumo_desktop.core.image import LoadedImage
@@ -15,10 +14,15 @@ from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.orientation import ORIENTATIONS, inverse_orientation, orient
 from pneumo_desktop.core.predictor import Predictor
 from pneumo_desktop.core.runtime import OnnxModel, Outputs
-from training.model_io import save_model
-from training.network import build_network
-from training.network import orient as orient_tensor
-from training.runtime_export import runtime_of
+from tests.conftest import HAVE_TORCH, needs_torch
+
+if HAVE_TORCH:  # the rigged networks are built with torch; the DICOM-tag and viewer-matrix tests need none
+    import torch
+
+    from training.model_io import save_model
+    from training.network import build_network
+    from training.network import orient as orient_tensor
+    from training.runtime_export import runtime_of
 
 SIZE = 64
 ARGS = {"widths": [8, 16, 16, 16], "dropout": 0.0, "orientation_classes": 8}
@@ -56,6 +60,7 @@ def bias_for(index: int, strength: float = 12.0) -> list[float]:
     return bias
 
 
+@needs_torch
 def test_orientations_invert_and_match_numpy_and_the_training_tensors() -> None:
     x = np.arange(20.0).reshape(4, 5)
     for index in range(8):
@@ -66,6 +71,7 @@ def test_orientations_invert_and_match_numpy_and_the_training_tensors() -> None:
     assert np.array_equal(orient(x, 5), x[::-1])
 
 
+@needs_torch
 def test_upright_film_is_scored_without_warning() -> None:
     image = film()
     result = rigged(bias_for(0)).predict(image)
@@ -84,6 +90,7 @@ class Scripted:
         return logits, embedding, answer, cams
 
 
+@needs_torch
 def test_confidently_rotated_film_is_scored_turned_upright_with_a_warning() -> None:
     torch.manual_seed(0)
     inner = build_network("pneumo_resnet", **ARGS).eval()
@@ -101,12 +108,14 @@ def test_confidently_rotated_film_is_scored_turned_upright_with_a_warning() -> N
     assert result.cam is not None and result.cam.shape == (2, 2)
 
 
+@needs_torch
 def test_a_correction_that_still_does_not_read_upright_is_refused() -> None:
     result = rigged(bias_for(ORIENTATIONS.index("rot90"))).predict(film())  # says "rot90" whatever it is shown
     assert result.rejected is not None and result.rejected.code == "not_upright"
     assert "still does not read as upright" in result.rejected.reason
 
 
+@needs_torch
 def test_unsure_upright_reading_is_refused_as_not_a_frontal_chest_film() -> None:
     bias = [2.0, 1.5, 1.5, 0.0, 0.0, 0.0, 0.0, 0.0]  # "upright", but far from sure
     result = rigged(bias).predict(film())
@@ -114,6 +123,7 @@ def test_unsure_upright_reading_is_refused_as_not_a_frontal_chest_film() -> None
     assert "orientation confidence" in result.rejected.reason
 
 
+@needs_torch
 def test_uncertain_orientation_is_refused_as_not_upright() -> None:
     bias = [0.0] * 8
     bias[1] = bias[3] = 6.0  # torn between 90 and 270 degrees: neither reaches correct_min
@@ -123,6 +133,7 @@ def test_uncertain_orientation_is_refused_as_not_upright() -> None:
     assert result.rejected.code == "not_upright" and "rotate or flip it in the viewer" in result.rejected.reason
 
 
+@needs_torch
 def test_mirrored_film_is_scored_flipped_back_with_a_warning() -> None:
     torch.manual_seed(0)
     inner = build_network("pneumo_resnet", **ARGS).eval()
@@ -177,6 +188,7 @@ def _distance(predictor: Predictor, image: LoadedImage) -> float:
     return score
 
 
+@needs_torch
 def test_distance_past_warn_scores_with_unusual_warning_and_past_refuse_refuses() -> None:
     other = film(5)
     d = _distance(_gated(1, 2), other)
@@ -189,6 +201,7 @@ def test_distance_past_warn_scores_with_unusual_warning_and_past_refuse_refuses(
     assert "frontal chest radiograph" in refused.rejected.reason
 
 
+@needs_torch
 def test_inversion_retry_needs_a_clear_margin_inside() -> None:
     negative = film(0)
     negative.pixels[:] = 1.0 - negative.pixels  # film(0) is the gate's centre once inverted back
@@ -203,6 +216,7 @@ def test_inversion_retry_needs_a_clear_margin_inside() -> None:
     assert stays.rejected is not None and stays.rejected.code == "out_of_distribution"
 
 
+@needs_torch
 def test_ensemble_round_trip_scores_the_mean_logit_and_averages_the_maps(tmp_path: Path) -> None:
     torch.manual_seed(1)
     members = [ARGS, {**ARGS, "widths": [8, 8, 16, 16]}]
@@ -224,6 +238,7 @@ def test_ensemble_round_trip_scores_the_mean_logit_and_averages_the_maps(tmp_pat
     assert result.cam is not None and result.cam.min() >= 0.0 and result.cam.max() <= 1.0
 
 
+@needs_torch
 def test_score_as_displayed_trusts_the_reader_and_maps_the_heatmap_back() -> None:
     torch.manual_seed(0)
     inner = build_network("pneumo_resnet", **ARGS).eval()
