@@ -1,6 +1,10 @@
-"""Shared fixtures: real data paths and tiny models built on the fly (models/ holds only the real one).
+"""Shared fixtures: real data paths and the committed tiny models (models/ holds only the real one).
 
-Sample films, their 256-px copies and the DICOM fixtures are in the repository (samples/, tests/data/). The
+Sample films, their 256-px copies, the DICOM fixtures and the tiny models are in the repository (samples/,
+tests/data/). The tiny models are loaded with the app's own dependencies, so the app's tests run without torch;
+tests/tiny_models.py rewrites them (train extra) and tests/training checks they still match what training writes.
+Tests that need torch carry ``needs_torch`` (or skip their module with TORCH_MISSING): one reason when it is
+absent. The
 Kermany set is not: it is found by training/data_root.py, and the tests that need it skip with one reason
 (KERMANY_MISSING) when it is absent. With PNEUMO_REQUIRE_DATA=1 (CI) such a skip fails the run instead: a CI
 that silently skips the model tests is worse than a red one.
@@ -8,7 +12,9 @@ that silently skips the model tests is worse than a red one.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,6 +32,10 @@ HAVE_KERMANY = _KERMANY is not None
 # A path even when absent, so module-level globs stay harmless; tests that read it carry needs_kermany.
 KERMANY = _KERMANY if _KERMANY is not None else REPO / "tests" / "data" / "no-kermany-set"
 needs_kermany = pytest.mark.skipif(not HAVE_KERMANY, reason=KERMANY_MISSING)
+TINY_MODELS = REPO / "tests" / "data"  # tiny_model/, tiny_model_seed1/, evidence_net/ (tests/tiny_models.py)
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
+TORCH_MISSING = "torch is not installed: training/parity tests need the train extra (pip install -e '.[train]')"
+needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason=TORCH_MISSING)
 REQUIRE_DATA_ENV = "PNEUMO_REQUIRE_DATA"
 _data_skips: list[str] = []
 
@@ -96,9 +106,15 @@ def make_tiny_model_dir(directory: Path, *, seed: int = 0, cam_layer: str = "fea
     return directory
 
 
+def committed_model(name: str, directory: Path) -> Path:
+    """A copy of the committed tiny model ``name`` (tests/data/<name>) in ``directory``: tests may damage it."""
+    return Path(shutil.copytree(TINY_MODELS / name, directory / name))
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_model_dir(tmp_path_factory.mktemp("tiny_model"))
+    """The committed copy of make_tiny_model_dir(seed=0), loaded without torch."""
+    return committed_model("tiny_model", tmp_path_factory.mktemp("tiny_model"))
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,15 @@
 """Gate v2: DICOM tags, orientation (correct / refuse / mirrored warning), warn and refuse distances,
-the inversion retry's margin, and ensembles. Tiny models with rigged heads make each decision known."""
+the inversion retry's margin, and ensembles. Tiny models with rigged heads make each decision known: the
+committed tiny model's export (tests/data/tiny_model, no torch needed) with its orientation head's answer
+scripted; the ensemble round trip and the torch-tensor orientations need torch (training writes ensembles)."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from pneumo_desktop.core.gate import Gate
 from pneumo_desktop.core.image import LoadedImage
@@ -15,10 +17,14 @@ from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.orientation import ORIENTATIONS, inverse_orientation, orient
 from pneumo_desktop.core.predictor import Predictor
 from pneumo_desktop.core.runtime import OnnxModel, Outputs
-from training.model_io import save_model
-from training.network import build_network
-from training.network import orient as orient_tensor
-from training.runtime_export import runtime_of
+from tests.conftest import HAVE_TORCH, TINY_MODELS, needs_torch
+
+if HAVE_TORCH:  # training's ensemble and orientation tensors; every other test here runs without torch
+    import torch
+
+    from training.model_io import save_model
+    from training.network import build_network
+    from training.network import orient as orient_tensor
 
 SIZE = 64
 ARGS = {"widths": [8, 16, 16, 16], "dropout": 0.0, "orientation_classes": 8}
@@ -39,15 +45,35 @@ def card_for(architecture: dict, ood: dict | None = None, cam_layer: str | list[
     )
 
 
-def rigged(orientation_bias: list[float], seed: int = 0) -> Predictor:
+@cache
+def tiny_runtime() -> OnnxModel:
+    """The committed tiny model's export (make_tiny_model_dir, seed 0; 64 px, CAM layer features.4)."""
+    return Predictor.load(TINY_MODELS / "tiny_model").runtime
+
+
+class Rigged:
+    """The tiny model with an orientation head that ignores the image and says ``orientation_bias`` (None: a
+    model without an orientation head)."""
+
+    def __init__(self, inner: OnnxModel, orientation_bias: list[float] | None) -> None:
+        self.inner, self.bias = inner, orientation_bias
+
+    def run(self, x: np.ndarray, heatmap: bool) -> Outputs:
+        logits, embedding, _, cams = self.inner.run(x, heatmap)
+        if self.bias is None:
+            return logits, embedding, None, cams
+        return logits, embedding, np.broadcast_to(np.array(self.bias, np.float32), (x.shape[0], 8)), cams
+
+
+def rigged(orientation_bias: list[float]) -> Predictor:
     """A tiny network whose orientation head ignores the image and says ``orientation_bias``."""
-    torch.manual_seed(seed)
-    model = build_network("pneumo_resnet", **ARGS).eval()
-    with torch.no_grad():
-        model.orientation.weight.zero_()
-        model.orientation.bias.copy_(torch.tensor(orientation_bias))
     card = card_for({"name": "pneumo_resnet", "arguments": ARGS})
-    return Predictor(card, runtime_of(model, card), {})
+    return Predictor(card, Rigged(tiny_runtime(), orientation_bias), {})
+
+
+def logit_of(x: np.ndarray) -> float:
+    """The tiny network's logit for model input ``x`` (one film), as the runtime computes it."""
+    return float(tiny_runtime().run(np.ascontiguousarray(x), heatmap=False)[0][0])
 
 
 def bias_for(index: int, strength: float = 12.0) -> list[float]:
@@ -56,6 +82,7 @@ def bias_for(index: int, strength: float = 12.0) -> list[float]:
     return bias
 
 
+@needs_torch
 def test_orientations_invert_and_match_numpy_and_the_training_tensors() -> None:
     x = np.arange(20.0).reshape(4, 5)
     for index in range(8):
@@ -85,19 +112,15 @@ class Scripted:
 
 
 def test_confidently_rotated_film_is_scored_turned_upright_with_a_warning() -> None:
-    torch.manual_seed(0)
-    inner = build_network("pneumo_resnet", **ARGS).eval()
     card = card_for({"name": "pneumo_resnet", "arguments": ARGS})
-    predictor = Predictor(card, Scripted(runtime_of(inner, card), [2, 0]), {})  # rot180, then upright once turned
+    predictor = Predictor(card, Scripted(tiny_runtime(), [2, 0]), {})  # rot180, then upright once turned
     image = film()
     result = predictor.predict(image)
     assert result.probability is not None and result.rejected is None
     assert any("rotated by 180°" in w for w in image.warnings)
     # The score is the upright film's: the same network on the image turned back.
     x = orient(predictor.input_tensor([image]), inverse_orientation(ORIENTATIONS.index("rot180")))
-    with torch.inference_mode():
-        logit = float(inner.outputs(torch.from_numpy(x.copy()))[0][0])
-    assert result.logit == pytest.approx(logit, abs=1e-5)
+    assert result.logit == pytest.approx(logit_of(x), abs=1e-5)
     assert result.cam is not None and result.cam.shape == (2, 2)
 
 
@@ -127,18 +150,15 @@ def test_uncertain_orientation_is_refused_as_not_upright() -> None:
 
 
 def test_mirrored_film_is_scored_flipped_back_with_a_warning() -> None:
-    torch.manual_seed(0)
-    inner = build_network("pneumo_resnet", **ARGS).eval()
     card = card_for({"name": "pneumo_resnet", "arguments": ARGS})
     image = film()
-    predictor = Predictor(card, Scripted(runtime_of(inner, card), [4, 0]), {})  # mirrored; upright flipped back
+    predictor = Predictor(card, Scripted(tiny_runtime(), [4, 0]), {})  # mirrored; upright flipped back
     result = predictor.predict(image)
     assert result.probability is not None
     assert any(w.startswith("Possibly mirrored") for w in image.warnings)
     assert not any(w.startswith("Orientation corrected") for w in image.warnings)
     x = predictor.input_tensor([image])[..., ::-1].copy()
-    with torch.inference_mode():
-        assert result.logit == pytest.approx(float(inner.outputs(torch.from_numpy(x))[0][0]), abs=1e-5)
+    assert result.logit == pytest.approx(logit_of(x), abs=1e-5)
 
 
 @pytest.mark.parametrize(("tag", "value", "code"), [
@@ -162,10 +182,8 @@ def test_missing_empty_or_chest_body_part_never_refuses(value: str | None) -> No
 
 def _gated(warn: float, refuse: float, margin: float = 0.8) -> Predictor:
     """A tiny model whose gate Gaussian sits on the embedding of film(0): distances are known."""
-    torch.manual_seed(0)
-    model = build_network("pneumo_resnet", **{**ARGS, "orientation_classes": 0}).eval()
     card = card_for({"name": "pneumo_resnet", "arguments": ARGS})
-    predictor = Predictor(card, runtime_of(model, card), {})
+    predictor = Predictor(card, Rigged(tiny_runtime(), None), {})
     centre = predictor.runtime.run(predictor.input_tensor([film(0)]), heatmap=False)[1][0]
     gate = predictor.gate
     gate.ood_mean, gate.ood_precision = centre, np.eye(centre.size, dtype=np.float32)
@@ -208,6 +226,7 @@ def test_inversion_retry_needs_a_clear_margin_inside() -> None:
     assert stays.rejected is not None and stays.rejected.code == "out_of_distribution"
 
 
+@needs_torch
 def test_ensemble_round_trip_scores_the_mean_logit_and_averages_the_maps(tmp_path: Path) -> None:
     torch.manual_seed(1)
     members = [ARGS, {**ARGS, "widths": [8, 8, 16, 16]}]
@@ -230,10 +249,8 @@ def test_ensemble_round_trip_scores_the_mean_logit_and_averages_the_maps(tmp_pat
 
 
 def test_score_as_displayed_trusts_the_reader_and_maps_the_heatmap_back() -> None:
-    torch.manual_seed(0)
-    inner = build_network("pneumo_resnet", **ARGS).eval()
     card = card_for({"name": "pneumo_resnet", "arguments": ARGS})
-    runtime = runtime_of(inner, card)
+    runtime = tiny_runtime()
     image = film()
     turn = ORIENTATIONS.index("rot90")
     # The head says "rot270" (it would turn the film again) — but the reader turned it and asked: scored as shown.
@@ -242,8 +259,7 @@ def test_score_as_displayed_trusts_the_reader_and_maps_the_heatmap_back() -> Non
     assert result.rejected is None and any(w.startswith("Scored as displayed") for w in image.warnings)
     assert not any(w.startswith("Orientation corrected") for w in image.warnings)
     x = orient(predictor.input_tensor([image]), turn).copy()
-    with torch.inference_mode():
-        assert result.logit == pytest.approx(float(inner.outputs(torch.from_numpy(x))[0][0]), abs=1e-5)
+    assert result.logit == pytest.approx(logit_of(x), abs=1e-5)
     shown = LoadedImage(np.ascontiguousarray(orient(image.pixels, turn)), image.path, "raster", image.file_sha256)
     cam_shown = Predictor(card, Scripted(runtime, [0]), {}).predict(shown).cam
     assert result.cam is not None and cam_shown is not None

@@ -4,7 +4,8 @@ The evidence is known by construction: the test network's CAM layer is an 4x4 av
 input followed by ReLU, and the head is global-average-pool + a positive weight, so Grad-CAM must reproduce a
 low-resolution copy of the bright blob. What is under test is the geometry: squash to a square, CAM at
 stride 4, upsampling back to the original rows x cols. The network runs as the app runs it: its ONNX export,
-the map computed from the exported feature maps and the head weights (core/gradcam.py).
+the map computed from the exported feature maps and the head weights (core/gradcam.py). The export is
+committed (tests/data/evidence_net, written by tests/tiny_models.py), so these run without torch.
 """
 
 from __future__ import annotations
@@ -14,53 +15,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
-from torch import nn
 
 from pneumo_desktop.core.gradcam import class_activation_maps, upsample_cam
 from pneumo_desktop.core.image import LoadedImage
-from pneumo_desktop.core.model_card import ModelCard
 from pneumo_desktop.core.predictor import Predictor
-from training.gradcam import grad_cam
-from training.runtime_export import runtime_of
+from tests.conftest import committed_model, needs_torch
 
-SIZE = 96
-
-
-class EvidenceNet(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        conv = nn.Conv2d(1, 1, 4, stride=4, bias=False)
-        conv.weight.data.fill_(1 / 16)
-        self.features = nn.Sequential(conv, nn.ReLU())
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = nn.Linear(1, 1)
-        self.head.weight.data.fill_(2.0)
-        self.head.bias.data.fill_(-1.0)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.flatten(self.pool(self.features(x)), 1)
-
-    def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
-        embedding = self.embed(x)
-        return self.head(embedding).squeeze(1), embedding, None
-
-    def logits_and_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.outputs(x)[:2]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits_and_embedding(x)[0]
+SIZE = 96  # the evidence network's input size (tests/tiny_models.py: EvidenceNet)
 
 
 @pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    card = ModelCard(
-        name="evidence-net", version="0", architecture={"name": "test", "arguments": {}},
-        preprocess={"size": SIZE, "resample": "bilinear", "normalisation": "per_image_standardise"},
-        output={"temperature": 1.0, "threshold": 0.5, "positive_if": "p >= threshold"}, cam_layer="features",
-    )
-    return Predictor(card, runtime_of(EvidenceNet().eval(), card), {})
+def predictor(tmp_path_factory: pytest.TempPathFactory) -> Predictor:
+    """The committed export of EvidenceNet (tests/data/evidence_net), loaded as the app loads a model."""
+    predictor = Predictor.load(committed_model("evidence_net", tmp_path_factory.mktemp("evidence")))
+    assert predictor.size == SIZE
+    return predictor
 
 
 def blob(rows: int, cols: int, centre: tuple[int, int], radius: float = 18.0) -> np.ndarray:
@@ -111,7 +81,13 @@ def test_heatmap_follows_exif_rotation(predictor: Predictor, tmp_path: Path) -> 
     assert abs(cy - expected[0]) <= 5 and abs(cx - expected[1]) <= 5, (cy, cx)
 
 
+@needs_torch
 def test_hooks_are_released() -> None:
+    import torch
+
+    from tests.tiny_models import EvidenceNet
+    from training.gradcam import grad_cam
+
     model = EvidenceNet().eval()
     grad_cam(model, torch.zeros(1, 1, SIZE, SIZE), "features")
     assert not model.features._forward_hooks
@@ -125,7 +101,10 @@ def test_upsample_keeps_cell_centres() -> None:
     assert np.unravel_index(np.argmax(up), up.shape) in {(149, 499), (150, 500), (149, 500), (150, 499)}
 
 
+@needs_torch
 def test_upsample_equals_torch_bilinear_with_half_pixel_centres() -> None:
+    import torch
+
     cam = np.random.default_rng(4).random((7, 7), dtype=np.float32)
     for shape in [(2048, 1536), (300, 900), (7, 7), (5, 3), (64, 1)]:
         expected = torch.nn.functional.interpolate(torch.from_numpy(cam)[None, None], size=shape, mode="bilinear",
@@ -138,9 +117,13 @@ def test_an_all_negative_map_stays_zero() -> None:
     assert not class_activation_maps([features], [np.array([-1.0, -2.0], np.float32)]).any()
 
 
+@needs_torch
 def test_head_only_backward_gives_the_same_map() -> None:
     """training.gradcam stops the backward pass at the CAM layer of a frozen model: the map is the same."""
+    import torch
+
     from tests.conftest import tiny_network
+    from training.gradcam import grad_cam
 
     x = torch.from_numpy(np.random.default_rng(3).random((2, 1, 64, 64), dtype=np.float32))
     trainable = tiny_network()

@@ -1,4 +1,4 @@
-"""Model card schema, weights pinning and the predictor's contract (tiny model built on the fly)."""
+"""Model card schema, weights pinning and the predictor's contract (the committed tiny models, tests/data)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from pneumo_desktop.core.errors import ModelLoadError
 from pneumo_desktop.core.image import LoadedImage
@@ -22,7 +21,7 @@ from pneumo_desktop.core.model_card import (
 )
 from pneumo_desktop.core.predictor import Predictor, calibrated_probability
 from pneumo_desktop.core.preprocess import preprocess, standardise
-from tests.conftest import make_tiny_model_dir, tiny_network
+from tests.conftest import committed_model, needs_torch, tiny_network
 
 
 def _copy(src: Path, dst: Path) -> Path:
@@ -104,7 +103,7 @@ def test_runtime_export_of_other_weights_is_refused(tiny_model_dir: Path, tmp_pa
     """An export swapped in from another model, with the card's pin edited to match it, is still refused: the
     export names the weights file it was made from."""
     directory = _copy(tiny_model_dir, tmp_path / "m")
-    other = make_tiny_model_dir(tmp_path / "other", seed=1)
+    other = committed_model("tiny_model_seed1", tmp_path)  # make_tiny_model_dir(seed=1)
     shutil.copyfile(other / RUNTIME_FILENAME, directory / RUNTIME_FILENAME)
     data = json.loads((directory / CARD_FILENAME).read_text())
     data["runtime"] = json.loads((other / CARD_FILENAME).read_text())["runtime"]
@@ -140,7 +139,25 @@ def test_missing_model_gives_clear_error(tmp_path: Path) -> None:
         Predictor.load(tmp_path)
 
 
+def test_prediction_is_the_calibrated_sigmoid_of_its_logit_with_or_without_heatmap(
+        tiny_predictor: Predictor) -> None:
+    rng = np.random.default_rng(0)
+    image = LoadedImage(rng.random((120, 90), dtype=np.float32), Path("x.png"), "raster", "0" * 64)
+    pred = tiny_predictor.predict(image, heatmap=False)
+    assert pred.logit is not None
+    assert pred.probability == pytest.approx(calibrated_probability(pred.logit, tiny_predictor.card.temperature),
+                                             abs=1e-6)
+    assert pred.label == ("PNEUMONIA" if pred.probability >= pred.threshold else "NORMAL")
+    with_map = tiny_predictor.predict(image, heatmap=True)
+    assert with_map.probability == pytest.approx(pred.probability, abs=1e-5)
+    assert with_map.heatmap(image.shape).shape == image.shape
+
+
+@needs_torch
 def test_prediction_is_calibrated_sigmoid_of_logit(tiny_predictor: Predictor) -> None:
+    """Parity: the committed tiny model scores as the torch network it was exported from."""
+    import torch
+
     rng = np.random.default_rng(0)
     image = LoadedImage(rng.random((120, 90), dtype=np.float32), Path("x.png"), "raster", "0" * 64)
     pred = tiny_predictor.predict(image, heatmap=False)
