@@ -19,6 +19,7 @@ import torch
 from pneumo_desktop import paths
 from pneumo_desktop.core.gradcam import class_activation_maps
 from pneumo_desktop.core.model_card import CARD_FILENAME, WEIGHTS_FILENAME, ModelCard
+from pneumo_desktop.core.population_flag import AdultFlag
 from pneumo_desktop.core.predictor import Predictor
 from pneumo_desktop.core.scoring import read_for_model
 from pneumo_desktop.core.weights import ood_arrays, read_verified
@@ -79,7 +80,9 @@ def shipped() -> tuple[Predictor, Predictor]:
     card = ModelCard.read(directory / CARD_FILENAME)
     tensors = read_verified(directory / WEIGHTS_FILENAME, card)
     reference = TorchReference(build_model(card, tensors), card.cam_layers)
-    return Predictor.load(directory), Predictor(card, reference, ood_arrays(tensors))
+    # The adult-film flag reads the embedding: torch's must give the same flag as the export's.
+    flag = AdultFlag.beside(directory, card.fingerprint)
+    return Predictor.load(directory), Predictor(card, reference, ood_arrays(tensors), flag)
 
 
 def test_shipped_export_outputs_equal_the_torch_model(shipped: tuple[Predictor, Predictor]) -> None:
